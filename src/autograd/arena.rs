@@ -1,0 +1,196 @@
+//! The graph's arena: backward nodes live in one slab and are named by
+//! generational indices. A `NodeRef` is a counted reference to a slot (held
+//! by the tensor the node produced and by the nodes downstream of it); the
+//! slot is reclaimed, and its generation bumped, when the count reaches zero.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, MutexGuard};
+use smallvec::SmallVec;
+
+use super::node::BackwardFn;
+use crate::dtype::DType;
+use crate::layout::Shape;
+use crate::tensor::Tensor;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NodeId {
+    index: u32,
+    generation: u32,
+}
+
+/// Where the gradient for one input of a node goes.
+pub enum Edge {
+    /// Into the node that produced the input.
+    Node(NodeRef),
+    /// Into the `.grad` of a leaf that requires grad.
+    Leaf(Tensor),
+}
+
+pub struct Node {
+    /// The backward rule; `None` once its saved tensors were freed.
+    pub(super) op: Option<Arc<dyn BackwardFn>>,
+    pub(super) name: &'static str,
+    /// One entry per input of the forward op; `None` where that input does
+    /// not require grad.
+    pub(super) edges: SmallVec<[Option<Edge>; 2]>,
+    /// Shape and dtype of the tensor this node produced: its incoming
+    /// gradient must match them.
+    pub(super) out_shape: Shape,
+    pub(super) out_dtype: DType,
+}
+
+struct Slot {
+    generation: u32,
+    refs: u32,
+    node: Option<Node>,
+}
+
+pub(super) struct Arena {
+    slots: Vec<Slot>,
+    free: Vec<u32>,
+    live: usize,
+}
+
+static ARENA: Mutex<Arena> = Mutex::new(Arena { slots: Vec::new(), free: Vec::new(), live: 0 });
+
+pub(super) fn lock() -> MutexGuard<'static, Arena> {
+    ARENA.lock()
+}
+
+impl Arena {
+    /// The live node `id` names, or `None` if that slot was reclaimed.
+    pub(super) fn get(&self, id: NodeId) -> Option<&Node> {
+        let slot = self.slots.get(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.node.as_ref()
+    }
+
+    pub(super) fn get_mut(&mut self, id: NodeId) -> Option<&mut Node> {
+        let slot = self.slots.get_mut(id.index as usize)?;
+        if slot.generation != id.generation {
+            return None;
+        }
+        slot.node.as_mut()
+    }
+}
+
+/// A counted reference to a node.
+pub struct NodeRef(NodeId);
+
+impl NodeRef {
+    pub fn id(&self) -> NodeId {
+        self.0
+    }
+}
+
+impl Clone for NodeRef {
+    fn clone(&self) -> NodeRef {
+        let mut arena = lock();
+        arena.slots[self.0.index as usize].refs += 1;
+        NodeRef(self.0)
+    }
+}
+
+impl Drop for NodeRef {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
+impl std::fmt::Debug for NodeRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "NodeRef({:?})", self.0)
+    }
+}
+
+/// Adds a node and returns the first reference to it.
+pub fn insert(node: Node) -> NodeRef {
+    let mut arena = lock();
+    arena.live += 1;
+    let index = match arena.free.pop() {
+        Some(i) => {
+            let slot = &mut arena.slots[i as usize];
+            slot.refs = 1;
+            slot.node = Some(node);
+            i
+        }
+        None => {
+            arena.slots.push(Slot { generation: 0, refs: 1, node: Some(node) });
+            (arena.slots.len() - 1) as u32
+        }
+    };
+    NodeRef(NodeId { index, generation: arena.slots[index as usize].generation })
+}
+
+/// The PyTorch name of a node (`MulBackward0`), or "" if it is gone.
+pub fn name(id: NodeId) -> &'static str {
+    lock().get(id).map_or("", |n| n.name)
+}
+
+/// How many nodes are alive: a leak shows up here.
+pub fn live_nodes() -> usize {
+    lock().live
+}
+
+thread_local! {
+    /// Nodes waiting to be dropped. Freeing one node can free the nodes it
+    /// points to; queueing them (instead of recursing) keeps a 100,000-node
+    /// chain from overflowing the stack.
+    static DROP_QUEUE: RefCell<Option<Vec<Node>>> = const { RefCell::new(None) };
+}
+
+fn release(id: NodeId) {
+    let freed = {
+        let mut arena = lock();
+        let slot = &mut arena.slots[id.index as usize];
+        debug_assert_eq!(slot.generation, id.generation);
+        slot.refs -= 1;
+        if slot.refs > 0 {
+            return;
+        }
+        slot.generation = slot.generation.wrapping_add(1);
+        let node = slot.node.take();
+        arena.free.push(id.index);
+        arena.live -= 1;
+        node
+    };
+    let Some(node) = freed else { return };
+    let queued = DROP_QUEUE.with(|q| match &mut *q.borrow_mut() {
+        Some(pending) => {
+            pending.push(node);
+            None
+        }
+        none => {
+            *none = Some(Vec::new());
+            Some(node)
+        }
+    });
+    if let Some(first) = queued {
+        drop(first);
+        while let Some(next) = DROP_QUEUE.with(|q| q.borrow_mut().as_mut().and_then(Vec::pop)) {
+            drop(next);
+        }
+        DROP_QUEUE.with(|q| *q.borrow_mut() = None);
+    }
+}
+
+/// Frees the saved tensors of the given nodes (after a backward pass that did
+/// not retain the graph); nodes that save nothing stay runnable, as in PyTorch.
+pub(super) fn release_saved(ids: &[NodeId]) {
+    let mut ops = Vec::new();
+    {
+        let mut arena = lock();
+        for &id in ids {
+            if let Some(node) = arena.get_mut(id) {
+                if node.op.as_ref().is_some_and(|op| op.saves_tensors()) {
+                    ops.extend(node.op.take());
+                }
+            }
+        }
+    }
+    drop(ops); // outside the lock: saved tensors may hold the last reference to other nodes
+}

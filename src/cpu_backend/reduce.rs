@@ -1,0 +1,85 @@
+//! Sums. Float sums accumulate in f64 and, when large, in fixed-size chunks
+//! summed in order, so results never depend on how rayon split the work.
+
+use rayon::prelude::*;
+
+use super::{CpuStorage, Element, PARALLEL_MIN_ELEMENTS};
+use crate::layout::{Layout, Shape, Strides};
+
+const CHUNK: usize = 1 << 14;
+
+fn sum_f64<T: Element>(values: &[T]) -> f64 {
+    if values.len() >= PARALLEL_MIN_ELEMENTS {
+        let parts: Vec<f64> = values
+            .par_chunks(CHUNK)
+            .map(|c| c.iter().map(|&x| x.to_f64()).sum::<f64>())
+            .collect();
+        parts.iter().sum()
+    } else {
+        values.iter().map(|&x| x.to_f64()).sum()
+    }
+}
+
+fn sum_i64<T: Element>(values: impl Iterator<Item = T>) -> i64 {
+    values.map(|x| x.to_f64() as i64).fold(0i64, i64::wrapping_add)
+}
+
+/// The sum of every element, as a one-element buffer of `sum_dtype`.
+pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
+    let gathered;
+    let (data, start) = if layout.is_contiguous() {
+        (data, layout.offset)
+    } else {
+        gathered = super::gather(data, layout);
+        (&gathered, 0)
+    };
+    let n = layout.numel();
+    match data {
+        CpuStorage::F32(v) => CpuStorage::F32(vec![sum_f64(&v[start..start + n]) as f32]),
+        CpuStorage::F64(v) => CpuStorage::F64(vec![sum_f64(&v[start..start + n])]),
+        CpuStorage::I64(v) => CpuStorage::I64(vec![sum_i64(v[start..start + n].iter().copied())]),
+        CpuStorage::Bool(v) => CpuStorage::I64(vec![sum_i64(v[start..start + n].iter().copied())]),
+    }
+}
+
+/// Sums over `dims` (sorted, distinct); the result has the kept dimensions in
+/// order (callers insert size-1 dims for `keepdim`).
+pub fn sum_dims(data: &CpuStorage, layout: &Layout, dims: &[usize]) -> CpuStorage {
+    // Reorder the view so the reduced dimensions come last: then every run of
+    // `inner` consecutive elements in row-major order is one output element.
+    let mut shape = Shape::new();
+    let mut strides = Strides::new();
+    let mut inner = 1usize;
+    for d in (0..layout.ndim()).filter(|d| !dims.contains(d)) {
+        shape.push(layout.shape[d]);
+        strides.push(layout.strides[d]);
+    }
+    for &d in dims {
+        shape.push(layout.shape[d]);
+        strides.push(layout.strides[d]);
+        inner *= layout.shape[d];
+    }
+    let permuted = Layout { shape, strides, offset: layout.offset };
+    let outer = if inner == 0 { permuted.shape[..permuted.ndim() - dims.len()].iter().product() } else { permuted.numel() / inner };
+    fn run<T: Element, A: Copy + Default + std::ops::Add<Output = A>>(
+        v: &[T],
+        l: &Layout,
+        outer: usize,
+        inner: usize,
+        conv: impl Fn(T) -> A,
+    ) -> Vec<A> {
+        let mut out = vec![A::default(); outer];
+        if inner > 0 {
+            for (i, o) in l.offsets().enumerate() {
+                out[i / inner] = out[i / inner] + conv(v[o]);
+            }
+        }
+        out
+    }
+    match data {
+        CpuStorage::F32(v) => CpuStorage::F32(run(v, &permuted, outer, inner, |x| x as f64).into_iter().map(|x| x as f32).collect()),
+        CpuStorage::F64(v) => CpuStorage::F64(run(v, &permuted, outer, inner, |x| x)),
+        CpuStorage::I64(v) => CpuStorage::I64(run(v, &permuted, outer, inner, |x| x)),
+        CpuStorage::Bool(v) => CpuStorage::I64(run(v, &permuted, outer, inner, |x| x as i64)),
+    }
+}

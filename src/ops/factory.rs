@@ -1,0 +1,71 @@
+//! Tensor factories: constants, ranges, identity, random values.
+
+use crate::bail;
+use crate::cpu_backend::CpuStorage;
+use crate::dtype::{DType, Scalar};
+use crate::error::Result;
+use crate::layout::numel;
+use crate::random;
+use crate::tensor::Tensor;
+
+pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Tensor {
+    Tensor::full(shape, value, dtype)
+}
+
+pub fn eye(n: usize, m: usize, dtype: DType) -> Tensor {
+    let data = CpuStorage::from_f64s(dtype, (0..n * m).map(|i| if i / m == i % m { 1.0 } else { 0.0 }));
+    Tensor::from_cpu(data, &[n, m])
+}
+
+/// `linspace(start, end, steps)`, filled from both ends as PyTorch does so
+/// the last element is exactly `end`.
+pub fn linspace(start: f64, end: f64, steps: i64, dtype: DType) -> Result<Tensor> {
+    if steps < 0 {
+        bail!(Runtime, "number of steps must be non-negative");
+    }
+    let n = steps as usize;
+    let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
+    let half = n / 2;
+    let values = (0..n).map(|i| if i < half { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 });
+    Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values), &[n]))
+}
+
+/// `arange(start, end, step)`.
+pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
+    if step == 0.0 {
+        bail!(Runtime, "step must be nonzero");
+    }
+    if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
+        bail!(Runtime, "upper bound and larger bound inconsistent with step sign");
+    }
+    let n = ((end - start) / step).ceil().max(0.0) as usize;
+    let data = CpuStorage::from_f64s(dtype, (0..n).map(|i| start + step * i as f64));
+    Ok(Tensor::from_cpu(data, &[n]))
+}
+
+fn require_float(dtype: DType, what: &str) -> Result<()> {
+    if !dtype.is_float() {
+        bail!(Runtime, "\"{what}\" not implemented for '{}'", dtype.scalar_name());
+    }
+    Ok(())
+}
+
+pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
+    require_float(dtype, "normal_kernel_cpu")?;
+    let values: Vec<f64> = random::with_default(|g| (0..numel(shape)).map(|_| g.normal()).collect());
+    Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter()), shape))
+}
+
+pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
+    require_float(dtype, "check_uniform_bounds")?;
+    let values: Vec<f64> = random::with_default(|g| (0..numel(shape)).map(|_| g.uniform()).collect());
+    Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter()), shape))
+}
+
+pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
+    if high <= low {
+        bail!(Runtime, "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}");
+    }
+    let values: Vec<i64> = random::with_default(|g| (0..numel(shape)).map(|_| g.int_range(low, high)).collect());
+    Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter().map(|v| v as f64)), shape))
+}

@@ -1,0 +1,46 @@
+//! `masked_fill`: elements where a bool mask is set take a value.
+
+use crate::autograd::{record, BackwardFn, Grads};
+use crate::bail;
+use crate::cpu_backend::{CpuStorage, Element};
+use crate::dtype::DType;
+use crate::error::Result;
+use crate::layout::broadcast_shapes;
+use crate::ops::view::expand_to;
+use crate::tensor::Tensor;
+
+/// `t.masked_fill(mask, value)`: the gradient flows only where the mask is
+/// not set.
+pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
+    if mask.dtype() != DType::Bool {
+        bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().name());
+    }
+    let shape = broadcast_shapes(t.shape(), mask.shape())?;
+    if shape.as_slice() != t.shape() {
+        bail!(
+            Runtime,
+            "The expanded size of the tensor ({}) must match the existing size ({}) at non-singleton dimension 0.",
+            shape[0],
+            t.shape().first().copied().unwrap_or(1)
+        );
+    }
+    let m = match expand_to(&mask.detach(), &shape)?.to_dense() {
+        CpuStorage::Bool(v) => v,
+        _ => unreachable!("mask is bool"),
+    };
+    let dense = t.to_dense();
+    let data = crate::with_dtype!(t.dtype(), T => T::wrap(
+        T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_f64(value) } else { v }).collect()
+    ));
+    struct MaskedFillBackward(Tensor);
+    impl BackwardFn for MaskedFillBackward {
+        fn name(&self) -> &'static str {
+            "MaskedFillBackward0"
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            Ok(smallvec::smallvec![Some(masked_fill(grad, &self.0, 0.0)?)])
+        }
+    }
+    let mask = mask.detach();
+    Ok(record(Tensor::from_cpu(data, &shape), &[t], |_| MaskedFillBackward(mask)))
+}

@@ -1,0 +1,75 @@
+//! Differentiable tensor operations. Each op keeps its forward and its
+//! backward rule side by side; backward rules are written with these same
+//! ops, so they record a graph of their own under `create_graph=True`.
+
+pub mod binary;
+pub mod compare;
+pub mod convert;
+pub mod factory;
+pub mod inplace;
+pub mod loss;
+pub mod masked;
+pub mod matmul;
+pub mod reduce;
+pub mod unary;
+pub mod view;
+
+pub use binary::{add, div, mul, pow, sub};
+pub use convert::{contiguous, contiguous_copy, to_dtype};
+pub use reduce::{mean, norm, sum, sum_to};
+pub use unary::neg;
+
+use crate::dtype::{ResultType, Scalar};
+use crate::tensor::Tensor;
+
+/// An operand of an element-wise op: a tensor or a Python number.
+#[derive(Clone, Copy, Debug)]
+pub enum Arg<'a> {
+    Tensor(&'a Tensor),
+    Scalar(Scalar),
+}
+
+impl<'a> Arg<'a> {
+    pub fn tensor(self) -> Option<&'a Tensor> {
+        match self {
+            Arg::Tensor(t) => Some(t),
+            Arg::Scalar(_) => None,
+        }
+    }
+
+    fn shape(self) -> &'a [usize] {
+        match self {
+            Arg::Tensor(t) => t.shape(),
+            Arg::Scalar(_) => &[],
+        }
+    }
+
+    fn promote(self, rt: ResultType) -> ResultType {
+        match self {
+            Arg::Tensor(t) => rt.tensor(t.dtype(), t.ndim()),
+            Arg::Scalar(s) => rt.scalar(s),
+        }
+    }
+}
+
+impl<'a> From<&'a Tensor> for Arg<'a> {
+    fn from(t: &'a Tensor) -> Self {
+        Arg::Tensor(t)
+    }
+}
+
+impl From<f64> for Arg<'_> {
+    fn from(v: f64) -> Self {
+        Arg::Scalar(Scalar::Float(v))
+    }
+}
+
+/// The dtype PyTorch gives an element-wise op on these operands.
+pub fn result_type(a: Arg, b: Arg) -> crate::dtype::DType {
+    b.promote(a.promote(ResultType::default())).get()
+}
+
+/// The tensors among some operands, for `record`.
+fn tensors<'a>(args: &[Arg<'a>]) -> smallvec::SmallVec<[&'a Tensor; 2]> {
+    args.iter().filter_map(|a| a.tensor()).collect()
+}

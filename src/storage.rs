@@ -1,0 +1,72 @@
+//! Device-agnostic storage shared by a tensor and all its views. The version
+//! counter lives here too, so an in-place write through any view is seen by
+//! every tensor that saved this storage for backward.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::cpu_backend::CpuStorage;
+use crate::cuda_backend::CudaStorage;
+use crate::dtype::DType;
+
+#[derive(Debug)]
+pub enum BackendStorage {
+    Cpu(CpuStorage),
+    Cuda(CudaStorage),
+}
+
+impl BackendStorage {
+    /// The CPU buffer. Kernels are CPU-only until the CUDA backend lands; the
+    /// dummy `CudaStorage` has no values, so this cannot fail today.
+    pub fn cpu(&self) -> &CpuStorage {
+        match self {
+            BackendStorage::Cpu(c) => c,
+            BackendStorage::Cuda(c) => match *c {},
+        }
+    }
+
+    pub fn cpu_mut(&mut self) -> &mut CpuStorage {
+        match self {
+            BackendStorage::Cpu(c) => c,
+            BackendStorage::Cuda(c) => match *c {},
+        }
+    }
+
+    pub fn dtype(&self) -> DType {
+        self.cpu().dtype()
+    }
+}
+
+#[derive(Debug)]
+pub struct Storage {
+    data: RwLock<BackendStorage>,
+    version: AtomicU64,
+}
+
+impl Storage {
+    pub fn new(data: BackendStorage) -> Storage {
+        Storage { data: RwLock::new(data), version: AtomicU64::new(0) }
+    }
+
+    pub fn cpu(data: CpuStorage) -> Storage {
+        Storage::new(BackendStorage::Cpu(data))
+    }
+
+    pub fn read(&self) -> RwLockReadGuard<'_, BackendStorage> {
+        self.data.read_recursive()
+    }
+
+    /// Write access; callers bump the version after writing.
+    pub fn write(&self) -> RwLockWriteGuard<'_, BackendStorage> {
+        self.data.write()
+    }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    pub fn bump_version(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
+    }
+}
