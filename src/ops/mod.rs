@@ -6,6 +6,7 @@ pub mod binary;
 pub mod compare;
 pub mod convert;
 pub mod factory;
+pub mod index;
 pub mod inplace;
 pub mod loss;
 pub mod masked;

@@ -1,0 +1,81 @@
+"""rustgrad: PyTorch-style tensors and autograd, computed in Rust.
+
+Swap ``import torch`` for ``import rustgrad as torch``. The tensor class,
+its ops and the backward engine live in the compiled ``rustgrad._core``;
+this package adds what is naturally Python (grad-mode context managers,
+``torch.Size``, module-level function aliases, ``nn``).
+"""
+
+from . import _core
+from ._core import (
+    Tensor,
+    arange,
+    dtype,
+    device,
+    empty,
+    eye,
+    full,
+    full_like,
+    initial_seed,
+    is_grad_enabled,
+    linspace,
+    manual_seed,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from ._size import Size
+from .grad_mode import enable_grad, no_grad, set_grad_enabled
+from . import autograd, cuda, nn
+from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
+from ._functions import __all__ as _function_names
+
+_core._set_size_class(Size)
+
+float32 = float = _core.float32
+float64 = double = _core.float64
+int64 = long = _core.int64
+bool = _core.bool
+
+_default_device = device("cpu")
+
+
+def set_default_device(dev):
+    """Sets the device factories use. Only "cpu" exists without CUDA; asking
+    for "cuda" raises the same RuntimeError as creating a CUDA tensor."""
+    global _default_device
+    _default_device = device(dev) if dev is not None else device("cpu")
+
+
+def get_default_device():
+    return _default_device
+
+
+def get_default_dtype():
+    return float32
+
+
+def is_tensor(obj):
+    return isinstance(obj, Tensor)
+
+
+def numel(input):
+    return input.numel()
+
+
+__version__ = "0.1.0"
+__all__ = [
+    "Tensor", "Size", "dtype", "device", "tensor", "zeros", "ones", "empty", "full",
+    "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
+    "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
+    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
+    "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
+    "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
+] + list(_function_names)

@@ -1,0 +1,232 @@
+//! Conversions between Python values and tensors: nested lists, NumPy
+//! arrays (zero-copy out), numbers, shapes and dtype arguments.
+
+use ndarray::{ArrayViewD, IxDyn, ShapeBuilder};
+use numpy::{PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyTuple};
+
+use super::dtype::PyDType;
+use super::tensor::PyTensor;
+use crate::cpu_backend::{CpuStorage, Element};
+use crate::dtype::{DType, Scalar, DEFAULT_FLOAT};
+use crate::layout::Shape;
+use crate::tensor::Tensor;
+
+/// A Python number as a scalar, if it is one (bools before ints: `bool`
+/// subclasses `int`).
+pub fn scalar_of(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+    if obj.is_instance_of::<PyBool>() {
+        obj.extract::<bool>().ok().map(Scalar::Bool)
+    } else if obj.is_instance_of::<PyInt>() {
+        obj.extract::<i64>().ok().map(Scalar::Int)
+    } else if obj.is_instance_of::<PyFloat>() {
+        obj.extract::<f64>().ok().map(Scalar::Float)
+    } else {
+        None
+    }
+}
+
+pub fn dtype_arg(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
+    match dtype {
+        None => Ok(None),
+        Some(d) if d.is_none() => Ok(None),
+        Some(d) => match d.cast::<PyDType>() {
+            Ok(d) => Ok(Some(d.get().0)),
+            Err(_) => Err(PyTypeError::new_err(format!(
+                "dtype must be torch.dtype (got {})",
+                d.get_type().name()?
+            ))),
+        },
+    }
+}
+
+/// A size given as `f(2, 3)`, `f((2, 3))`, `f([2, 3])` or `f(())`.
+pub fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Shape> {
+    if args.len() == 1 {
+        let first = args.get_item(0)?;
+        if !first.is_instance_of::<PyInt>() {
+            return shape_of_sequence(&first);
+        }
+    }
+    shape_of_sequence(args.as_any())
+}
+
+pub fn shape_of_sequence(obj: &Bound<'_, PyAny>) -> PyResult<Shape> {
+    let seq = obj.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!("size must be a tuple of ints, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+    })?;
+    let mut shape = Shape::new();
+    let dims: Vec<i64> = (0..seq.len()?)
+        .map(|i| seq.get_item(i)?.extract::<i64>())
+        .collect::<PyResult<_>>()
+        .map_err(|_| PyTypeError::new_err("size must be a tuple of ints"))?;
+    for &d in &dims {
+        if d < 0 {
+            return Err(PyRuntimeError::new_err(format!(
+                "Trying to create tensor with negative dimension {d}: {dims:?}"
+            )));
+        }
+        shape.push(d as usize);
+    }
+    Ok(shape)
+}
+
+/// Flattened nested-list data and what it holds.
+#[derive(Default)]
+struct Collected {
+    values: Vec<f64>,
+    ints: Vec<i64>,
+    kind: Option<DType>,
+}
+
+fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Collected) -> PyResult<()> {
+    if let Some(s) = scalar_of(obj) {
+        if depth != shape.len() {
+            return Err(PyValueError::new_err(format!(
+                "expected sequence of length {} at dim {} (got {})",
+                shape[depth], depth, "a number"
+            )));
+        }
+        out.kind = Some(out.kind.map_or(s.dtype(), |k| k.max(s.dtype())));
+        out.values.push(s.to_f64());
+        out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
+        return Ok(());
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.get().t;
+        if t.ndim() == 0 {
+            let s = t.item()?;
+            out.kind = Some(out.kind.map_or(t.dtype(), |k| k.max(t.dtype())));
+            out.values.push(s.to_f64());
+            out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
+            return Ok(());
+        }
+    }
+    let seq = obj.cast::<PySequence>().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "Could not infer dtype of {}",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })?;
+    let len = seq.len()?;
+    if depth == shape.len() {
+        if !out.values.is_empty() {
+            return Err(PyValueError::new_err(format!("expected a number at dim {depth}, got a sequence")));
+        }
+        shape.push(len);
+    } else if shape[depth] != len {
+        return Err(PyValueError::new_err(format!(
+            "expected sequence of length {} at dim {} (got {})",
+            shape[depth], depth, len
+        )));
+    }
+    for i in 0..len {
+        collect(&seq.get_item(i)?, depth + 1, shape, out)?;
+    }
+    Ok(())
+}
+
+fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+    fn read<T: Element + numpy::Element>(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+        let Ok(arr) = obj.extract::<PyReadonlyArrayDyn<T>>() else { return Ok(None) };
+        let shape: Shape = arr.shape().into();
+        let data: Vec<T> = arr.as_array().iter().copied().collect();
+        Ok(Some(Tensor::from_vec(data, &shape)))
+    }
+    if !obj.is_instance_of::<numpy::PyUntypedArray>() {
+        return Ok(None);
+    }
+    for f in [read::<f32>, read::<f64>, read::<i64>, read::<bool>] {
+        if let Some(t) = f(obj)? {
+            return Ok(Some(t));
+        }
+    }
+    // Other NumPy types: integers become int64, floats float64.
+    let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
+    let target = match kind.as_str() {
+        "i" | "u" => "int64",
+        "f" => "float64",
+        _ => return Err(PyTypeError::new_err(format!("can't convert np.ndarray of type {} to a tensor", obj.getattr("dtype")?))),
+    };
+    from_numpy(&obj.call_method1("astype", (target,))?)
+}
+
+/// `torch.tensor(data)`: copies numbers, nested sequences, NumPy arrays or
+/// tensors into a new tensor, inferring the dtype as PyTorch does.
+pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<Tensor> {
+    let t = if let Ok(t) = data.cast::<PyTensor>() {
+        Tensor::from_cpu(t.get().t.to_dense(), t.get().t.shape())
+    } else if let Some(t) = from_numpy(data)? {
+        t
+    } else {
+        let mut shape = Shape::new();
+        let mut got = Collected::default();
+        collect(data, 0, &mut shape, &mut got)?;
+        match got.kind.unwrap_or(DEFAULT_FLOAT) {
+            DType::I64 => Tensor::from_vec(got.ints, &shape),
+            DType::Bool => Tensor::from_vec(got.values.iter().map(|&v| v != 0.0).collect::<Vec<_>>(), &shape),
+            float => Tensor::from_cpu(CpuStorage::from_f64s(float, got.values.into_iter()), &shape),
+        }
+    };
+    match dtype {
+        Some(d) if d != t.dtype() => Ok(crate::ops::to_dtype(&t, d)?),
+        _ => Ok(t),
+    }
+}
+
+pub fn scalar_to_py(py: Python<'_>, s: Scalar) -> PyResult<Py<PyAny>> {
+    Ok(match s {
+        Scalar::Bool(b) => PyBool::new(py, b).to_owned().into_any().unbind(),
+        Scalar::Int(i) => i.into_pyobject(py)?.into_any().unbind(),
+        Scalar::Float(f) => f.into_pyobject(py)?.into_any().unbind(),
+    })
+}
+
+/// `t.tolist()`: nested lists of Python numbers (a number for 0-d).
+pub fn to_list(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
+    let dense = t.to_dense();
+    let items: Vec<Py<PyAny>> = crate::with_dtype!(dense.dtype(), T => {
+        T::slice(&dense).iter().map(|v| scalar_to_py(py, v.to_scalar())).collect::<PyResult<_>>()?
+    });
+    fn nest(py: Python<'_>, items: &[Py<PyAny>], shape: &[usize]) -> PyResult<Py<PyAny>> {
+        match shape {
+            [] => Ok(items[0].clone_ref(py)),
+            [_, rest @ ..] => {
+                let step: usize = rest.iter().product();
+                let parts = (0..shape[0])
+                    .map(|i| nest(py, &items[i * step..(i + 1) * step], rest))
+                    .collect::<PyResult<Vec<_>>>()?;
+                Ok(PyList::new(py, parts)?.into_any().unbind())
+            }
+        }
+    }
+    nest(py, &items, t.shape())
+}
+
+/// A NumPy array viewing the tensor's memory; `owner` keeps it alive.
+pub fn to_numpy<'py>(owner: &Bound<'py, PyTensor>) -> PyResult<Bound<'py, PyAny>> {
+    let t = &owner.get().t;
+    fn view<'py, T: Element + numpy::Element>(t: &Tensor, owner: &Bound<'py, PyTensor>) -> Bound<'py, PyAny> {
+        let shape = IxDyn(t.shape());
+        let strides = IxDyn(&t.layout().strides.iter().map(|&s| s as usize).collect::<Vec<_>>());
+        // Safety: the pointer and strides address this tensor's elements in
+        // a buffer that never moves; `owner` (holding the storage) is set as
+        // the array's base, so the memory outlives the array.
+        unsafe {
+            let v = ArrayViewD::from_shape_ptr(shape.strides(strides), t.data_ptr() as *const T);
+            PyArray::<T, IxDyn>::borrow_from_array(&v, owner.clone().into_any()).into_any()
+        }
+    }
+    Ok(crate::with_dtype!(t.dtype(), T => view::<T>(t, owner)))
+}
+
+/// A dense NumPy copy (for printing).
+pub fn to_numpy_copy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    let dense = t.to_dense();
+    let shape: Vec<usize> = t.shape().to_vec();
+    Ok(crate::with_dtype!(dense.dtype(), T => {
+        numpy::PyArray1::<T>::from_vec(py, T::slice(&dense).to_vec()).reshape(shape)?.into_any()
+    }))
+}

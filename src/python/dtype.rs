@@ -1,0 +1,113 @@
+//! `torch.dtype` and `torch.device` objects.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::PyString;
+
+use crate::device::Device;
+use crate::dtype::DType;
+
+#[pyclass(name = "dtype", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
+#[derive(PartialEq, Eq, Hash, Clone, Copy)]
+pub struct PyDType(pub DType);
+
+#[pymethods]
+impl PyDType {
+    fn __repr__(&self) -> String {
+        format!("torch.{}", self.0.name())
+    }
+
+    #[getter]
+    fn is_floating_point(&self) -> bool {
+        self.0.is_float()
+    }
+
+    #[getter]
+    fn is_signed(&self) -> bool {
+        self.0 != DType::Bool
+    }
+
+    #[getter]
+    fn itemsize(&self) -> usize {
+        match self.0 {
+            DType::Bool => 1,
+            DType::F32 => 4,
+            DType::I64 | DType::F64 => 8,
+        }
+    }
+
+    fn __reduce__(&self) -> (String,) {
+        (self.0.name().to_string(),)
+    }
+}
+
+static DTYPES: PyOnceLock<[Py<PyDType>; 4]> = PyOnceLock::new();
+
+/// The one Python object for each dtype, so `t.dtype is torch.float32`.
+pub fn dtype_object(py: Python<'_>, dtype: DType) -> &Py<PyDType> {
+    let all = DTYPES.get_or_init(py, || {
+        [DType::Bool, DType::I64, DType::F32, DType::F64].map(|d| Py::new(py, PyDType(d)).expect("dtype object"))
+    });
+    &all[dtype as usize]
+}
+
+#[pyclass(name = "device", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
+#[derive(PartialEq, Eq, Hash, Clone, Copy)]
+pub struct PyDevice(pub Device);
+
+#[pymethods]
+impl PyDevice {
+    #[new]
+    #[pyo3(signature = (spec, index=None))]
+    fn new(spec: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<PyDevice> {
+        let mut device = parse_device(spec)?;
+        if let (Device::Cuda(_), Some(i)) = (device, index) {
+            device = Device::Cuda(i);
+        }
+        Ok(PyDevice(device))
+    }
+
+    #[getter]
+    fn r#type(&self) -> &'static str {
+        match self.0 {
+            Device::Cpu => "cpu",
+            Device::Cuda(_) => "cuda",
+        }
+    }
+
+    #[getter]
+    fn index(&self) -> Option<usize> {
+        match self.0 {
+            Device::Cpu => None,
+            Device::Cuda(i) => Some(i),
+        }
+    }
+
+    fn __repr__(&self) -> String {
+        match self.0 {
+            Device::Cpu => "device(type='cpu')".into(),
+            Device::Cuda(i) => format!("device(type='cuda', index={i})"),
+        }
+    }
+
+    fn __str__(&self) -> String {
+        self.0.name()
+    }
+}
+
+/// A `device=` argument: a string, a `device`, or an index for CUDA.
+pub fn parse_device(spec: &Bound<'_, PyAny>) -> PyResult<Device> {
+    if let Ok(d) = spec.cast::<PyDevice>() {
+        return Ok(d.get().0);
+    }
+    if let Ok(s) = spec.cast::<PyString>() {
+        return Ok(Device::parse(&s.to_cow()?)?);
+    }
+    if let Ok(i) = spec.extract::<usize>() {
+        return Ok(Device::parse(&format!("cuda:{i}"))?);
+    }
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "Expected a torch.device or a string, but got {}",
+        spec.get_type().name()?
+    )))
+}

@@ -1,0 +1,335 @@
+//! Module-level functions: factories, random numbers, grad mode, backward.
+
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PySequence, PyTuple};
+
+use super::convert::{dtype_arg, scalar_of, shape_args, shape_of_sequence, tensor_from_data};
+use super::dtype::parse_device;
+use super::tensor::{wrap, PyTensor};
+use crate::autograd::{self, grad_mode, BackwardOptions};
+use crate::dtype::{DType, Scalar, DEFAULT_FLOAT};
+use crate::ops::{factory, loss};
+use crate::tensor::Tensor;
+
+type Opt<'a, 'py> = Option<&'a Bound<'py, PyAny>>;
+
+/// Applies the `device=` and `requires_grad=` keywords every factory takes.
+fn finish<'py>(py: Python<'py>, t: Tensor, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    if let Some(d) = device.filter(|d| !d.is_none()) {
+        parse_device(d)?;
+    }
+    if requires_grad {
+        t.set_requires_grad(true)?;
+    }
+    wrap(py, t)
+}
+
+fn as_tensor<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Bound<'a, PyTensor>> {
+    obj.cast::<PyTensor>().cloned().map_err(|_| {
+        PyTypeError::new_err(format!(
+            "expected Tensor as argument, but got {}",
+            obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+        ))
+    })
+}
+
+#[pyfunction]
+#[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false))]
+pub fn tensor<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let t = tensor_from_data(data, dtype_arg(dtype)?)?;
+    finish(py, t, device, requires_grad)
+}
+
+fn filled<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, value: Scalar, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let shape = shape_args(size)?;
+    let t = factory::full(&shape, value, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+pub fn zeros<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    filled(py, size, Scalar::Int(0), dtype, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+pub fn ones<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    filled(py, size, Scalar::Int(1), dtype, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
+pub fn empty<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    filled(py, size, Scalar::Int(0), dtype, device, requires_grad)
+}
+
+/// The dtype `full`/`arange` infer from Python numbers.
+fn inferred_dtype(values: &[Scalar]) -> DType {
+    values.iter().map(|s| s.dtype()).max().unwrap_or(DEFAULT_FLOAT)
+}
+
+fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
+    if let Some(s) = scalar_of(obj) {
+        return Ok(s);
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(t.get().t.item()?);
+    }
+    Ok(Scalar::Float(obj.extract::<f64>()?))
+}
+
+#[pyfunction]
+#[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
+pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let value = number(fill_value)?;
+    let shape = shape_of_sequence(size)?;
+    let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&[value]));
+    finish(py, factory::full(&shape, value, dtype), device, requires_grad)
+}
+
+fn like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, make: impl FnOnce(&[usize], DType) -> crate::Result<Tensor>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let input = as_tensor(input)?;
+    let src = &input.get().t;
+    let dtype = dtype_arg(dtype)?.unwrap_or(src.dtype());
+    finish(py, make(src.shape(), dtype)?, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+pub fn zeros_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    like(py, input, dtype, |s, d| Ok(factory::full(s, Scalar::Int(0), d)), device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+pub fn ones_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    like(py, input, dtype, |s, d| Ok(factory::full(s, Scalar::Int(1), d)), device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
+pub fn full_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let value = number(fill_value)?;
+    like(py, input, dtype, |s, d| Ok(factory::full(s, value, d)), device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    like(py, input, dtype, factory::randn, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
+pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    like(py, input, dtype, factory::rand, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
+pub fn eye<'py>(py: Python<'py>, n: usize, m: Option<usize>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let t = factory::eye(n, m.unwrap_or(n), dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
+pub fn arange<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: Opt<'_, 'py>, step: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let mut values = vec![number(start)?];
+    if let Some(e) = end.filter(|e| !e.is_none()) {
+        values.push(number(e)?);
+    } else {
+        values.insert(0, Scalar::Int(0));
+    }
+    values.push(match step.filter(|s| !s.is_none()) {
+        Some(s) => number(s)?,
+        None => Scalar::Int(1),
+    });
+    let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&values));
+    let t = factory::arange(values[0].to_f64(), values[1].to_f64(), values[2].to_f64(), dtype)?;
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
+pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py, PyAny>, steps: i64, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let t = factory::linspace(number(start)?.to_f64(), number(end)?.to_f64(), steps, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
+pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
+    let _ = generator;
+    let t = factory::randn(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+#[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
+pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
+    let _ = generator;
+    let t = factory::rand(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
+    finish(py, t, device, requires_grad)
+}
+
+/// `randint(high, size)` or `randint(low, high, size)`.
+#[pyfunction]
+#[pyo3(signature = (*args, size=None, dtype=None, device=None, requires_grad=false, generator=None))]
+pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
+    let _ = generator;
+    let mut bounds = Vec::new();
+    let mut shape = None;
+    for a in args.iter() {
+        if a.cast::<PySequence>().is_ok() {
+            shape = Some(shape_of_sequence(&a)?);
+        } else {
+            bounds.push(a.extract::<i64>()?);
+        }
+    }
+    if let Some(s) = size.filter(|s| !s.is_none()) {
+        shape = Some(shape_of_sequence(s)?);
+    }
+    let (low, high) = match bounds.as_slice() {
+        [high] => (0, *high),
+        [low, high] => (*low, *high),
+        _ => return Err(PyTypeError::new_err("randint() expects (high, size) or (low, high, size)")),
+    };
+    let shape = shape.ok_or_else(|| PyTypeError::new_err("randint() missing required argument 'size'"))?;
+    let t = factory::randint(low, high, &shape, dtype_arg(dtype)?.unwrap_or(DType::I64))?;
+    finish(py, t, device, requires_grad)
+}
+
+#[pyfunction]
+pub fn manual_seed(seed: i128) {
+    crate::random::manual_seed(seed as u64);
+}
+
+#[pyfunction]
+pub fn initial_seed() -> u64 {
+    crate::random::initial_seed()
+}
+
+#[pyfunction]
+pub fn is_grad_enabled() -> bool {
+    grad_mode::is_enabled()
+}
+
+/// Sets this thread's grad mode; returns the previous one.
+#[pyfunction]
+pub fn _set_grad_enabled(enabled: bool) -> bool {
+    grad_mode::set_enabled(enabled)
+}
+
+fn tensor_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        return Ok(vec![t.get().t.clone()]);
+    }
+    let seq = obj.cast::<PySequence>().map_err(|_| PyTypeError::new_err("expected a Tensor or a sequence of Tensors"))?;
+    (0..seq.len()?).map(|i| Ok(as_tensor(&seq.get_item(i)?)?.get().t.clone())).collect()
+}
+
+/// `torch.autograd.backward` (and `Tensor.backward`).
+#[pyfunction]
+#[pyo3(name = "_backward", signature = (tensors, grad_tensors=None, retain_graph=None, create_graph=false, inputs=None))]
+pub fn run_backward(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    grad_tensors: Opt<'_, '_>,
+    retain_graph: Option<bool>,
+    create_graph: bool,
+    inputs: Opt<'_, '_>,
+) -> PyResult<()> {
+    let roots = tensor_list(tensors)?;
+    let given: Vec<Option<Tensor>> = match grad_tensors.filter(|g| !g.is_none()) {
+        None => vec![None; roots.len()],
+        Some(g) if g.cast::<PyTensor>().is_ok() => vec![Some(g.cast::<PyTensor>()?.get().t.clone())],
+        Some(g) => {
+            let seq = g.cast::<PySequence>()?;
+            (0..seq.len()?)
+                .map(|i| {
+                    let item = seq.get_item(i)?;
+                    if item.is_none() { Ok(None) } else { Ok(Some(as_tensor(&item)?.get().t.clone())) }
+                })
+                .collect::<PyResult<_>>()?
+        }
+    };
+    if given.len() != roots.len() {
+        return Err(PyRuntimeError::new_err(format!(
+            "grad_tensors should have the same length as tensors: got {} and {}",
+            given.len(),
+            roots.len()
+        )));
+    }
+    let mut grads = Vec::with_capacity(roots.len());
+    for (root, g) in roots.iter().zip(given) {
+        grads.push(match g {
+            Some(g) => g,
+            None => {
+                if root.requires_grad() {
+                    if root.numel() != 1 {
+                        return Err(PyRuntimeError::new_err("grad can be implicitly created only for scalar outputs"));
+                    }
+                    if !root.dtype().is_float() {
+                        return Err(PyRuntimeError::new_err(format!(
+                            "grad can be implicitly created only for real scalar outputs but got torch.{}",
+                            root.dtype().name()
+                        )));
+                    }
+                }
+                Tensor::full(root.shape(), Scalar::Int(1), root.dtype())
+            }
+        });
+    }
+    let inputs = match inputs.filter(|i| !i.is_none()) {
+        None => None,
+        Some(i) => Some(tensor_list(i)?),
+    };
+    if inputs.as_ref().is_some_and(Vec::is_empty) {
+        return Err(PyRuntimeError::new_err("'inputs' argument to backward() cannot be empty."));
+    }
+    let opts = BackwardOptions { retain_graph: retain_graph.unwrap_or(create_graph), create_graph, parallel: None };
+    py.detach(|| autograd::backward(&roots, &grads, opts, inputs.as_deref()))?;
+    Ok(())
+}
+
+#[pyfunction]
+#[pyo3(signature = (input, target, weight=None, pos_weight=None, reduction="mean"))]
+pub fn binary_cross_entropy_with_logits<'py>(
+    py: Python<'py>,
+    input: &Bound<'py, PyAny>,
+    target: &Bound<'py, PyAny>,
+    weight: Opt<'_, 'py>,
+    pos_weight: Opt<'_, 'py>,
+    reduction: &str,
+) -> PyResult<Bound<'py, PyTensor>> {
+    let (input, target) = (as_tensor(input)?, as_tensor(target)?);
+    let weight = weight.filter(|w| !w.is_none()).map(as_tensor).transpose()?;
+    let pos_weight = pos_weight.filter(|w| !w.is_none()).map(as_tensor).transpose()?;
+    let out = loss::binary_cross_entropy_with_logits(
+        &input.get().t,
+        &target.get().t,
+        weight.as_ref().map(|w| &w.get().t),
+        pos_weight.as_ref().map(|w| &w.get().t),
+        loss::Reduction::parse(reduction)?,
+    )?;
+    wrap(py, out)
+}
+
+#[pyfunction]
+pub fn cuda_is_available() -> bool {
+    crate::cuda_backend::is_available()
+}
+
+#[pyfunction]
+pub fn cuda_device_count() -> usize {
+    crate::cuda_backend::device_count()
+}
+
+/// Live backward nodes in the arena (for leak tests).
+#[pyfunction]
+pub fn _live_nodes() -> usize {
+    crate::autograd::arena::live_nodes()
+}

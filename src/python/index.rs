@@ -1,0 +1,79 @@
+//! Python index objects (`int`, `slice`, `None`, `...`, tuples) for
+//! `__getitem__` / `__setitem__`.
+
+use pyo3::exceptions::{PyNotImplementedError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyEllipsis, PyInt, PySlice, PyTuple};
+
+use super::convert::tensor_from_data;
+use super::tensor::PyTensor;
+use crate::autograd::grad_mode;
+use crate::dtype::DType;
+use crate::ops::index::{self, IndexItem};
+use crate::ops::{to_dtype, view};
+use crate::tensor::Tensor;
+
+fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
+    if obj.is_none() {
+        return Ok(IndexItem::NewAxis);
+    }
+    if obj.is_instance_of::<PyEllipsis>() {
+        return Ok(IndexItem::Ellipsis);
+    }
+    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+        return Ok(IndexItem::Int(obj.extract()?));
+    }
+    if let Ok(s) = obj.cast::<PySlice>() {
+        let part = |name: &str| -> PyResult<Option<i64>> {
+            let v = s.getattr(name)?;
+            if v.is_none() { Ok(None) } else { Ok(Some(v.extract()?)) }
+        };
+        return Ok(IndexItem::Slice { start: part("start")?, stop: part("stop")?, step: part("step")? });
+    }
+    if let Ok(t) = obj.cast::<PyTensor>() {
+        let t = &t.get().t;
+        if t.dtype() == DType::I64 && t.ndim() == 0 {
+            if let crate::dtype::Scalar::Int(i) = t.item()? {
+                return Ok(IndexItem::Int(i));
+            }
+        }
+    }
+    Err(PyNotImplementedError::new_err(format!(
+        "indexing with {} (advanced indexing) is not supported yet; use ints, slices, None and ...",
+        obj.get_type().name()?
+    )))
+}
+
+fn items(index: &Bound<'_, PyAny>) -> PyResult<Vec<IndexItem>> {
+    match index.cast::<PyTuple>() {
+        Ok(t) => t.iter().map(|i| item(&i)).collect(),
+        Err(_) => Ok(vec![item(index)?]),
+    }
+}
+
+pub fn get(t: &Tensor, index_obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    Ok(index::index(t, &items(index_obj)?)?)
+}
+
+/// `t[index] = value`: writes into the selected view.
+pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
+    let value = match value.cast::<PyTensor>() {
+        Ok(v) => v.get().t.clone(),
+        Err(_) => tensor_from_data(value, Some(t.dtype())).map_err(|_| {
+            PyTypeError::new_err("can't assign a non-numeric value to a tensor")
+        })?,
+    };
+    if grad_mode::is_enabled() && (t.requires_grad() || value.requires_grad()) {
+        if t.is_leaf() && t.requires_grad() {
+            return Err(crate::Error::Runtime("a leaf Variable that requires grad is being used in an in-place operation.".into()).into());
+        }
+        return Err(PyNotImplementedError::new_err(
+            "index assignment on tensors that require grad is not supported yet; build the tensor out of place",
+        ));
+    }
+    let target = t.view_with(index::index_layout(t.layout(), &items(index_obj)?)?);
+    let value = view::expand_to(&value.detach(), target.shape())?;
+    let value = to_dtype(&value, t.dtype())?;
+    target.write_dense(&value.to_dense())?;
+    Ok(())
+}
