@@ -194,3 +194,89 @@ pub(super) fn release_saved(ids: &[NodeId]) {
     }
     drop(ops); // outside the lock: saved tensors may hold the last reference to other nodes
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ops::{mul, sum, Arg};
+
+    fn leaf(values: Vec<f32>) -> Tensor {
+        let n = values.len();
+        let t = Tensor::from_vec(values, &[n]);
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    fn alive(id: NodeId) -> bool {
+        lock().get(id).is_some()
+    }
+
+    #[test]
+    fn slot_is_reclaimed_when_the_last_reference_drops() {
+        let x = leaf(vec![1.0, 2.0]);
+        let y = mul(&x, Arg::from(2.0)).unwrap();
+        let held = y.grad_fn_ref().unwrap();
+        let id = held.id();
+        drop(y);
+        assert!(alive(id), "a NodeRef still names the node");
+        drop(held);
+        assert!(!alive(id), "no reference left: the slot is free");
+    }
+
+    #[test]
+    fn a_stale_id_never_names_the_node_that_reuses_its_slot() {
+        let x = leaf(vec![1.0]);
+        let old = mul(&x, Arg::from(2.0)).unwrap().grad_fn().unwrap();
+        assert!(!alive(old));
+        let fresh: Vec<Tensor> = (0..8).map(|_| mul(&x, Arg::from(3.0)).unwrap()).collect();
+        for t in &fresh {
+            assert_ne!(t.grad_fn().unwrap(), old);
+        }
+        assert!(!alive(old));
+    }
+
+    #[test]
+    fn upstream_nodes_live_as_long_as_a_downstream_node_needs_them() {
+        let x = leaf(vec![1.0, 2.0]);
+        let y = mul(&x, &x).unwrap();
+        let first = y.grad_fn().unwrap();
+        let z = sum(&y, None, false, None).unwrap();
+        drop(y);
+        assert!(alive(first), "z's node points at y's node");
+        drop(z);
+        assert!(!alive(first));
+    }
+
+    #[test]
+    fn dropping_a_long_chain_does_not_recurse() {
+        // A small stack: freeing 100,000 nodes recursively would overflow it.
+        std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(|| {
+                let x = leaf(vec![1.0]);
+                let mut y = x.clone();
+                let mut ids = Vec::new();
+                for _ in 0..100_000 {
+                    y = mul(&y, Arg::from(1.0)).unwrap();
+                    ids.push(y.grad_fn().unwrap());
+                }
+                drop(y);
+                assert!(ids.iter().all(|&id| !alive(id)));
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn release_saved_frees_only_rules_that_save_tensors() {
+        let x = leaf(vec![1.0, 2.0]);
+        let y = mul(&x, &x).unwrap(); // saves x
+        let z = sum(&y, None, false, None).unwrap(); // saves nothing
+        let (yid, zid) = (y.grad_fn().unwrap(), z.grad_fn().unwrap());
+        release_saved(&[yid, zid]);
+        let arena = lock();
+        assert!(arena.get(yid).unwrap().op.is_none());
+        assert!(arena.get(zid).unwrap().op.is_some());
+    }
+}

@@ -340,3 +340,117 @@ pub fn backward(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, input
     }
     result
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dtype::Scalar;
+    use crate::ops::{add, mul, sum, unary, Arg};
+
+    fn leaf(values: Vec<f32>) -> Tensor {
+        let n = values.len();
+        let t = Tensor::from_vec(values, &[n]);
+        t.set_requires_grad(true).unwrap();
+        t
+    }
+
+    fn ones_like(t: &Tensor) -> Tensor {
+        Tensor::full(t.shape(), Scalar::Int(1), t.dtype())
+    }
+
+    fn run(root: &Tensor, opts: BackwardOptions) -> Result<()> {
+        backward(&[root.clone()], &[ones_like(root)], opts, None)
+    }
+
+    fn grad_of(t: &Tensor) -> Vec<f32> {
+        t.grad().expect("grad").to_vec::<f32>().unwrap()
+    }
+
+    #[test]
+    fn gradients_accumulate_across_calls() {
+        let x = leaf(vec![1.0, -2.0, 3.0]);
+        let loss = sum(&mul(&x, &x).unwrap(), None, false, None).unwrap();
+        let retain = BackwardOptions { retain_graph: true, ..Default::default() };
+        run(&loss, retain).unwrap();
+        assert_eq!(grad_of(&x), vec![2.0, -4.0, 6.0]);
+        run(&loss, retain).unwrap();
+        assert_eq!(grad_of(&x), vec![4.0, -8.0, 12.0]);
+    }
+
+    #[test]
+    fn a_freed_graph_refuses_a_second_pass() {
+        let x = leaf(vec![1.0, 2.0]);
+        let loss = sum(&mul(&x, &x).unwrap(), None, false, None).unwrap();
+        run(&loss, BackwardOptions::default()).unwrap();
+        let err = run(&loss, BackwardOptions::default()).unwrap_err();
+        assert_eq!(err, Error::Runtime(FREED_GRAPH.into()));
+    }
+
+    #[test]
+    fn a_root_without_grad_is_an_error() {
+        let x = Tensor::from_vec(vec![1.0f32], &[1]);
+        let err = run(&x, BackwardOptions::default()).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "element 0 of tensors does not require grad and does not have a grad_fn"
+        );
+    }
+
+    /// One leaf fanned out into many branches of different lengths, summed.
+    fn wide_graph(x: &Tensor, branches: usize) -> Tensor {
+        let mut total: Option<Tensor> = None;
+        for b in 0..branches {
+            let mut y = mul(x, Arg::from(1.0 + b as f64 * 0.1)).unwrap();
+            for _ in 0..(b % 4) {
+                y = unary::sin(&y).unwrap();
+            }
+            total = Some(match total {
+                None => y,
+                Some(t) => add(&t, &y).unwrap(),
+            });
+        }
+        sum(&total.unwrap(), None, false, None).unwrap()
+    }
+
+    #[test]
+    fn parallel_and_sequential_passes_agree_bitwise() {
+        let n = 1 << 16;
+        let values: Vec<f32> = (0..n).map(|i| (i as f32 * 0.001).sin()).collect();
+        let grads: Vec<Vec<f32>> = [Some(false), Some(true), Some(true), Some(true)]
+            .into_iter()
+            .map(|parallel| {
+                let x = leaf(values.clone());
+                let loss = wide_graph(&x, 16);
+                run(&loss, BackwardOptions { parallel, ..Default::default() }).unwrap();
+                grad_of(&x)
+            })
+            .collect();
+        for g in &grads[1..] {
+            assert!(g.iter().zip(&grads[0]).all(|(a, b)| a.to_bits() == b.to_bits()));
+        }
+    }
+
+    #[test]
+    fn grad_mode_inside_backward_follows_create_graph() {
+        let x = leaf(vec![2.0]);
+        let y = mul(&mul(&x, &x).unwrap(), &x).unwrap(); // x^3
+        let g = ones_like(&y);
+        let opts = BackwardOptions { create_graph: true, retain_graph: true, ..Default::default() };
+        backward(&[y], &[g], opts, None).unwrap();
+        let dx = x.grad().unwrap();
+        assert_eq!(dx.to_vec::<f32>().unwrap(), vec![12.0]);
+        assert!(dx.requires_grad(), "with create_graph the gradient has history");
+        x.set_grad(None).unwrap();
+        run(&dx, BackwardOptions::default()).unwrap();
+        assert_eq!(grad_of(&x), vec![12.0], "d2/dx2 x^3 = 6x");
+    }
+
+    #[test]
+    fn inputs_restrict_accumulation() {
+        let (a, b) = (leaf(vec![1.0]), leaf(vec![2.0]));
+        let y = mul(&a, &b).unwrap();
+        backward(&[y.clone()], &[ones_like(&y)], BackwardOptions::default(), Some(&[a.clone()])).unwrap();
+        assert_eq!(grad_of(&a), vec![2.0]);
+        assert!(b.grad().is_none());
+    }
+}

@@ -185,7 +185,19 @@ macro_rules! float_arith {
     ($t:ty) => {
         impl Arith for $t {
             fn pow(self, e: Self) -> Self {
-                self.powf(e)
+                // Small integer powers are common (x ** 2) and far cheaper
+                // as products; the branch is loop-invariant for a scalar e.
+                if e == 2.0 {
+                    self * self
+                } else if e == 3.0 {
+                    self * self * self
+                } else if e == 1.0 {
+                    self
+                } else if e == 0.5 {
+                    self.sqrt()
+                } else {
+                    self.powf(e)
+                }
             }
             fn maximum(self, o: Self) -> Self {
                 if self.is_nan() || o.is_nan() { <$t>::NAN } else { self.max(o) }
