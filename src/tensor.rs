@@ -21,6 +21,9 @@ pub struct AutogradMeta {
     pub requires_grad: bool,
     pub grad_fn: Option<NodeRef>,
     pub grad: Option<Tensor>,
+    /// Hooks on this leaf's incoming gradient (a non-leaf's hooks live on
+    /// its node).
+    pub hooks: crate::autograd::node::Hooks,
 }
 
 pub struct TensorImpl {
@@ -216,6 +219,36 @@ impl Tensor {
         let old = std::mem::replace(&mut self.meta().grad, grad);
         drop(old);
         Ok(())
+    }
+
+    /// Registers `hook` on the gradient arriving at this tensor; returns the
+    /// key `remove_hook` takes.
+    pub fn register_hook(&self, hook: crate::autograd::node::GradHook) -> Result<u64> {
+        static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        if !self.requires_grad() {
+            bail!(Runtime, "cannot register a hook on a tensor that doesn't require gradient");
+        }
+        let key = NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        match self.grad_fn() {
+            Some(id) => arena::add_hook(id, key, hook),
+            None => self.meta().hooks.push((key, hook)),
+        }
+        Ok(key)
+    }
+
+    pub fn remove_hook(&self, key: u64) {
+        match self.grad_fn() {
+            Some(id) => arena::remove_hook(id, key),
+            None => {
+                let removed: Vec<_> = {
+                    let mut m = self.meta();
+                    let (gone, kept) = std::mem::take(&mut m.hooks).into_iter().partition(|(k, _)| *k == key);
+                    m.hooks = kept;
+                    gone
+                };
+                drop(removed);
+            }
+        }
     }
 
     /// Runs `f` on this tensor's CPU buffer and layout.

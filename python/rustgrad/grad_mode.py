@@ -55,7 +55,7 @@ class set_grad_enabled(_GradMode):
     restores the previous mode when used as a context manager."""
 
     def __init__(self, mode):
-        self.enabled = __builtins__["bool"](mode) if isinstance(__builtins__, dict) else mode
+        self.enabled = bool(mode)
         self._previous = _core._set_grad_enabled(self.enabled)
 
     def __enter__(self):

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 
-use super::node::BackwardFn;
+use super::node::{BackwardFn, GradHook, Hooks};
 use crate::dtype::DType;
 use crate::layout::Shape;
 use crate::tensor::Tensor;
@@ -39,6 +39,8 @@ pub struct Node {
     /// gradient must match them.
     pub(super) out_shape: Shape,
     pub(super) out_dtype: DType,
+    /// Hooks on the gradient of the tensor this node produced.
+    pub(super) hooks: Hooks,
 }
 
 struct Slot {
@@ -129,6 +131,23 @@ pub fn insert(node: Node) -> NodeRef {
 /// The PyTorch name of a node (`MulBackward0`), or "" if it is gone.
 pub fn name(id: NodeId) -> &'static str {
     lock().get(id).map_or("", |n| n.name)
+}
+
+/// Adds a hook on the gradient arriving at node `id`'s output.
+pub fn add_hook(id: NodeId, key: u64, hook: GradHook) {
+    if let Some(node) = lock().get_mut(id) {
+        node.hooks.push((key, hook));
+    }
+}
+
+/// Removes the hook `key` from node `id`, if both still exist.
+pub fn remove_hook(id: NodeId, key: u64) {
+    let removed = lock().get_mut(id).map(|node| {
+        let (gone, kept) = std::mem::take(&mut node.hooks).into_iter().partition(|(k, _)| *k == key);
+        node.hooks = kept;
+        gone
+    });
+    drop::<Option<Hooks>>(removed); // outside the lock: a hook may own tensors
 }
 
 /// How many nodes are alive: a leak shows up here.

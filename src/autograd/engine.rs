@@ -14,7 +14,7 @@ use smallvec::SmallVec;
 
 use super::arena::{self, Edge, NodeId};
 use super::grad_mode::GradModeGuard;
-use super::node::{BackwardFn, FREED_GRAPH};
+use super::node::{run_hooks, BackwardFn, Hooks, FREED_GRAPH};
 use crate::bail;
 use crate::cpu_backend::PARALLEL_MIN_ELEMENTS;
 use crate::dtype::DType;
@@ -41,6 +41,7 @@ struct Task {
     needs: SmallVec<[bool; 2]>,
     shape: Shape,
     dtype: DType,
+    hooks: Hooks,
 }
 
 /// An edge in the snapshot before leaves are numbered after the nodes.
@@ -106,6 +107,7 @@ impl Snapshot {
                 needs: node.edges.iter().map(Option::is_some).collect(),
                 shape: node.out_shape.clone(),
                 dtype: node.out_dtype,
+                hooks: node.hooks.clone(),
             });
             next += 1;
         }
@@ -174,7 +176,8 @@ impl<'a> Run<'a> {
             if let Some(g) = grad {
                 let leaf = &self.snap.leaves[slot - n];
                 if self.only.as_ref().is_none_or(|o| o.contains(&leaf.id())) {
-                    accumulate_grad(leaf, g, self.opts.create_graph)?;
+                    let hooks = leaf.meta().hooks.clone();
+                    accumulate_grad(leaf, run_hooks(&hooks, g)?, self.opts.create_graph)?;
                 }
             }
             return Ok(SmallVec::new());
@@ -183,7 +186,7 @@ impl<'a> Run<'a> {
         let grads = match grad {
             Some(g) => {
                 let op = task.op.as_ref().ok_or_else(|| Error::Runtime(FREED_GRAPH.into()))?;
-                op.apply(&g, &task.needs)?
+                op.apply(&run_hooks(&task.hooks, g)?, &task.needs)?
             }
             None => SmallVec::new(),
         };
@@ -332,7 +335,8 @@ pub fn backward(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, input
     for (leaf, grad) in root_leaves {
         if run.only.as_ref().is_none_or(|o| o.contains(&leaf.id())) {
             let _mode = GradModeGuard::new(opts.create_graph);
-            accumulate_grad(&leaf, grad, opts.create_graph)?;
+            let hooks = leaf.meta().hooks.clone();
+            accumulate_grad(&leaf, run_hooks(&hooks, grad)?, opts.create_graph)?;
         }
     }
     if !opts.retain_graph {
@@ -443,6 +447,24 @@ mod tests {
         x.set_grad(None).unwrap();
         run(&dx, BackwardOptions::default()).unwrap();
         assert_eq!(grad_of(&x), vec![12.0], "d2/dx2 x^3 = 6x");
+    }
+
+    #[test]
+    fn hooks_see_and_may_replace_arriving_gradients() {
+        let x = leaf(vec![1.0, 2.0]);
+        let y = mul(&x, Arg::from(3.0)).unwrap();
+        let seen = std::sync::Arc::new(parking_lot::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        y.register_hook(std::sync::Arc::new(move |g: &Tensor| {
+            log.lock().push(g.to_vec::<f32>().unwrap());
+            Ok(Some(mul(g, Arg::from(10.0))?))
+        }))
+        .unwrap();
+        x.register_hook(std::sync::Arc::new(|g: &Tensor| Ok(Some(add(g, Arg::from(1.0))?)))).unwrap();
+        let loss = sum(&y, None, false, None).unwrap();
+        run(&loss, BackwardOptions::default()).unwrap();
+        assert_eq!(*seen.lock(), vec![vec![1.0, 1.0]]);
+        assert_eq!(grad_of(&x), vec![31.0, 31.0], "(1 * 10) * 3 + 1");
     }
 
     #[test]

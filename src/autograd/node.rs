@@ -10,6 +10,24 @@ use crate::bail;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
+/// A function run on a gradient when it arrives at a tensor (before it is
+/// accumulated into a leaf, or passed to the backward rule of a non-leaf's
+/// node); returning a tensor replaces the gradient.
+pub type GradHook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
+
+/// Hooks with the ids their handles remove them by.
+pub type Hooks = Vec<(u64, GradHook)>;
+
+/// Runs `hooks` in order on `grad`.
+pub fn run_hooks(hooks: &Hooks, mut grad: Tensor) -> Result<Tensor> {
+    for (_, hook) in hooks {
+        if let Some(replaced) = hook(&grad)? {
+            grad = replaced;
+        }
+    }
+    Ok(grad)
+}
+
 /// Which inputs of an op need a gradient.
 pub type Needs = SmallVec<[bool; 2]>;
 /// One gradient per input of an op (`None`: not needed, or zero).
@@ -101,6 +119,7 @@ pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(
         edges,
         out_shape: out.shape_vec(),
         out_dtype: out.dtype(),
+        hooks: Vec::new(),
     };
     out.set_grad_fn(Some(arena::insert(node)));
     out

@@ -315,6 +315,26 @@ impl PyTensor {
         super::functions::run_backward(py, &tensors.into_any(), grads.as_ref(), retain_graph, create_graph, inputs)
     }
 
+    /// Registers `hook(grad)` to run when this tensor's gradient is computed;
+    /// a returned tensor replaces the gradient.
+    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let call = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
+            Python::attach(|py| {
+                let out = hook.call1(py, (wrap(py, g.clone())?,))?;
+                if out.is_none(py) {
+                    return Ok(None);
+                }
+                let t = out.bind(py).cast::<PyTensor>().map_err(|_| {
+                    PyTypeError::new_err("hook must return None or a Tensor")
+                })?;
+                Ok(Some(t.get().t.clone()))
+            })
+            .map_err(|e: PyErr| crate::Error::Runtime(e.to_string()))
+        };
+        let key = self.t.register_hook(std::sync::Arc::new(call))?;
+        Ok(RemovableHandle { tensor: self.t.clone(), key })
+    }
+
     // ---- conversion -----------------------------------------------------------
 
     fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
@@ -774,6 +794,20 @@ impl PyTensor {
 
     fn __setitem__(&self, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         super::index::set(&self.t, index, value)
+    }
+}
+
+/// What `register_hook` returns: `handle.remove()` unregisters the hook.
+#[pyclass(module = "rustgrad.utils.hooks", frozen)]
+pub struct RemovableHandle {
+    tensor: Tensor,
+    key: u64,
+}
+
+#[pymethods]
+impl RemovableHandle {
+    fn remove(&self) {
+        self.tensor.remove_hook(self.key);
     }
 }
 
