@@ -8,9 +8,12 @@
 //! --bench engine -- engine/`.
 //!
 //! Groups:
-//! * `elementwise`: `ops::add` / `ops::mul` of two f32 tensors (1k, 1M elements),
-//!   forward only, inputs not requiring grad (no graph is recorded).
-//! * `matmul`: `ops::matmul::matmul` of two f32 square matrices (64, 256).
+//! * `elementwise`: `ops::add` / `ops::mul` of two f32 tensors and
+//!   `ops::unary::sin` of one (1k, 1M elements), forward only, inputs not
+//!   requiring grad (no graph is recorded).
+//! * `matmul`: `ops::matmul::matmul` of two f32 square matrices (64, 256);
+//!   its throughput line counts flops (2n^3) as "elements", so Gelem/s
+//!   reads as GFLOP/s.
 //! * `sum`: full reduction `ops::sum` of an f32 tensor (1k, 1M elements).
 //! * `engine`: the backward engine.
 //!   - `chain100_fwd_bwd`: build a 100-op chain (`y = y * 1.0001 + 0.001`,
@@ -72,6 +75,9 @@ fn bench_elementwise(c: &mut Criterion) {
         });
         g.bench_with_input(BenchmarkId::new("mul", n), &n, |bch, _| {
             bch.iter(|| black_box(ops::mul(black_box(&a), black_box(&b)).unwrap()))
+        });
+        g.bench_with_input(BenchmarkId::new("sin", n), &n, |bch, _| {
+            bch.iter(|| black_box(ops::unary::sin(black_box(&a)).unwrap()))
         });
     }
     g.finish();

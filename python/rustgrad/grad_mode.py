@@ -6,7 +6,7 @@ from . import _core
 
 
 class _GradMode:
-    """A context manager that is also a decorator, like PyTorch's."""
+    """Sets grad mode for a ``with`` block; also a decorator, like PyTorch's."""
 
     enabled = True
 
@@ -18,10 +18,14 @@ class _GradMode:
         _core._set_grad_enabled(self._previous)
         return False
 
+    def _fresh(self):
+        """A new manager with the same setting, for one decorated call."""
+        return self.__class__()
+
     def __call__(self, func):
         @functools.wraps(func)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._fresh():
                 return func(*args, **kwargs)
 
         return wrapper
@@ -29,19 +33,15 @@ class _GradMode:
 
 class no_grad(_GradMode):
     """Disables gradient recording: ops on tensors that require grad give
-    results without a ``grad_fn``, and in-place updates of leaves are allowed."""
+    results without a ``grad_fn``, and in-place updates of leaves are allowed.
+    Usable as ``with no_grad():``, ``@no_grad()`` and ``@no_grad``."""
 
     enabled = False
 
-    def __init__(self, orig_func=None):
-        # Also usable bare, as `@no_grad` without parentheses.
-        self._func = orig_func
-
-    def __call__(self, *args, **kwargs):
-        if self._func is not None:
-            with no_grad():
-                return self._func(*args, **kwargs)
-        return super().__call__(*args)
+    def __new__(cls, orig_func=None):
+        if orig_func is None:
+            return super().__new__(cls)
+        return cls()(orig_func)
 
 
 class enable_grad(_GradMode):
@@ -51,8 +51,8 @@ class enable_grad(_GradMode):
 
 
 class set_grad_enabled(_GradMode):
-    """Sets grad mode on construction (so it also works as a plain call) and
-    restores the previous mode when used as a context manager."""
+    """Sets grad mode on construction (so a plain call works too) and, as a
+    context manager, restores the previous mode on exit."""
 
     def __init__(self, mode):
         self.enabled = bool(mode)
@@ -61,15 +61,10 @@ class set_grad_enabled(_GradMode):
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        _core._set_grad_enabled(self._previous)
-        return False
+    def _fresh(self):
+        return set_grad_enabled(self.enabled)
 
     def __call__(self, func):
-        @functools.wraps(func)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.enabled):
-                return func(*args, **kwargs)
-
+        # As a decorator the construction must not change the caller's mode.
         _core._set_grad_enabled(self._previous)
-        return wrapper
+        return super().__call__(func)

@@ -219,12 +219,7 @@ mod tests {
     use super::*;
     use crate::ops::{mul, sum, Arg};
 
-    fn leaf(values: Vec<f32>) -> Tensor {
-        let n = values.len();
-        let t = Tensor::from_vec(values, &[n]);
-        t.set_requires_grad(true).unwrap();
-        t
-    }
+    use crate::autograd::test_leaf as leaf;
 
     fn alive(id: NodeId) -> bool {
         lock().get(id).is_some()

@@ -351,12 +351,7 @@ mod tests {
     use crate::dtype::Scalar;
     use crate::ops::{add, mul, sum, unary, Arg};
 
-    fn leaf(values: Vec<f32>) -> Tensor {
-        let n = values.len();
-        let t = Tensor::from_vec(values, &[n]);
-        t.set_requires_grad(true).unwrap();
-        t
-    }
+    use crate::autograd::test_leaf as leaf;
 
     fn ones_like(t: &Tensor) -> Tensor {
         Tensor::full(t.shape(), Scalar::Int(1), t.dtype())

@@ -8,3 +8,12 @@ pub mod node;
 
 pub use engine::{backward, BackwardOptions};
 pub use node::{record, BackwardFn, Grads, SavedTensor};
+
+/// A float32 vector leaf that requires grad, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_leaf(values: Vec<f32>) -> crate::tensor::Tensor {
+    let n = values.len();
+    let t = crate::tensor::Tensor::from_vec(values, &[n]);
+    t.set_requires_grad(true).expect("float tensors can require grad");
+    t
+}

@@ -144,6 +144,11 @@ fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyA
 }
 
 impl PyTensor {
+    /// Applies an element-wise op, without the GIL for large tensors.
+    fn map<'py>(&self, py: Python<'py>, op: fn(&Tensor) -> crate::Result<Tensor>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, maybe_detached(py, self.t.numel(), || op(&self.t))?)
+    }
+
     fn one_element(&self) -> PyResult<Scalar> {
         if self.t.numel() != 1 {
             return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars"));
@@ -599,43 +604,43 @@ impl PyTensor {
     // ---- element-wise functions ----------------------------------------------------
 
     fn neg<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::neg(&self.t)?)
+        self.map(py, unary::neg)
     }
     fn sin<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::sin(&self.t))?)
+        self.map(py, unary::sin)
     }
     fn cos<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::cos(&self.t))?)
+        self.map(py, unary::cos)
     }
     fn exp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::exp(&self.t))?)
+        self.map(py, unary::exp)
     }
     fn log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::log(&self.t))?)
+        self.map(py, unary::log)
     }
     fn log1p<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::log1p(&self.t))?)
+        self.map(py, unary::log1p)
     }
     fn sqrt<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::sqrt(&self.t))?)
+        self.map(py, unary::sqrt)
     }
     fn tanh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::tanh(&self.t))?)
+        self.map(py, unary::tanh)
     }
     fn sigmoid<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::sigmoid(&self.t))?)
+        self.map(py, unary::sigmoid)
     }
     fn relu<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || unary::relu(&self.t))?)
+        self.map(py, unary::relu)
     }
     fn abs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::abs(&self.t)?)
+        self.map(py, unary::abs)
     }
     fn sign<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::sign(&self.t)?)
+        self.map(py, unary::sign)
     }
     fn reciprocal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::reciprocal(&self.t)?)
+        self.map(py, unary::reciprocal)
     }
     fn masked_fill<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, ops::masked::masked_fill(&self.t, &mask.t, value)?)

@@ -1,0 +1,272 @@
+"""Shared helpers and hypothesis strategies for the rustgrad test suite.
+
+Conventions used throughout the suite:
+
+* ``rg`` is ``rustgrad`` (spelled like ``torch``).
+* NumPy is the reference for forward values; float64 central finite
+  differences (computed through rustgrad's own float64 forward) are the
+  reference for gradients.
+* Comparisons with the real PyTorch are only made in tests that use the
+  ``torch`` fixture, which skips when PyTorch is not installed.
+* Hypothesis runs derandomized (reproducible) with a small example budget and
+  no deadline; set ``RUSTGRAD_HYPOTHESIS_RANDOM=1`` to explore new examples.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import rustgrad as rg
+
+# ---------------------------------------------------------------------------
+# hypothesis settings
+# ---------------------------------------------------------------------------
+
+_RANDOM = os.environ.get("RUSTGRAD_HYPOTHESIS_RANDOM") == "1"
+
+
+def hsettings(max_examples=40):
+    """The settings every property test here uses."""
+    return settings(
+        max_examples=max_examples,
+        deadline=None,
+        derandomize=not _RANDOM,
+        database=None,
+        print_blob=True,
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.function_scoped_fixture],
+    )
+
+
+FLOAT_DTYPES = ["float32", "float64"]
+
+# ---------------------------------------------------------------------------
+# strategies
+# ---------------------------------------------------------------------------
+
+
+def shapes(min_dims=0, max_dims=4, min_side=1, max_side=4):
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side)
+
+
+def broadcast_pair(max_dims=4, max_side=4, min_dims=0):
+    """Two shapes that broadcast together (NumPy rules), as a tuple."""
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=2, min_dims=min_dims, max_dims=max_dims, min_side=1, max_side=max_side
+    ).map(lambda bs: bs.input_shapes)
+
+
+def broadcast_triple(max_dims=3, max_side=3):
+    return hnp.mutually_broadcastable_shapes(
+        num_shapes=3, min_dims=0, max_dims=max_dims, min_side=1, max_side=max_side
+    ).map(lambda bs: bs.input_shapes)
+
+
+seeds = st.integers(min_value=0, max_value=2**32 - 1)
+
+
+def rand_array(seed, shape, dtype="float64", low=-2.0, high=2.0, avoid=None, margin=0.1):
+    """Uniform random values in [low, high]. ``avoid`` is a list of points
+    (e.g. 0 for abs/relu kinks) kept at least ``margin`` away."""
+    rng = np.random.default_rng(seed)
+    a = rng.uniform(low, high, size=shape)
+    if avoid is not None:
+        for p in avoid:
+            close = np.abs(a - p) < margin
+            a = np.where(close, p + np.where(a >= p, margin, -margin) * 2, a)
+    return np.asarray(a, dtype=dtype)
+
+
+def rand_int_array(seed, shape, low=-5, high=6):
+    rng = np.random.default_rng(seed)
+    return rng.integers(low, high, size=shape, dtype=np.int64)
+
+
+# ---------------------------------------------------------------------------
+# conversions / comparisons
+# ---------------------------------------------------------------------------
+
+
+def T(a, requires_grad=False, dtype=None):
+    """A rustgrad tensor holding a copy of NumPy array ``a``."""
+    a = np.asarray(a)
+    if dtype is not None:
+        a = a.astype(dtype)
+    return rg.tensor(a, requires_grad=requires_grad)
+
+
+def N(t):
+    """A NumPy copy of a rustgrad tensor (detached)."""
+    return np.array(t.detach().numpy(), copy=True)
+
+
+def np_dtype(t):
+    return {"float32": np.float32, "float64": np.float64, "int64": np.int64, "bool": np.bool_}[
+        str(t.dtype).replace("torch.", "")
+    ]
+
+
+def rg_dtype(name):
+    return getattr(rg, name)
+
+
+def tols(dtype):
+    if str(dtype).endswith("float32"):
+        return dict(rtol=2e-5, atol=2e-6)
+    return dict(rtol=1e-12, atol=1e-12)
+
+
+def assert_close(actual, expected, rtol=None, atol=None, dtype=None):
+    """Compare a rustgrad tensor (or array) with an expected array: shape
+    exactly, values with dtype-appropriate tolerances."""
+    if isinstance(actual, rg.Tensor):
+        if dtype is None:
+            dtype = actual.dtype
+        actual = N(actual)
+    expected = np.asarray(expected)
+    assert actual.shape == expected.shape, f"shape {actual.shape} != expected {expected.shape}"
+    t = tols(dtype if dtype is not None else actual.dtype)
+    np.testing.assert_allclose(
+        actual, expected, rtol=t["rtol"] if rtol is None else rtol, atol=t["atol"] if atol is None else atol
+    )
+
+
+# ---------------------------------------------------------------------------
+# gradient checking
+# ---------------------------------------------------------------------------
+
+
+def numeric_grads(fn, arrays, weights, eps=1e-6, wrt=None):
+    """Central finite differences of ``sum(fn(*tensors) * weights)`` w.r.t.
+    each float64 input array (rustgrad's float64 forward, no grad)."""
+    wrt = range(len(arrays)) if wrt is None else wrt
+    w = T(weights)
+    out = []
+    with rg.no_grad():
+        def f(arrs):
+            return float((fn(*[T(a) for a in arrs]) * w).sum().item())
+
+        for i in range(len(arrays)):
+            if i not in wrt:
+                out.append(None)
+                continue
+            a = arrays[i]
+            g = np.zeros_like(a, dtype=np.float64)
+            for idx in np.ndindex(a.shape):
+                plus = [x.copy() for x in arrays]
+                minus = [x.copy() for x in arrays]
+                plus[i][idx] += eps
+                minus[i][idx] -= eps
+                g[idx] = (f(plus) - f(minus)) / (2 * eps)
+            out.append(g)
+    return out
+
+
+def analytic_grads(fn, arrays, weights, wrt=None, dtype="float64"):
+    """Gradients of ``sum(fn(*tensors) * weights)`` from rustgrad's backward.
+    Returns (grads, output tensor)."""
+    wrt = range(len(arrays)) if wrt is None else wrt
+    ts = [T(a.astype(dtype), requires_grad=(i in wrt)) for i, a in enumerate(arrays)]
+    out = fn(*ts)
+    loss = (out * T(weights.astype(dtype))).sum()
+    loss.backward()
+    grads = []
+    for i, t in enumerate(ts):
+        if i in wrt:
+            assert t.grad is not None, f"input {i} got no gradient"
+            assert tuple(t.grad.shape) == t.shape, f"grad shape {tuple(t.grad.shape)} != {tuple(t.shape)}"
+            assert t.grad.dtype == t.dtype
+            grads.append(N(t.grad))
+        else:
+            assert t.grad is None
+            grads.append(None)
+    return grads, out
+
+
+def check_grads(fn, arrays, seed=0, wrt=None, rtol=1e-4, atol=1e-6, eps=1e-6):
+    """Checks rustgrad's float64 gradients of ``fn`` against central finite
+    differences, with a random (non-uniform) upstream gradient. Returns the
+    analytic gradients."""
+    arrays = [np.asarray(a, dtype=np.float64) for a in arrays]
+    with rg.no_grad():
+        out_shape = tuple(fn(*[T(a) for a in arrays]).shape)
+    weights = np.random.default_rng(seed + 1).uniform(0.5, 1.5, size=out_shape)
+    grads, out = analytic_grads(fn, arrays, weights, wrt=wrt)
+    num = numeric_grads(fn, arrays, weights, eps=eps, wrt=wrt)
+    for i, (g, n) in enumerate(zip(grads, num)):
+        if n is None:
+            continue
+        scale = max(1.0, float(np.max(np.abs(n))) if n.size else 1.0)
+        np.testing.assert_allclose(g, n, rtol=rtol, atol=atol * scale, err_msg=f"gradient of input {i}")
+    return grads
+
+
+# ---------------------------------------------------------------------------
+# fixtures
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def torch():
+    """The real PyTorch; the test is skipped without it."""
+    return pytest.importorskip("torch")
+
+
+@pytest.fixture
+def live_nodes():
+    return rg._core._live_nodes
+
+
+def run_python(code, timeout=120):
+    """Runs ``code`` in a fresh interpreter (for things that might crash the
+    process, like a segfault or a stack overflow). Returns CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def raises_same(fn_rg, fn_torch):
+    """Runs both callables; returns ((type name, message) for rustgrad,
+    (type name, message) for torch). A callable that returns normally gives
+    (None, repr(result))."""
+    out = []
+    for f in (fn_rg, fn_torch):
+        try:
+            r = f()
+        except Exception as e:  # noqa: BLE001
+            out.append((type(e).__name__, str(e)))
+        else:
+            out.append((None, repr(r)))
+    return out
+
+
+VIEW_KINDS = ["contiguous", "transposed", "strided", "expanded"]
+
+
+def view_of(seed, shape, dtype="float64", kind="contiguous", **kw):
+    """A rustgrad tensor of ``shape`` laid out as ``kind`` (a contiguous
+    tensor, a transposed view, a stepped slice, or an expanded view) and the
+    NumPy array with the same values."""
+    shape = tuple(shape)
+    if kind == "contiguous" or len(shape) == 0:
+        a = rand_array(seed, shape, dtype, **kw)
+        return T(a), a
+    if kind == "transposed":
+        base = rand_array(seed, shape[::-1], dtype, **kw)
+        return T(base).T, base.T
+    if kind == "strided":
+        base = rand_array(seed, tuple(2 * s for s in shape), dtype, **kw)
+        idx = tuple(slice(1, None, 2) for _ in shape)
+        return T(base)[idx], base[idx]
+    if kind == "expanded":
+        base = rand_array(seed, (1,) + shape[1:], dtype, **kw)
+        return T(base).expand(*shape), np.broadcast_to(base, shape)
+    raise ValueError(kind)
