@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """rustgrad vs PyTorch vs hand-written NumPy, on three small autograd workloads.
 
-    python3 benches/bench_seed.py          # full run (about a minute on 2 cores)
+    python3 benches/bench_seed.py          # full run (about 30 s on 2 cores)
     python3 benches/bench_seed.py --quick  # shorter run (fewer steps/repeats)
 
 Cases (see benches/README.md):
@@ -20,6 +20,7 @@ implementation fails loudly instead of being timed.
 
 import argparse
 import math
+import os
 import sys
 import time
 
@@ -225,8 +226,14 @@ def main():
 
     torch_threads = T.get_num_threads() if T else None
     print(f"rustgrad {rustgrad.__version__}, numpy {np.__version__}, "
-          + (f"torch {T.__version__} ({torch_threads} threads by default)" if T else "torch: not importable, skipped")
+          + (f"torch {T.__version__} ({torch_threads} threads by default)" if T else "torch: skipped (not importable, or --no-torch)")
           + ("  [--quick]" if args.quick else ""))
+
+    if hasattr(os, "getloadavg"):
+        load, cores = os.getloadavg()[0], os.cpu_count() or 1
+        if load > 0.5 * cores:
+            print(f"  warning: load average {load:.2f} on {cores} cores; multi-threaded timings "
+                  "(torch, BLAS) will be noisy")
 
     rows = []  # (case, unit, rustgrad s, numpy s, torch s, torch-1-thread s)
 
@@ -310,7 +317,7 @@ def main():
         print(f"{case:<40}{unit:>8}{ms(rg)}{ms(npy)}{ms(th)}{ms(th1)} {ratio(rg, th)}{ratio(rg, th1)} {ratio(rg, npy)}")
     print()
     if T is None:
-        print("PyTorch not importable: no comparison with PyTorch.")
+        print("PyTorch skipped (not importable, or --no-torch): no comparison with PyTorch.")
     else:
         for case, _, rg, _, th, th1 in rows[:2]:
             label = case.split(")")[0] + ")"

@@ -213,10 +213,19 @@ def check_grads(fn, arrays, seed=0, wrt=None, rtol=1e-4, atol=1e-6, eps=1e-6):
 # ---------------------------------------------------------------------------
 
 
-@pytest.fixture
+def _import_torch():
+    try:
+        import torch as _torch  # noqa: F401
+    except Exception as e:  # noqa: BLE001  (absent, or installed but broken)
+        pytest.skip(f"PyTorch is not available: {e}")
+    return _torch
+
+
+@pytest.fixture(scope="session")
 def torch():
-    """The real PyTorch; the test is skipped without it."""
-    return pytest.importorskip("torch")
+    """The real PyTorch; the test is skipped without it (like
+    ``pytest.importorskip("torch")``, but also skips on a broken install)."""
+    return _import_torch()
 
 
 @pytest.fixture

@@ -622,6 +622,15 @@ def test_masked_fill_broadcast():
     np.testing.assert_array_equal(N(got), np.where(a > 0, 0.0, a))
 
 
+def test_masked_fill_mask_larger_than_input():
+    # out-of-place masked_fill broadcasts the input against the mask (PyTorch)
+    a = rand_array(2, (3,))
+    mask = np.array([[True, False, False], [False, False, True]])
+    got = T(a).masked_fill(T(mask), 0.0)
+    assert tuple(got.shape) == (2, 3)
+    np.testing.assert_array_equal(N(got), np.where(mask, 0.0, np.broadcast_to(a, (2, 3))))
+
+
 # ---------------------------------------------------------------------------
 # comparisons
 # ---------------------------------------------------------------------------
