@@ -35,6 +35,16 @@ impl DType {
         }
     }
 
+    /// The C type name PyTorch uses in some messages (`float`, `long`).
+    pub fn c_name(self) -> &'static str {
+        match self {
+            DType::Bool => "bool",
+            DType::I64 => "long",
+            DType::F32 => "float",
+            DType::F64 => "double",
+        }
+    }
+
     pub fn from_name(name: &str) -> Result<DType> {
         Ok(match name {
             "bool" => DType::Bool,

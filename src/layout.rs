@@ -87,6 +87,9 @@ impl Layout {
 
     /// Row-major and dense: the elements are `storage[offset..offset + numel]`.
     pub fn is_contiguous(&self) -> bool {
+        if self.numel() == 0 {
+            return true;
+        }
         let mut expected = 1isize;
         for d in (0..self.shape.len()).rev() {
             if self.shape[d] != 1 && self.strides[d] != expected {
@@ -133,7 +136,7 @@ impl Layout {
         if shape.len() < self.ndim() {
             bail!(
                 Runtime,
-                "expand(torch.FloatTensor{{{}}}, size=[{}]): the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})",
+                "expand(torch.FloatTensor{{[{}]}}, size=[{}]): the number of sizes provided ({}) must be greater or equal to the number of dimensions in the tensor ({})",
                 join(&self.shape),
                 join(shape),
                 shape.len(),
@@ -161,13 +164,42 @@ impl Layout {
         Ok(Layout { shape: shape.into(), strides, offset: self.offset })
     }
 
-    /// The same elements under a new shape, when that needs no copy.
+    /// The same elements under a new shape, when that needs no copy
+    /// (PyTorch's `computeStride`: each run of dimensions that is dense in
+    /// memory may be split or merged freely).
     pub fn view_as(&self, shape: &[usize]) -> Option<Layout> {
-        self.is_contiguous().then(|| Layout {
-            shape: shape.into(),
-            strides: contiguous_strides(shape),
-            offset: self.offset,
-        })
+        let with = |strides| Some(Layout { shape: shape.into(), strides, offset: self.offset });
+        if self.is_contiguous() {
+            return with(contiguous_strides(shape));
+        }
+        let (old, old_strides) = (&self.shape, &self.strides);
+        let mut strides: Strides = smallvec::smallvec![0; shape.len()];
+        let mut view_d = shape.len() as isize - 1;
+        let mut chunk_base = *old_strides.last()?;
+        let (mut tensor_numel, mut view_numel) = (1usize, 1usize);
+        for d in (0..old.len()).rev() {
+            tensor_numel *= old[d];
+            let chunk_ends = d == 0 || (old[d - 1] != 1 && old_strides[d - 1] != tensor_numel as isize * chunk_base);
+            if chunk_ends {
+                while view_d >= 0 && (view_numel < tensor_numel || shape[view_d as usize] == 1) {
+                    strides[view_d as usize] = view_numel as isize * chunk_base;
+                    view_numel *= shape[view_d as usize];
+                    view_d -= 1;
+                }
+                if view_numel != tensor_numel {
+                    return None;
+                }
+                if d > 0 {
+                    chunk_base = old_strides[d - 1];
+                    tensor_numel = 1;
+                    view_numel = 1;
+                }
+            }
+        }
+        if view_d != -1 {
+            return None;
+        }
+        with(strides)
     }
 
     /// Storage offsets of every element in row-major order.
@@ -206,7 +238,11 @@ pub fn infer_shape(request: &[i64], numel_: usize) -> Result<Shape> {
         match s {
             -1 if infer.is_none() => infer = Some(i),
             -1 => bail!(Runtime, "only one dimension can be inferred"),
-            s if s < 0 => bail!(Runtime, "invalid shape dimension {s}"),
+            s if s < 0 => bail!(
+                Runtime,
+                "invalid shape dimension {s} at index {i} of shape [{}]",
+                request.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            ),
             s => known *= s as usize,
         }
     }
@@ -249,6 +285,14 @@ mod tests {
         let l = Layout::contiguous(&[3, 1]).expand(&[2, 3, 4]).unwrap();
         assert_eq!(l.strides.as_slice(), &[0, 1, 0]);
         assert!(l.has_internal_overlap());
+    }
+
+    #[test]
+    fn views_of_strided_layouts_follow_dense_runs() {
+        let t = Layout::contiguous(&[2, 3]).transpose(0, 1); // (3, 2), strides (1, 3)
+        assert_eq!(t.view_as(&[3, 2]).unwrap().strides.as_slice(), &[1, 3]);
+        assert_eq!(t.view_as(&[3, 1, 2]).unwrap().strides.as_slice(), &[1, 6, 3], "as PyTorch");
+        assert!(t.view_as(&[6]).is_none(), "not one dense run");
     }
 
     #[test]

@@ -213,7 +213,12 @@ impl Tensor {
                 bail!(Runtime, "assigned grad has data of a different type");
             }
             if g.shape() != self.shape() {
-                bail!(Runtime, "assigned grad has data of a different size");
+                bail!(
+                    Runtime,
+                    "attempting to assign a gradient of size '[{}]' to a tensor of size '[{}]'. Please ensure that the gradient and the tensor are the same size",
+                    crate::layout::join(g.shape()),
+                    crate::layout::join(self.shape())
+                );
             }
         }
         let old = std::mem::replace(&mut self.meta().grad, grad);

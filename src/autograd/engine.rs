@@ -260,20 +260,22 @@ impl<'a> Run<'a> {
 }
 
 /// Adds `g` into `leaf.grad` (PyTorch's `AccumulateGrad`).
+/// The leaf's metadata lock is held throughout, so backward passes running
+/// on several threads never lose each other's contributions.
 fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
-    let existing = leaf.grad();
-    let new = match existing {
+    let mut meta = leaf.meta();
+    let new = match meta.grad.clone() {
         None if g.owns_whole_storage() && (create_graph || !g.requires_grad()) => g,
         None => ops::contiguous_copy(&g)?,
         Some(old) if create_graph => ops::add(&old, &g)?,
         Some(old) => {
             let sum = ops::add(&old, &g)?;
-            old.write_dense(&sum.to_dense())?;
-            return Ok(());
+            return old.write_dense(&sum.to_dense());
         }
     };
-    let old = std::mem::replace(&mut leaf.meta().grad, Some(new));
-    drop(old);
+    let old = std::mem::replace(&mut meta.grad, Some(new));
+    drop(meta);
+    drop(old); // outside the lock: it may free a graph
     Ok(())
 }
 

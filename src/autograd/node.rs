@@ -93,7 +93,8 @@ pub fn any_requires_grad(inputs: &[&Tensor]) -> bool {
 /// Attaches a backward node to `out` if grad mode is on and any input
 /// requires grad. `make` builds the rule, saving only what `needs` calls for.
 pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> F) -> Tensor {
-    if !grad_mode::is_enabled() {
+    // Integer and bool results are not differentiable (e.g. `x.long()`).
+    if !grad_mode::is_enabled() || !out.dtype().is_float() {
         return out;
     }
     let mut edges: SmallVec<[Option<Edge>; 2]> = SmallVec::with_capacity(inputs.len());

@@ -12,11 +12,13 @@ fn sum_f64<T: Element>(values: &[T]) -> f64 {
     if values.len() >= PARALLEL_MIN_ELEMENTS {
         let parts: Vec<f64> = values
             .par_chunks(CHUNK)
-            .map(|c| c.iter().map(|&x| x.to_f64()).sum::<f64>())
+            .map(|c| c.iter().fold(0.0, |acc, &x| acc + x.to_f64()))
             .collect();
-        parts.iter().sum()
+        parts.iter().fold(0.0, |acc, x| acc + x)
     } else {
-        values.iter().map(|&x| x.to_f64()).sum()
+        // fold from +0.0: `Sum` for floats starts at -0.0, and an empty
+        // sum must print as 0.
+        values.iter().fold(0.0, |acc, &x| acc + x.to_f64())
     }
 }
 

@@ -162,7 +162,7 @@ fn add_like<'a>(a: Arg<'a>, b: Arg<'a>, subtract: bool, name: &'static str, nega
     let dtype = result_type(a, b);
     let out = if subtract {
         if dtype == DType::Bool {
-            crate::bail!(Runtime, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.");
+            crate::bail!(NotImplemented, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.");
         }
         elementwise(SubKernel, a, b, dtype)?
     } else {
@@ -389,6 +389,11 @@ impl BackwardFn for PowScalarBaseBackward {
 pub fn pow<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     let (a, b) = (a.into(), b.into());
     let dtype = result_type(a, b);
+    if let (DType::I64, Arg::Scalar(Scalar::Int(e))) = (dtype, b) {
+        if e < 0 {
+            crate::bail!(Runtime, "Integers to negative integer powers are not allowed.");
+        }
+    }
     let out = elementwise(PowKernel, a, b, dtype)?;
     Ok(match (a, b) {
         (Arg::Tensor(x), Arg::Scalar(e)) => record(out, &[x], |_| PowScalarBackward { x: SavedTensor::new(x), e }),

@@ -24,10 +24,28 @@ pub fn linspace(start: f64, end: f64, steps: i64, dtype: DType) -> Result<Tensor
         bail!(Runtime, "number of steps must be non-negative");
     }
     let n = steps as usize;
-    let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
-    let half = n / 2;
-    let values = (0..n).map(|i| if i < half { start + step * i as f64 } else { end - step * (n - 1 - i) as f64 });
-    Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values), &[n]))
+    if n == 1 || !dtype.is_float() {
+        let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
+        let values = (0..n).map(|i| start + step * i as f64);
+        return Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values), &[n]));
+    }
+    // PyTorch's recipe, in the target precision, bit for bit: the step in
+    // that type, the first half counted up from `start` and the second half
+    // down from `end`, each with a fused multiply-add.
+    macro_rules! fill {
+        ($t:ty) => {{
+            let (s, e) = (start as $t, end as $t);
+            let step = (e - s) / (n - 1) as $t;
+            let half = n / 2;
+            (0..n)
+                .map(|i| if i < half { step.mul_add(i as $t, s) } else { (-step).mul_add((n - 1 - i) as $t, e) })
+                .collect::<Vec<$t>>()
+        }};
+    }
+    Ok(match dtype {
+        DType::F32 => Tensor::from_vec(fill!(f32), &[n]),
+        _ => Tensor::from_vec(fill!(f64), &[n]),
+    })
 }
 
 /// `arange(start, end, step)`.
@@ -36,7 +54,7 @@ pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
         bail!(Runtime, "step must be nonzero");
     }
     if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
-        bail!(Runtime, "upper bound and larger bound inconsistent with step sign");
+        bail!(Runtime, "upper bound and lower bound inconsistent with step sign");
     }
     let n = ((end - start) / step).ceil().max(0.0) as usize;
     let data = CpuStorage::from_f64s(dtype, (0..n).map(|i| start + step * i as f64));

@@ -76,12 +76,19 @@ pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
     Ok(out)
 }
 
+/// PyTorch applies an index item by item, so the node is named after the
+/// last item that did something (a bare `:` or `...` does nothing).
 fn node_name(items: &[IndexItem]) -> &'static str {
-    match items {
-        [IndexItem::Int(_)] => "SelectBackward0",
-        _ if items.iter().all(|i| matches!(i, IndexItem::Slice { .. })) => "SliceBackward0",
-        _ => "IndexBackward0",
-    }
+    items
+        .iter()
+        .rev()
+        .find_map(|item| match item {
+            IndexItem::Int(_) => Some("SelectBackward0"),
+            IndexItem::Slice { start: None, stop: None, step: None } | IndexItem::Ellipsis => None,
+            IndexItem::Slice { .. } => Some("SliceBackward0"),
+            IndexItem::NewAxis => Some("UnsqueezeBackward0"),
+        })
+        .unwrap_or("AliasBackward0")
 }
 
 struct IndexBackward {

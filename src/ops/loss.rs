@@ -113,6 +113,13 @@ pub fn binary_cross_entropy_with_logits(
             view::size_str(x.shape())
         );
     }
+    if !target.dtype().is_float() || !x.dtype().is_float() {
+        bail!(
+            Runtime,
+            "result type Float can't be cast to the desired output type {}",
+            if x.dtype().is_float() { target.dtype() } else { x.dtype() }.scalar_name()
+        );
+    }
     let loss = {
         let _no_grad = GradModeGuard::new(false);
         let (xd, td) = (x.detach(), target.detach());

@@ -5,7 +5,8 @@ use crate::bail;
 use crate::cpu_backend::{CpuStorage, Element};
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::broadcast_shapes;
+use crate::layout::{broadcast_shapes, Shape};
+use crate::ops::sum_to;
 use crate::ops::view::expand_to;
 use crate::tensor::Tensor;
 
@@ -13,34 +14,26 @@ use crate::tensor::Tensor;
 /// not set.
 pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
     if mask.dtype() != DType::Bool {
-        bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().name());
+        bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().c_name());
     }
-    let shape = broadcast_shapes(t.shape(), mask.shape())?;
-    if shape.as_slice() != t.shape() {
-        bail!(
-            Runtime,
-            "The expanded size of the tensor ({}) must match the existing size ({}) at non-singleton dimension 0.",
-            shape[0],
-            t.shape().first().copied().unwrap_or(1)
-        );
-    }
+    let shape = broadcast_shapes(mask.shape(), t.shape())?;
     let m = match expand_to(&mask.detach(), &shape)?.to_dense() {
         CpuStorage::Bool(v) => v,
         _ => unreachable!("mask is bool"),
     };
-    let dense = t.to_dense();
+    let dense = expand_to(&t.detach(), &shape)?.to_dense();
     let data = crate::with_dtype!(t.dtype(), T => T::wrap(
         T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_f64(value) } else { v }).collect()
     ));
-    struct MaskedFillBackward(Tensor);
+    struct MaskedFillBackward(Tensor, Shape);
     impl BackwardFn for MaskedFillBackward {
         fn name(&self) -> &'static str {
             "MaskedFillBackward0"
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            Ok(smallvec::smallvec![Some(masked_fill(grad, &self.0, 0.0)?)])
+            Ok(smallvec::smallvec![Some(sum_to(&masked_fill(grad, &self.0, 0.0)?, &self.1)?)])
         }
     }
-    let mask = mask.detach();
-    Ok(record(Tensor::from_cpu(data, &shape), &[t], |_| MaskedFillBackward(mask)))
+    let (mask, src) = (mask.detach(), t.shape_vec());
+    Ok(record(Tensor::from_cpu(data, &shape), &[t], |_| MaskedFillBackward(mask, src)))
 }

@@ -63,13 +63,10 @@ impl BackwardFn for MatmulBackward {
         let (a, b) = (self.a.get()?, self.b.get()?);
         let (a2, b2) = (as_matrix_lhs(a)?, as_matrix_rhs(b)?);
         // The gradient in the promoted (matrix) shape of the result.
-        let mut g2 = grad.clone();
-        if a.ndim() == 1 {
-            g2 = view::unsqueeze(&g2, -2)?;
-        }
-        if b.ndim() == 1 {
-            g2 = view::unsqueeze(&g2, -1)?;
-        }
+        let (ra, rb) = (a2.ndim(), b2.ndim());
+        let mut shape2 = broadcast_shapes(&a2.shape()[..ra - 2], &b2.shape()[..rb - 2])?;
+        shape2.extend([a2.shape()[ra - 2], b2.shape()[rb - 1]]);
+        let g2 = view::reshape_to(grad, &shape2)?;
         let ga = if needs[0] {
             let g = matmul(&g2, &view::transpose_last2(&b2)?)?;
             Some(view::reshape_to(&sum_to(&g, a2.shape())?, a.shape())?)
@@ -106,15 +103,23 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
     let dtype = result_type(Arg::Tensor(a), Arg::Tensor(b));
     if dtype == crate::dtype::DType::Bool {
-        bail!(Runtime, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
+        bail!(NotImplemented, "\"addmm_impl_cpu_\" not implemented for 'Bool'");
     }
     if a.dtype() != b.dtype() {
-        bail!(
-            Runtime,
-            "expected m1 and m2 to have the same dtype, but got: {} != {}",
-            a.dtype().name(),
-            b.dtype().name()
-        );
+        match (an, bn) {
+            (1, 1) => bail!(
+                Runtime,
+                "dot : expected both vectors to have same dtype, but found {} and {}",
+                a.dtype().scalar_name(),
+                b.dtype().scalar_name()
+            ),
+            _ => bail!(
+                Runtime,
+                "expected m1 and m2 to have the same dtype, but got: {} != {}",
+                a.dtype().c_name(),
+                b.dtype().c_name()
+            ),
+        }
     }
     // Promote to matrices (views, no history needed: the node covers it).
     let a2 = a.detach().view_with(if an == 1 { a.layout().unsqueeze(0) } else { a.layout().clone() });

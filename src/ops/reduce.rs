@@ -173,7 +173,7 @@ fn keep_shape(shape: &[usize], dims: Option<&Dims>) -> Shape {
 pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
     if !x.dtype().is_float() {
         bail!(
-            Runtime,
+            NotImplemented,
             "linalg.vector_norm: Expected a floating point or complex tensor as input. Got {}",
             x.dtype().scalar_name()
         );

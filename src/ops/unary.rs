@@ -96,7 +96,7 @@ pub fn neg(x: &Tensor) -> Result<Tensor> {
         }
     }
     if x.dtype() == DType::Bool {
-        crate::bail!(Runtime, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+        crate::bail!(NotImplemented, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     }
     Ok(record(map(NegKernel, x)?, &[x], |_| NegBackward))
 }

@@ -5,7 +5,7 @@ use ndarray::{ArrayViewD, IxDyn, ShapeBuilder};
 use numpy::{PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyFloat, PyInt, PyList, PySequence, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
 
 use super::dtype::PyDType;
 use super::tensor::PyTensor;
@@ -81,8 +81,31 @@ struct Collected {
     kind: Option<DType>,
 }
 
+/// More nesting than any tensor has dimensions: a self-containing list.
+const MAX_DIMS: usize = 64;
+
+/// A NumPy scalar (`np.float32(1.5)`) as a Python number.
+fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+    let generic = obj.py().import("numpy").and_then(|np| np.getattr("generic")).ok()?;
+    if !obj.is_instance(&generic).unwrap_or(false) {
+        return None;
+    }
+    scalar_of(&obj.call_method0("item").ok()?)
+}
+
 fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Collected) -> PyResult<()> {
-    if let Some(s) = scalar_of(obj) {
+    if depth > MAX_DIMS {
+        return Err(PyValueError::new_err(format!("too many dimensions: nesting deeper than {MAX_DIMS}")));
+    }
+    if obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>() {
+        let kind = obj.get_type().name()?;
+        return Err(if depth == 0 || obj.is_instance_of::<PyBytes>() {
+            PyTypeError::new_err(format!("new(): invalid data type '{kind}'"))
+        } else {
+            PyValueError::new_err(format!("too many dimensions '{kind}'"))
+        });
+    }
+    if let Some(s) = scalar_of(obj).or_else(|| numpy_scalar(obj)) {
         if depth != shape.len() {
             return Err(PyValueError::new_err(format!(
                 "expected sequence of length {} at dim {} (got {})",
@@ -105,7 +128,7 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
         }
     }
     let seq = obj.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err(format!(
+        PyRuntimeError::new_err(format!(
             "Could not infer dtype of {}",
             obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()
         ))
@@ -156,6 +179,14 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
 /// `torch.tensor(data)`: copies numbers, nested sequences, NumPy arrays or
 /// tensors into a new tensor, inferring the dtype as PyTorch does.
 pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResult<Tensor> {
+    let as_array;
+    let data = if numpy_scalar(data).is_some() {
+        // NumPy scalars keep their dtype, as 0-d arrays do.
+        as_array = data.py().import("numpy")?.call_method1("asarray", (data,))?;
+        &as_array
+    } else {
+        data
+    };
     let t = if let Ok(t) = data.cast::<PyTensor>() {
         Tensor::from_cpu(t.get().t.to_dense(), t.get().t.shape())
     } else if let Some(t) = from_numpy(data)? {

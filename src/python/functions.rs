@@ -129,8 +129,14 @@ pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_,
 
 #[pyfunction]
 #[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
-pub fn eye<'py>(py: Python<'py>, n: usize, m: Option<usize>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    let t = factory::eye(n, m.unwrap_or(n), dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
+pub fn eye<'py>(py: Python<'py>, n: i64, m: Option<i64>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    let m = m.unwrap_or(n);
+    for (name, v) in [("n", n), ("m", m)] {
+        if v < 0 {
+            return Err(PyRuntimeError::new_err(format!("{name} must be greater or equal to 0, got {v}")));
+        }
+    }
+    let t = factory::eye(n as usize, m as usize, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
     finish(py, t, device, requires_grad)
 }
 
@@ -288,7 +294,7 @@ pub fn run_backward(
         Some(i) => Some(tensor_list(i)?),
     };
     if inputs.as_ref().is_some_and(Vec::is_empty) {
-        return Err(PyRuntimeError::new_err("'inputs' argument to backward() cannot be empty."));
+        return Err(PyRuntimeError::new_err("`inputs` argument to `backward()` cannot be empty."));
     }
     let opts = BackwardOptions { retain_graph: retain_graph.unwrap_or(create_graph), create_graph, parallel: None };
     py.detach(|| autograd::backward(&roots, &grads, opts, inputs.as_deref()))?;

@@ -38,6 +38,12 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
             }
         }
     }
+    if obj.is_instance_of::<pyo3::types::PyFloat>() || obj.is_instance_of::<PyBool>() {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})",
+            obj.get_type().name()?
+        )));
+    }
     Err(PyNotImplementedError::new_err(format!(
         "indexing with {} (advanced indexing) is not supported yet; use ints, slices, None and ...",
         obj.get_type().name()?

@@ -374,8 +374,10 @@ impl PyTensor {
     }
 
     fn __bool__(&self) -> PyResult<bool> {
-        if self.t.numel() != 1 {
-            return Err(PyRuntimeError::new_err("Boolean value of Tensor with more than one value is ambiguous"));
+        match self.t.numel() {
+            0 => return Err(PyRuntimeError::new_err("Boolean value of Tensor with no values is ambiguous")),
+            1 => {}
+            _ => return Err(PyRuntimeError::new_err("Boolean value of Tensor with more than one value is ambiguous")),
         }
         Ok(self.t.item()?.to_f64() != 0.0)
     }
@@ -560,7 +562,13 @@ impl PyTensor {
     fn fill_<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
         let value = match PyArg::require(value)? {
             PyArg::Scalar(s) => s,
-            PyArg::Tensor(t) => t.item()?,
+            PyArg::Tensor(t) if t.ndim() == 0 => t.item()?,
+            PyArg::Tensor(t) => {
+                return Err(PyRuntimeError::new_err(format!(
+                    "fill_ only supports 0-dimension value tensor but got tensor with {} dimensions.",
+                    t.ndim()
+                )))
+            }
         };
         inplace::fill_(&slf.get().t, value, false)?;
         Ok(slf.clone())
