@@ -279,3 +279,23 @@ def view_of(seed, shape, dtype="float64", kind="contiguous", **kw):
         base = rand_array(seed, (1,) + shape[1:], dtype, **kw)
         return T(base).expand(*shape), np.broadcast_to(base, shape)
     raise ValueError(kind)
+
+
+# Operand shapes for matmul: every rank case, batch broadcasting, empty sizes.
+MATMUL_SHAPES = [
+    ((3,), (3,)),
+    ((2, 3), (3,)),
+    ((3,), (3, 4)),
+    ((2, 3), (3, 4)),
+    ((1, 1), (1, 1)),
+    ((5, 2, 3), (3, 4)),
+    ((3,), (5, 3, 4)),
+    ((5, 2, 3), (3,)),
+    ((2, 3), (5, 3, 4)),
+    ((5, 2, 3), (5, 3, 4)),
+    ((1, 2, 3), (5, 3, 4)),
+    ((5, 1, 2, 3), (4, 3, 2)),
+    ((2, 1, 4, 3), (1, 5, 3, 2)),
+    ((4, 0), (0, 3)),
+    ((0, 3), (3, 2)),
+]

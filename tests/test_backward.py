@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import rustgrad as rg
 from conftest import (
     N, T, VIEW_KINDS, analytic_grads, broadcast_pair, broadcast_triple, check_grads, hsettings,
-    rand_array, seeds, shapes,
+    rand_array, seeds, shapes, MATMUL_SHAPES,
 )
 
 F = rg.nn.functional
@@ -103,21 +103,8 @@ def test_pow_integer_exponent_negative_base_grad():
 # matmul
 # ---------------------------------------------------------------------------
 
-MATMUL_SHAPES = [
-    ((3,), (3,)),
-    ((2, 3), (3,)),
-    ((3,), (3, 4)),
-    ((2, 3), (3, 4)),
-    ((1, 1), (1, 1)),
-    ((5, 2, 3), (3, 4)),
-    ((3,), (2, 3, 4)),
-    ((2, 2, 3), (3,)),
-    ((2, 3), (2, 3, 4)),
-    ((2, 2, 3), (2, 3, 4)),
-    ((1, 2, 3), (3, 3, 4)),
-    ((3, 1, 2, 3), (2, 3, 2)),
-    ((2, 1, 4, 3), (1, 2, 3, 2)),
-]
+# Finite differences need elements to perturb: no empty operands.
+MATMUL_SHAPES = [(a, b) for a, b in MATMUL_SHAPES if 0 not in a + b]
 
 
 @pytest.mark.parametrize("sa,sb", MATMUL_SHAPES)

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 import rustgrad as rg
 from conftest import (
     FLOAT_DTYPES, N, T, assert_close, broadcast_pair, hsettings, rand_array,
-    rand_int_array, seeds, shapes, VIEW_KINDS, view_of,
+    rand_int_array, seeds, shapes, VIEW_KINDS, view_of, MATMUL_SHAPES,
 )
 
 # ---------------------------------------------------------------------------
@@ -333,23 +333,6 @@ def test_unary_special_values():
 # matmul
 # ---------------------------------------------------------------------------
 
-MATMUL_SHAPES = [
-    ((3,), (3,)),
-    ((2, 3), (3,)),
-    ((3,), (3, 4)),
-    ((2, 3), (3, 4)),
-    ((1, 1), (1, 1)),
-    ((5, 2, 3), (3, 4)),
-    ((3,), (5, 3, 4)),
-    ((5, 2, 3), (3,)),
-    ((2, 3), (5, 3, 4)),
-    ((5, 2, 3), (5, 3, 4)),
-    ((1, 2, 3), (5, 3, 4)),
-    ((5, 1, 2, 3), (4, 3, 2)),
-    ((2, 1, 4, 3), (1, 5, 3, 2)),
-    ((4, 0), (0, 3)),
-    ((0, 3), (3, 2)),
-]
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES)
