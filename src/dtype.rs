@@ -1,7 +1,5 @@
 //! Element types, Python-style scalars, and PyTorch's type-promotion rules.
 
-use crate::error::{Error, Result};
-
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum DType {
     Bool,
@@ -43,16 +41,6 @@ impl DType {
             DType::F32 => "float",
             DType::F64 => "double",
         }
-    }
-
-    pub fn from_name(name: &str) -> Result<DType> {
-        Ok(match name {
-            "bool" => DType::Bool,
-            "int64" | "long" => DType::I64,
-            "float32" | "float" => DType::F32,
-            "float64" | "double" => DType::F64,
-            other => return Err(Error::Type(format!("unsupported dtype: {other}"))),
-        })
     }
 
     pub fn is_float(self) -> bool {

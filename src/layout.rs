@@ -32,11 +32,6 @@ pub fn contiguous_strides(shape: &[usize]) -> Strides {
     strides
 }
 
-/// Formats a shape as PyTorch does in messages: `[2, 3]`.
-pub fn shape_str(shape: &[usize]) -> String {
-    format!("{shape:?}")
-}
-
 /// Wraps a possibly negative dimension index, with PyTorch's error.
 pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {
     let n = ndim.max(1) as i64;

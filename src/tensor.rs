@@ -274,14 +274,6 @@ impl Tensor {
         Ok(T::slice(&self.to_dense()).to_vec())
     }
 
-    pub fn to_f64_vec(&self) -> Vec<f64> {
-        let dense = self.with_cpu(|d, l| cpu_backend::cast(d, l, DType::F64));
-        match dense {
-            CpuStorage::F64(v) => v,
-            _ => unreachable!("cast to f64"),
-        }
-    }
-
     /// The value of a one-element tensor, with PyTorch's error otherwise.
     pub fn item(&self) -> Result<Scalar> {
         if self.numel() != 1 {
