@@ -15,6 +15,7 @@ pub mod error;
 pub mod layout;
 pub mod op_traits;
 pub mod ops;
+pub mod pyobj;
 pub mod random;
 pub mod storage;
 pub mod tensor;

@@ -1,8 +1,6 @@
-//! Device-agnostic storage shared by a tensor and all its views. The version
-//! counter lives here too, so an in-place write through any view is seen by
-//! every tensor that saved this storage for backward.
-
-use std::sync::atomic::{AtomicU64, Ordering};
+//! Device-agnostic storage shared by a tensor and all its views. (The
+//! version counter autograd checks lives on the tensor, shared by its views
+//! and `detach()`, but not by `.data`: see `tensor.rs`.)
 
 use parking_lot::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 
@@ -41,12 +39,11 @@ impl BackendStorage {
 #[derive(Debug)]
 pub struct Storage {
     data: RwLock<BackendStorage>,
-    version: AtomicU64,
 }
 
 impl Storage {
     pub fn new(data: BackendStorage) -> Storage {
-        Storage { data: RwLock::new(data), version: AtomicU64::new(0) }
+        Storage { data: RwLock::new(data) }
     }
 
     pub fn cpu(data: CpuStorage) -> Storage {
@@ -57,16 +54,8 @@ impl Storage {
         self.data.read_recursive()
     }
 
-    /// Write access; callers bump the version after writing.
+    /// Write access; callers bump the tensor's version after writing.
     pub fn write(&self) -> RwLockWriteGuard<'_, BackendStorage> {
         self.data.write()
-    }
-
-    pub fn version(&self) -> u64 {
-        self.version.load(Ordering::Acquire)
-    }
-
-    pub fn bump_version(&self) {
-        self.version.fetch_add(1, Ordering::AcqRel);
     }
 }

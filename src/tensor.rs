@@ -1,17 +1,21 @@
 //! The tensor: a strided view into shared storage plus its autograd metadata.
 //! `Tensor` is a cheap handle (`Arc`); clones are the same tensor.
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Weak};
 
 use parking_lot::{Mutex, MutexGuard};
 
 use crate::autograd::arena::{self, NodeId, NodeRef};
+use crate::autograd::grad_mode;
+use crate::autograd::node::{GradHook, Hooks, PostAccumulateHook};
 use crate::bail;
 use crate::cpu_backend::{self, CpuStorage, Element};
 use crate::device::Device;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{Layout, Shape};
+use crate::pyobj::PyObjSlot;
 use crate::storage::{BackendStorage, Storage};
 
 /// What autograd knows about a tensor. A tensor with a `grad_fn` is the
@@ -20,10 +24,30 @@ use crate::storage::{BackendStorage, Storage};
 pub struct AutogradMeta {
     pub requires_grad: bool,
     pub grad_fn: Option<NodeRef>,
+    /// Which output of `grad_fn` this tensor is.
+    pub output_nr: u32,
     pub grad: Option<Tensor>,
     /// Hooks on this leaf's incoming gradient (a non-leaf's hooks live on
     /// its node).
-    pub hooks: crate::autograd::node::Hooks,
+    pub hooks: Hooks,
+    /// Hooks run after this leaf's `.grad` was updated.
+    pub post_accumulate_hooks: Vec<(u64, PostAccumulateHook)>,
+    /// `retain_grad()` was called (on a non-leaf).
+    pub retains_grad: bool,
+    /// The Python `AccumulateGrad` object standing for this leaf's node.
+    pub accumulator: PyObjSlot,
+}
+
+/// A differentiable view's link to the tensor whose storage it views.
+struct ViewInfo {
+    /// The root base: never itself a view.
+    base: Tensor,
+    /// Made with grad mode on; a view made under `no_grad` is not rebased.
+    tracked: bool,
+    /// The version at which this view's `grad_fn` was last set: after an
+    /// in-place write elsewhere (base or sibling view) it is stale and is
+    /// regenerated from the base's new history, as in PyTorch.
+    attr_version: AtomicU64,
 }
 
 pub struct TensorImpl {
@@ -31,13 +55,30 @@ pub struct TensorImpl {
     layout: Layout,
     dtype: DType,
     device: Device,
-    /// Made by a view op (transpose, expand, ...): shares its base's storage.
-    is_view: bool,
+    /// Bumped by every in-place write; shared by views and `detach()` (not by
+    /// `.data`), so a saved tensor's modification is caught.
+    version: Arc<AtomicU64>,
+    view: Option<ViewInfo>,
+    /// Made under `inference_mode`.
+    inference: bool,
     meta: Mutex<AutogradMeta>,
+    /// The Python object wrapping this tensor.
+    pyobj: PyObjSlot,
 }
 
 #[derive(Clone)]
 pub struct Tensor(Arc<TensorImpl>);
+
+/// A reference that does not keep the tensor alive (a node's link to an
+/// output that retains its grad).
+#[derive(Clone)]
+pub struct WeakTensor(Weak<TensorImpl>);
+
+impl WeakTensor {
+    pub fn upgrade(&self) -> Option<Tensor> {
+        self.0.upgrade().map(Tensor)
+    }
+}
 
 impl std::fmt::Debug for Tensor {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -46,14 +87,17 @@ impl std::fmt::Debug for Tensor {
 }
 
 impl Tensor {
-    fn build(storage: Arc<Storage>, layout: Layout, dtype: DType, device: Device, is_view: bool) -> Tensor {
+    fn build(storage: Arc<Storage>, layout: Layout, dtype: DType, device: Device, version: Arc<AtomicU64>, view: Option<ViewInfo>) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             storage,
             layout,
             dtype,
             device,
-            is_view,
+            version,
+            view,
+            inference: grad_mode::is_inference(),
             meta: Mutex::new(AutogradMeta::default()),
+            pyobj: PyObjSlot::default(),
         }))
     }
 
@@ -61,7 +105,7 @@ impl Tensor {
     pub fn from_cpu(data: CpuStorage, shape: &[usize]) -> Tensor {
         debug_assert_eq!(data.len(), crate::layout::numel(shape));
         let dtype = data.dtype();
-        Tensor::build(Arc::new(Storage::cpu(data)), Layout::contiguous(shape), dtype, Device::Cpu, false)
+        Tensor::build(Arc::new(Storage::cpu(data)), Layout::contiguous(shape), dtype, Device::Cpu, Arc::default(), None)
     }
 
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Tensor {
@@ -76,15 +120,32 @@ impl Tensor {
         Tensor::full(&[], value, dtype)
     }
 
-    /// A tensor sharing this one's storage under another layout, with no
-    /// autograd history (callers record one if needed).
+    /// A view: this tensor's storage and version counter under another
+    /// layout, with no autograd history (callers record one if needed).
     pub fn view_with(&self, layout: Layout) -> Tensor {
-        Tensor::build(self.0.storage.clone(), layout, self.0.dtype, self.0.device, true)
+        let base = self.0.view.as_ref().map_or_else(|| self.clone(), |v| v.base.clone());
+        let view = ViewInfo { base, tracked: grad_mode::is_enabled(), attr_version: AtomicU64::new(self.version()) };
+        Tensor::build(self.0.storage.clone(), layout, self.0.dtype, self.0.device, self.0.version.clone(), Some(view))
     }
 
-    /// Same storage and layout, no history: `detach()`.
+    /// Same storage, layout and version counter, no history: `detach()`.
     pub fn detach(&self) -> Tensor {
-        Tensor::build(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, self.0.is_view)
+        Tensor::build(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, self.0.version.clone(), None)
+    }
+
+    /// `.data`: same storage and layout but a version counter of its own, so
+    /// autograd does not see writes through it (PyTorch's semantics).
+    pub fn data_alias(&self) -> Tensor {
+        Tensor::build(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, Arc::default(), None)
+    }
+
+    /// The slot for the Python object wrapping this tensor.
+    pub fn pyobj(&self) -> &PyObjSlot {
+        &self.0.pyobj
+    }
+
+    pub fn downgrade(&self) -> WeakTensor {
+        WeakTensor(Arc::downgrade(&self.0))
     }
 
     pub fn layout(&self) -> &Layout {
@@ -115,8 +176,23 @@ impl Tensor {
         self.0.device
     }
 
+    /// Whether this tensor is a view of another (`_is_view()`).
     pub fn is_view(&self) -> bool {
-        self.0.is_view
+        self.0.view.is_some()
+    }
+
+    /// The tensor this one is a view of (`_base`).
+    pub fn view_base(&self) -> Option<&Tensor> {
+        self.0.view.as_ref().map(|v| &v.base)
+    }
+
+    /// Whether the view was made with grad mode on.
+    pub fn is_tracked_view(&self) -> bool {
+        self.0.view.as_ref().is_some_and(|v| v.tracked)
+    }
+
+    pub fn is_inference(&self) -> bool {
+        self.0.inference
     }
 
     pub fn storage(&self) -> &Arc<Storage> {
@@ -124,7 +200,16 @@ impl Tensor {
     }
 
     pub fn version(&self) -> u64 {
-        self.0.storage.version()
+        self.0.version.load(Ordering::Acquire)
+    }
+
+    pub fn bump_version(&self) {
+        self.0.version.fetch_add(1, Ordering::AcqRel);
+    }
+
+    /// Whether `other` shares this tensor's version counter.
+    pub fn shares_version(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.version, &other.0.version)
     }
 
     /// Identity of this tensor (not of its storage).
@@ -156,20 +241,30 @@ impl Tensor {
     }
 
     pub fn requires_grad(&self) -> bool {
+        self.refresh_view_history();
         let m = self.meta();
         m.requires_grad || m.grad_fn.is_some()
     }
 
     pub fn is_leaf(&self) -> bool {
+        self.refresh_view_history();
         self.meta().grad_fn.is_none()
     }
 
     pub fn grad_fn(&self) -> Option<NodeId> {
-        self.meta().grad_fn.as_ref().map(NodeRef::id)
+        self.grad_fn_ref().map(|r| r.id())
     }
 
     pub fn grad_fn_ref(&self) -> Option<NodeRef> {
+        self.refresh_view_history();
         self.meta().grad_fn.clone()
+    }
+
+    /// The node that produced this tensor and which of its outputs it is.
+    pub fn history(&self) -> Option<(NodeRef, u32)> {
+        self.refresh_view_history();
+        let m = self.meta();
+        m.grad_fn.clone().map(|r| (r, m.output_nr))
     }
 
     pub fn grad_fn_name(&self) -> Option<&'static str> {
@@ -177,8 +272,39 @@ impl Tensor {
     }
 
     pub fn set_grad_fn(&self, node: Option<NodeRef>) {
-        let old = std::mem::replace(&mut self.meta().grad_fn, node);
+        self.set_history(node, 0);
+    }
+
+    /// Makes `node`'s output `output_nr` this tensor's history (after an op
+    /// or an in-place write); a view's history is then current.
+    pub fn set_history(&self, node: Option<NodeRef>, output_nr: u32) {
+        if let Some(v) = &self.0.view {
+            v.attr_version.store(self.version(), Ordering::Release);
+        }
+        let old = {
+            let mut m = self.meta();
+            m.output_nr = output_nr;
+            std::mem::replace(&mut m.grad_fn, node)
+        };
         drop(old); // outside the meta lock: dropping may free a graph
+    }
+
+    /// A view whose storage was written in place since its history was set
+    /// (through its base or a sibling view) gets a new history: an
+    /// `AsStridedBackward0` over its base's current one, as PyTorch does.
+    fn refresh_view_history(&self) {
+        let Some(v) = &self.0.view else { return };
+        let now = self.version();
+        if v.attr_version.load(Ordering::Acquire) == now {
+            return;
+        }
+        v.attr_version.store(now, Ordering::Release);
+        if !v.tracked || !v.base.requires_grad() {
+            return;
+        }
+        let node = crate::ops::view::as_strided_history(&v.base, self.layout());
+        let old = std::mem::replace(&mut self.meta().grad_fn, node);
+        drop(old);
     }
 
     pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
@@ -228,32 +354,71 @@ impl Tensor {
 
     /// Registers `hook` on the gradient arriving at this tensor; returns the
     /// key `remove_hook` takes.
-    pub fn register_hook(&self, hook: crate::autograd::node::GradHook) -> Result<u64> {
-        static NEXT_KEY: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    pub fn register_hook(&self, hook: GradHook) -> Result<u64> {
         if !self.requires_grad() {
             bail!(Runtime, "cannot register a hook on a tensor that doesn't require gradient");
         }
-        let key = NEXT_KEY.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        match self.grad_fn() {
-            Some(id) => arena::add_hook(id, key, hook),
+        let key = crate::autograd::node::next_hook_key();
+        match self.history() {
+            Some((node, nr)) => {
+                arena::with_node(node.id(), |n| n.hooks.tensor.push((key, nr, hook)));
+            }
             None => self.meta().hooks.push((key, hook)),
         }
         Ok(key)
     }
 
-    pub fn remove_hook(&self, key: u64) {
-        match self.grad_fn() {
-            Some(id) => arena::remove_hook(id, key),
-            None => {
-                let removed: Vec<_> = {
-                    let mut m = self.meta();
-                    let (gone, kept) = std::mem::take(&mut m.hooks).into_iter().partition(|(k, _)| *k == key);
-                    m.hooks = kept;
-                    gone
-                };
-                drop(removed);
-            }
+    /// `register_post_accumulate_grad_hook`: runs after `.grad` is updated.
+    pub fn register_post_accumulate_hook(&self, hook: PostAccumulateHook) -> Result<u64> {
+        if !self.is_leaf() {
+            bail!(Runtime, "post accumulate grad hooks cannot be registered on non-leaf tensors");
         }
+        if !self.requires_grad() {
+            bail!(Runtime, "cannot register a hook on a tensor that doesn't require gradient");
+        }
+        let key = crate::autograd::node::next_hook_key();
+        self.meta().post_accumulate_hooks.push((key, hook));
+        Ok(key)
+    }
+
+    /// Removes the hook `key` wherever this tensor keeps it.
+    pub fn remove_hook(&self, key: u64) {
+        if let Some(node) = self.grad_fn_ref() {
+            arena::remove_hook(node.id(), key);
+        }
+        let removed = {
+            let mut m = self.meta();
+            let hooks: Hooks = std::mem::take(&mut m.hooks);
+            let (gone, kept): (Hooks, Hooks) = hooks.into_iter().partition(|(k, _)| *k == key);
+            m.hooks = kept;
+            let post = std::mem::take(&mut m.post_accumulate_hooks);
+            let (gone_post, kept_post): (Vec<_>, Vec<_>) = post.into_iter().partition(|(k, _)| *k == key);
+            m.post_accumulate_hooks = kept_post;
+            (gone, gone_post)
+        };
+        drop(removed); // outside the lock: a hook may own tensors
+    }
+
+    /// `retain_grad()`: a non-leaf keeps the gradient that reaches it in
+    /// `.grad`; a no-op on leaves.
+    pub fn retain_grad(&self) -> Result<()> {
+        if !self.requires_grad() {
+            bail!(Runtime, "can't retain_grad on Tensor that has requires_grad=False");
+        }
+        let Some((node, nr)) = self.history() else { return Ok(()) };
+        let mut m = self.meta();
+        if m.retains_grad {
+            return Ok(());
+        }
+        m.retains_grad = true;
+        drop(m);
+        let weak = self.downgrade();
+        arena::with_node(node.id(), |n| n.hooks.retain.push((nr, weak)));
+        Ok(())
+    }
+
+    pub fn retains_grad(&self) -> bool {
+        !self.is_leaf() && self.meta().retains_grad
     }
 
     /// Runs `f` on this tensor's CPU buffer and layout.
@@ -301,7 +466,7 @@ impl Tensor {
             let mut guard = self.0.storage.write();
             cpu_backend::write_strided(guard.cpu_mut(), &self.0.layout, src);
         }
-        self.0.storage.bump_version();
+        self.bump_version();
         Ok(())
     }
 
@@ -313,7 +478,7 @@ impl Tensor {
             let mut guard = self.0.storage.write();
             cpu_backend::fill(guard.cpu_mut(), &self.0.layout, value);
         }
-        self.0.storage.bump_version();
+        self.bump_version();
         Ok(())
     }
 

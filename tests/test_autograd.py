@@ -526,7 +526,9 @@ def test_requires_grad_setters():
     y = x * 2
     with pytest.raises(RuntimeError, match="you can only change requires_grad flags of leaf variables"):
         y.requires_grad = False
-    y.requires_grad = True            # allowed (no-op) on a non-leaf
+    with pytest.raises(RuntimeError, match=r"^you can only change requires_grad flags of leaf variables.$"):
+        y.requires_grad = True        # the setter refuses non-leaves either way
+    assert y.requires_grad_() is y    # requires_grad_(True) is a no-op on a non-leaf
     with pytest.raises(RuntimeError, match="only Tensors of floating point"):
         rg.tensor([1, 2]).requires_grad_()
     with pytest.raises(RuntimeError, match="only Tensors of floating point"):
@@ -550,6 +552,9 @@ def test_inplace_on_leaf_requiring_grad_errors(op):
     assert N(x).tolist() == [1.0, 2.0]               # unchanged
     with pytest.raises(RuntimeError) as e:
         x[0] = 5.0
+    assert message(e) == "a view of a leaf Variable that requires grad is being used in an in-place operation."
+    with pytest.raises(RuntimeError) as e:
+        x[...] = 5.0
     assert message(e) == LEAF_INPLACE
 
 

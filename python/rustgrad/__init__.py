@@ -32,7 +32,7 @@ from ._core import (
     zeros_like,
 )
 from ._size import Size
-from .grad_mode import enable_grad, no_grad, set_grad_enabled
+from .grad_mode import enable_grad, inference_mode, is_inference_mode_enabled, no_grad, set_grad_enabled
 from . import autograd, cuda, nn
 from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names
@@ -75,7 +75,7 @@ __all__ = [
     "Tensor", "Size", "dtype", "device", "tensor", "zeros", "ones", "empty", "full",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
-    "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "autograd",
+    "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
     "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
     "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
 ] + list(_function_names)

@@ -68,3 +68,36 @@ class set_grad_enabled(_GradMode):
         # As a decorator the construction must not change the caller's mode.
         _core._set_grad_enabled(self._previous)
         return super().__call__(func)
+
+
+class inference_mode(_GradMode):
+    """Like ``no_grad``, and tensors made inside are *inference tensors*:
+    they carry no version counter and can never join a recorded graph later
+    (PyTorch's error). ``inference_mode(False)`` turns it off inside an
+    enclosing one. Usable as ``with``, ``@inference_mode()`` and
+    ``@inference_mode``."""
+
+    def __new__(cls, mode=True):
+        if callable(mode) and not isinstance(mode, bool):
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+
+    def __enter__(self):
+        self._previous_inference = _core._set_inference_mode(self.mode)
+        self._previous = _core._set_grad_enabled(False) if self.mode else _core.is_grad_enabled()
+        return self
+
+    def __exit__(self, *exc):
+        _core._set_inference_mode(self._previous_inference)
+        _core._set_grad_enabled(self._previous)
+        return False
+
+    def _fresh(self):
+        return inference_mode(self.mode)
+
+
+def is_inference_mode_enabled():
+    return _core.is_inference_mode_enabled()

@@ -9,9 +9,10 @@ use std::sync::Arc;
 use parking_lot::{Mutex, MutexGuard};
 use smallvec::SmallVec;
 
-use super::node::{BackwardFn, GradHook, Hooks};
+use super::node::{BackwardFn, NodeHooks};
 use crate::dtype::DType;
 use crate::layout::Shape;
+use crate::pyobj::PyObjSlot;
 use crate::tensor::Tensor;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -21,11 +22,21 @@ pub struct NodeId {
 }
 
 /// Where the gradient for one input of a node goes.
+#[derive(Clone)]
 pub enum Edge {
-    /// Into the node that produced the input.
-    Node(NodeRef),
-    /// Into the `.grad` of a leaf that requires grad.
+    /// Into output `.1` of the node that produced the input.
+    Node(NodeRef, u32),
+    /// Into the `.grad` of a leaf that requires grad (PyTorch's
+    /// `AccumulateGrad` node).
     Leaf(Tensor),
+}
+
+/// Shape and dtype of one tensor a node produced: the gradient arriving
+/// for it must match them.
+#[derive(Clone)]
+pub struct OutputMeta {
+    pub shape: Shape,
+    pub dtype: DType,
 }
 
 pub struct Node {
@@ -35,12 +46,14 @@ pub struct Node {
     /// One entry per input of the forward op; `None` where that input does
     /// not require grad.
     pub(super) edges: SmallVec<[Option<Edge>; 2]>,
-    /// Shape and dtype of the tensor this node produced: its incoming
-    /// gradient must match them.
-    pub(super) out_shape: Shape,
-    pub(super) out_dtype: DType,
-    /// Hooks on the gradient of the tensor this node produced.
-    pub(super) hooks: Hooks,
+    pub(super) outputs: SmallVec<[OutputMeta; 1]>,
+    pub hooks: NodeHooks,
+    /// The forward call's traceback, kept in anomaly mode.
+    pub(super) trace: Option<Arc<str>>,
+    /// The Python object standing for this node.
+    pub pyobj: PyObjSlot,
+    /// `grad_fn.metadata`: a Python dict, kept as long as the node.
+    pub metadata: Option<Arc<dyn std::any::Any + Send + Sync>>,
 }
 
 struct Slot {
@@ -133,21 +146,60 @@ pub fn name(id: NodeId) -> &'static str {
     lock().get(id).map_or("", |n| n.name)
 }
 
-/// Adds a hook on the gradient arriving at node `id`'s output.
-pub fn add_hook(id: NodeId, key: u64, hook: GradHook) {
-    if let Some(node) = lock().get_mut(id) {
-        node.hooks.push((key, hook));
-    }
+/// A new counted reference to node `id`, if it is still alive.
+pub fn make_ref(id: NodeId) -> Option<NodeRef> {
+    let mut arena = lock();
+    arena.get(id)?;
+    arena.slots[id.index as usize].refs += 1;
+    Some(NodeRef(id))
+}
+
+/// Runs `f` on node `id` (nothing if it is gone). `f` must not touch the
+/// arena (the lock is held) nor drop tensors.
+pub fn with_node<R>(id: NodeId, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
+    lock().get_mut(id).map(f)
 }
 
 /// Removes the hook `key` from node `id`, if both still exist.
 pub fn remove_hook(id: NodeId, key: u64) {
-    let removed = lock().get_mut(id).map(|node| {
-        let (gone, kept) = std::mem::take(&mut node.hooks).into_iter().partition(|(k, _)| *k == key);
-        node.hooks = kept;
-        gone
-    });
-    drop::<Option<Hooks>>(removed); // outside the lock: a hook may own tensors
+    let removed = with_node(id, |node| node.hooks.remove(key));
+    drop(removed); // outside the lock: a hook may own tensors
+}
+
+/// Node `id`'s input edges (`next_functions`), or `None` if it is gone.
+pub fn edges(id: NodeId) -> Option<Vec<Option<Edge>>> {
+    let mut arena = lock();
+    let edges: Vec<Option<Result<(NodeId, u32), Tensor>>> = arena
+        .get(id)?
+        .edges
+        .iter()
+        .map(|e| {
+            e.as_ref().map(|e| match e {
+                Edge::Node(r, nr) => Ok((r.id(), *nr)),
+                Edge::Leaf(t) => Err(t.clone()),
+            })
+        })
+        .collect();
+    // New references are counted here: `NodeRef::clone` would take the lock.
+    Some(
+        edges
+            .into_iter()
+            .map(|e| {
+                e.map(|e| match e {
+                    Ok((target, nr)) => {
+                        arena.slots[target.index as usize].refs += 1;
+                        Edge::Node(NodeRef(target), nr)
+                    }
+                    Err(t) => Edge::Leaf(t),
+                })
+            })
+            .collect(),
+    )
+}
+
+/// How many outputs node `id` has (0 if it is gone).
+pub fn num_outputs(id: NodeId) -> usize {
+    lock().get(id).map_or(0, |n| n.outputs.len())
 }
 
 /// How many nodes are alive: a leak shows up here.

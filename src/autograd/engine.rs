@@ -4,6 +4,10 @@
 //! tensors are large enough to pay for it. Gradients arriving at one node
 //! from several branches are summed in an order fixed by the graph (not by
 //! which thread finished first), so results are bitwise reproducible.
+//!
+//! One pass either accumulates into `.grad` (`backward`) or captures the
+//! gradients of chosen tensors and leaves `.grad` alone (`grad`); with
+//! `inputs`, only nodes on a path to them run, as in PyTorch.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,14 +16,14 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use smallvec::SmallVec;
 
-use super::arena::{self, Edge, NodeId};
+use super::arena::{self, Edge, NodeId, OutputMeta};
 use super::grad_mode::GradModeGuard;
-use super::node::{run_hooks, BackwardFn, Hooks, FREED_GRAPH};
+use super::node::{run_hooks, BackwardFn, CurrentNode, Grads, NodeHooks, FREED_GRAPH};
+use super::anomaly;
 use crate::bail;
 use crate::cpu_backend::PARALLEL_MIN_ELEMENTS;
-use crate::dtype::DType;
 use crate::error::{Error, Result};
-use crate::layout::{join, Shape};
+use crate::layout::join;
 use crate::ops;
 use crate::tensor::Tensor;
 
@@ -35,44 +39,51 @@ pub struct BackwardOptions {
 type Slot = usize;
 
 struct Task {
+    id: NodeId,
     op: Option<Arc<dyn BackwardFn>>,
     name: &'static str,
-    edges: SmallVec<[Option<Slot>; 2]>,
+    /// Per input: the slot and output number its gradient goes to.
+    edges: SmallVec<[Option<(Slot, u32)>; 2]>,
     needs: SmallVec<[bool; 2]>,
-    shape: Shape,
-    dtype: DType,
-    hooks: Hooks,
+    outputs: SmallVec<[OutputMeta; 1]>,
+    hooks: NodeHooks,
+    trace: Option<Arc<str>>,
 }
 
 /// An edge in the snapshot before leaves are numbered after the nodes.
 enum EdgeTarget {
-    Node(usize),
+    Node(usize, u32),
     Leaf(usize),
 }
 
 /// The part of the graph reachable from the roots.
 struct Snapshot {
-    ids: Vec<NodeId>,
     tasks: Vec<Task>,
     leaves: Vec<Tensor>,
     deps: Vec<AtomicUsize>,
+    node_slot: HashMap<NodeId, Slot>,
+    leaf_slot: HashMap<usize, Slot>,
 }
 
 impl Snapshot {
-    fn take(roots: &[NodeId]) -> Snapshot {
+    fn take(roots: &[NodeId], root_leaves: &[Tensor]) -> Snapshot {
         let mut ids: Vec<NodeId> = Vec::new();
-        let mut index: HashMap<NodeId, Slot> = HashMap::new();
+        let mut index: HashMap<NodeId, usize> = HashMap::new();
         let mut leaves: Vec<Tensor> = Vec::new();
         let mut leaf_index: HashMap<usize, usize> = HashMap::new();
+        for t in root_leaves {
+            leaf_index.entry(t.id()).or_insert_with(|| {
+                leaves.push(t.clone());
+                leaves.len() - 1
+            });
+        }
         let mut raw_edges: Vec<SmallVec<[Option<EdgeTarget>; 2]>> = Vec::new();
         let mut tasks = Vec::new();
         let arena = arena::lock();
-        let mut stack: Vec<NodeId> = Vec::new();
         for &r in roots {
             if !index.contains_key(&r) {
                 index.insert(r, ids.len());
                 ids.push(r);
-                stack.push(r);
             }
         }
         let mut next = 0;
@@ -82,13 +93,13 @@ impl Snapshot {
             for edge in &node.edges {
                 edges.push(match edge {
                     None => None,
-                    Some(Edge::Node(r)) => {
+                    Some(Edge::Node(r, nr)) => {
                         let id = r.id();
                         let slot = *index.entry(id).or_insert_with(|| {
                             ids.push(id);
                             ids.len() - 1
                         });
-                        Some(EdgeTarget::Node(slot))
+                        Some(EdgeTarget::Node(slot, *nr))
                     }
                     Some(Edge::Leaf(t)) => {
                         let l = *leaf_index.entry(t.id()).or_insert_with(|| {
@@ -101,13 +112,14 @@ impl Snapshot {
             }
             raw_edges.push(edges);
             tasks.push(Task {
+                id: ids[next],
                 op: node.op.clone(),
                 name: node.name,
                 edges: SmallVec::new(),
                 needs: node.edges.iter().map(Option::is_some).collect(),
-                shape: node.out_shape.clone(),
-                dtype: node.out_dtype,
+                outputs: node.outputs.clone(),
                 hooks: node.hooks.clone(),
+                trace: node.trace.clone(),
             });
             next += 1;
         }
@@ -119,30 +131,65 @@ impl Snapshot {
                 .into_iter()
                 .map(|e| {
                     e.map(|e| {
-                        let slot = match e {
-                            EdgeTarget::Node(node) => node,
-                            EdgeTarget::Leaf(leaf) => n + leaf,
+                        let (slot, nr) = match e {
+                            EdgeTarget::Node(node, nr) => (node, nr),
+                            EdgeTarget::Leaf(leaf) => (n + leaf, 0),
                         };
                         deps[slot].fetch_add(1, Ordering::Relaxed);
-                        slot
+                        (slot, nr)
                     })
                 })
                 .collect();
         }
-        Snapshot { ids, tasks, leaves, deps }
+        let node_slot = ids.into_iter().enumerate().map(|(i, id)| (id, i)).collect();
+        let leaf_slot = leaf_index.into_iter().map(|(id, l)| (id, n + l)).collect();
+        Snapshot { tasks, leaves, deps, node_slot, leaf_slot }
+    }
+
+    /// The slot and output number the gradient of `t` arrives at, if `t`
+    /// is part of this graph.
+    fn slot_of(&self, t: &Tensor) -> Option<(Slot, u32)> {
+        match t.history() {
+            Some((node, nr)) => self.node_slot.get(&node.id()).map(|&s| (s, nr)),
+            None => self.leaf_slot.get(&t.id()).map(|&s| (s, 0)),
+        }
+    }
+
+    /// Which slots lie on a path to one of `targets` (those must run).
+    fn needed_for(&self, targets: &[Slot]) -> Vec<bool> {
+        let n = self.tasks.len();
+        let mut parents: Vec<Vec<Slot>> = vec![Vec::new(); n + self.leaves.len()];
+        for (slot, task) in self.tasks.iter().enumerate() {
+            for &(target, _) in task.edges.iter().flatten() {
+                parents[target].push(slot);
+            }
+        }
+        let mut needed = vec![false; n + self.leaves.len()];
+        let mut stack: Vec<Slot> = targets.to_vec();
+        while let Some(s) = stack.pop() {
+            if !std::mem::replace(&mut needed[s], true) {
+                stack.extend(parents[s].iter().copied());
+            }
+        }
+        needed
     }
 }
 
-/// A gradient on its way to a slot, keyed by where it came from so that
-/// contributions are summed in the same order on every run.
-type Contribution = (u64, Tensor);
+/// A gradient on its way to a slot: (order key, output number, gradient).
+/// The key makes contributions sum in the same order on every run.
+type Contribution = (u64, u32, Tensor);
 
 struct Run<'a> {
     snap: &'a Snapshot,
     inbox: Vec<Mutex<Vec<Contribution>>>,
     opts: BackwardOptions,
-    /// Leaves to accumulate into; `None` means all.
-    only: Option<Vec<usize>>,
+    /// Per slot: whether it runs at all.
+    needed: Vec<bool>,
+    /// Per leaf: whether its `.grad` receives the gradient.
+    accumulate: Vec<bool>,
+    /// Per slot: (output number, index into `captured`) to record.
+    captures: Vec<SmallVec<[(u32, usize); 1]>>,
+    captured: Vec<Mutex<Option<Tensor>>>,
     error: Mutex<Option<Error>>,
 }
 
@@ -155,48 +202,44 @@ impl<'a> Run<'a> {
         self.error.lock().get_or_insert(e);
     }
 
-    /// Sums a slot's contributions in key order.
-    fn gather(&self, slot: Slot) -> Result<Option<Tensor>> {
+    /// Sums a slot's contributions per output, in key order.
+    fn gather(&self, slot: Slot, outputs: usize) -> Result<Vec<Option<Tensor>>> {
         let mut parts = std::mem::take(&mut *self.inbox[slot].lock());
-        parts.sort_by_key(|(k, _)| *k);
-        let mut parts = parts.into_iter().map(|(_, g)| g);
-        let Some(mut sum) = parts.next() else { return Ok(None) };
-        for g in parts {
-            sum = ops::add(&sum, &g)?;
+        parts.sort_by_key(|(k, _, _)| *k);
+        let mut sums: Vec<Option<Tensor>> = vec![None; outputs];
+        for (_, nr, g) in parts {
+            let sum = &mut sums[nr as usize];
+            *sum = Some(match sum.take() {
+                None => g,
+                Some(s) => ops::add(&s, &g)?,
+            });
         }
-        Ok(Some(sum))
+        Ok(sums)
     }
 
     /// Runs one slot and returns the slots it made ready.
     fn execute(&self, slot: Slot) -> Result<SmallVec<[Slot; 4]>> {
         let _mode = GradModeGuard::new(self.opts.create_graph);
-        let grad = self.gather(slot)?;
         let n = self.snap.tasks.len();
         if slot >= n {
-            if let Some(g) = grad {
-                let leaf = &self.snap.leaves[slot - n];
-                if self.only.as_ref().is_none_or(|o| o.contains(&leaf.id())) {
-                    let hooks = leaf.meta().hooks.clone();
-                    accumulate_grad(leaf, run_hooks(&hooks, g)?, self.opts.create_graph)?;
-                }
-            }
+            self.run_leaf(slot)?;
             return Ok(SmallVec::new());
         }
         let task = &self.snap.tasks[slot];
-        let grads = match grad {
-            Some(g) => {
-                let op = task.op.as_ref().ok_or_else(|| Error::Runtime(FREED_GRAPH.into()))?;
-                op.apply(&run_hooks(&task.hooks, g)?, &task.needs)?
+        let mut grads = self.gather(slot, task.outputs.len())?;
+        let input_grads = self.run_node(slot, task, &mut grads).map_err(|e| match (&task.trace, anomaly::is_enabled()) {
+            (Some(trace), true) if !matches!(e, Error::Anomaly { .. }) => {
+                Error::Anomaly { node: task.name.to_string(), trace: trace.to_string(), cause: Box::new(e) }
             }
-            None => SmallVec::new(),
-        };
+            _ => e,
+        })?;
         let mut ready = SmallVec::new();
         for (i, target) in task.edges.iter().enumerate() {
-            let Some(target) = *target else { continue };
-            if let Some(Some(g)) = grads.get(i) {
-                let g = self.validate(task, i, target, g.clone())?;
+            let Some((target, nr)) = *target else { continue };
+            if let Some(Some(g)) = input_grads.get(i) {
+                let g = self.validate(task, i, target, nr, g.clone())?;
                 let key = ((slot as u64 + 1) << 16) | i as u64;
-                self.inbox[target].lock().push((key, g));
+                self.inbox[target].lock().push((key, nr, g));
             }
             if self.snap.deps[target].fetch_sub(1, Ordering::AcqRel) == 1 {
                 ready.push(target);
@@ -205,11 +248,85 @@ impl<'a> Run<'a> {
         Ok(ready)
     }
 
+    /// A node's hooks and rule, in PyTorch's order: tensor hooks, retained
+    /// gradients, captures, node pre-hooks, the rule, node post-hooks.
+    fn run_node(&self, slot: Slot, task: &Task, grads: &mut Vec<Option<Tensor>>) -> Result<Grads> {
+        if !self.needed[slot] {
+            return Ok(Grads::new());
+        }
+        for (_, nr, hook) in &task.hooks.tensor {
+            if let Some(g) = grads[*nr as usize].take() {
+                grads[*nr as usize] = Some(run_hooks([hook], g)?);
+            }
+        }
+        for (nr, weak) in &task.hooks.retain {
+            if let (Some(g), Some(t)) = (&grads[*nr as usize], weak.upgrade()) {
+                retain_grad(&t, g)?;
+            }
+        }
+        for &(nr, index) in &self.captures[slot] {
+            *self.captured[index].lock() = grads[nr as usize].clone();
+        }
+        if grads.iter().all(Option::is_none) {
+            return Ok(Grads::new());
+        }
+        for (_, hook) in &task.hooks.pre {
+            if let Some(new) = hook(grads)? {
+                if new.len() != grads.len() {
+                    bail!(Runtime, "hook returned an incorrect number of gradients (expected {}, got {})", grads.len(), new.len());
+                }
+                *grads = new;
+            }
+        }
+        let op = task.op.as_ref().ok_or_else(|| Error::Runtime(FREED_GRAPH.into()))?;
+        let mut out = {
+            let _current = CurrentNode::enter(task.id);
+            op.apply_outputs(grads, &task.needs)?
+        };
+        out.resize(task.edges.len(), None);
+        if anomaly::is_enabled() && anomaly::check_nan() {
+            anomaly::check_grads(task.name, &out)?;
+        }
+        for (_, hook) in &task.hooks.post {
+            if let Some(new) = hook(&out, grads)? {
+                if new.len() != out.len() {
+                    bail!(Runtime, "hook returned an incorrect number of gradients (expected {}, got {})", out.len(), new.len());
+                }
+                out = new.into_iter().collect();
+            }
+        }
+        Ok(out)
+    }
+
+    /// A leaf's `AccumulateGrad`: its hooks, then capture or accumulation,
+    /// then post-accumulate hooks.
+    fn run_leaf(&self, slot: Slot) -> Result<()> {
+        let Some(g) = self.gather(slot, 1)?.pop().flatten() else { return Ok(()) };
+        if !self.needed[slot] {
+            return Ok(());
+        }
+        let leaf = &self.snap.leaves[slot - self.snap.tasks.len()];
+        let hooks = leaf.meta().hooks.clone();
+        let g = run_hooks(hooks.iter().map(|(_, h)| h), g)?;
+        for &(_, index) in &self.captures[slot] {
+            *self.captured[index].lock() = Some(g.clone());
+        }
+        if self.accumulate[slot - self.snap.tasks.len()] {
+            accumulate_grad(leaf, g, self.opts.create_graph)?;
+            let post = leaf.meta().post_accumulate_hooks.clone();
+            for (_, hook) in post {
+                hook(leaf)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Checks a gradient against the shape and dtype its target expects.
-    fn validate(&self, task: &Task, index: usize, target: Slot, g: Tensor) -> Result<Tensor> {
+    fn validate(&self, task: &Task, index: usize, target: Slot, nr: u32, g: Tensor) -> Result<Tensor> {
         let n = self.snap.tasks.len();
-        let (shape, dtype): (&[usize], DType) = if target < n {
-            (&self.snap.tasks[target].shape, self.snap.tasks[target].dtype)
+        let (shape, dtype) = if target < n {
+            let out = &self.snap.tasks[target].outputs[nr as usize];
+            (out.shape.as_slice(), out.dtype)
         } else {
             let leaf = &self.snap.leaves[target - n];
             (leaf.shape(), leaf.dtype())
@@ -279,10 +396,48 @@ fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
     Ok(())
 }
 
+/// `retain_grad()`'s hook: a non-leaf's `.grad` gets the arriving gradient
+/// (a copy), summed out of place with an earlier one.
+fn retain_grad(t: &Tensor, g: &Tensor) -> Result<()> {
+    let old = t.grad();
+    let new = match old {
+        None => ops::contiguous_copy(&g.detach())?,
+        Some(old) => ops::add(&old, &g.detach())?,
+    };
+    let replaced = std::mem::replace(&mut t.meta().grad, Some(new));
+    drop(replaced);
+    Ok(())
+}
+
+/// What a pass does with the gradients it computes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `backward()`: accumulate into `.grad` (of `inputs` only, if given).
+    Accumulate,
+    /// `autograd.grad()`: return the gradients of `inputs`.
+    Capture,
+}
+
 /// Runs backward from `roots`, seeding each with the matching entry of
 /// `grads`; gradients accumulate into the `.grad` of leaves (only those in
-/// `inputs`, when given).
+/// `inputs`, when given, which may also be non-leaves).
 pub fn backward(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option<&[Tensor]>) -> Result<()> {
+    run(roots, grads, opts, inputs, Mode::Accumulate).map(drop)
+}
+
+/// `torch.autograd.grad`: the gradients of `roots` with respect to each of
+/// `inputs` (`None` where an input is not reached); `.grad` is untouched.
+pub fn grad(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: &[Tensor]) -> Result<Vec<Option<Tensor>>> {
+    for t in inputs {
+        if !t.requires_grad() {
+            bail!(Runtime, "One of the differentiated Tensors does not require grad");
+        }
+    }
+    run(roots, grads, opts, Some(inputs), Mode::Capture)
+}
+
+fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option<&[Tensor]>, mode: Mode) -> Result<Vec<Option<Tensor>>> {
+    let mut seeds = Vec::new();
     let mut root_nodes = Vec::new();
     let mut root_leaves = Vec::new();
     for (i, (root, grad)) in roots.iter().zip(grads).enumerate() {
@@ -298,53 +453,71 @@ pub fn backward(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, input
             );
         }
         let grad = if grad.dtype() != root.dtype() { ops::to_dtype(grad, root.dtype())? } else { grad.clone() };
-        match root.grad_fn() {
-            Some(id) => root_nodes.push((id, i, grad)),
-            None => root_leaves.push((root.clone(), grad)),
+        match root.history() {
+            Some((node, _)) => root_nodes.push(node.id()),
+            None => root_leaves.push(root.clone()),
         }
+        seeds.push((root, grad));
     }
-    let only = match inputs {
-        None => None,
+    let snap = Snapshot::take(&root_nodes, &root_leaves);
+    let slots = snap.tasks.len() + snap.leaves.len();
+    let mut captures: Vec<SmallVec<[(u32, usize); 1]>> = vec![SmallVec::new(); slots];
+    let (needed, accumulate) = match inputs {
+        None => (vec![true; slots], vec![true; snap.leaves.len()]),
         Some(inputs) => {
-            if inputs.iter().any(|t| !t.is_leaf()) {
-                bail!(NotImplemented, "backward(inputs=...) with non-leaf tensors is not supported yet");
+            let mut targets = Vec::new();
+            for (i, t) in inputs.iter().enumerate() {
+                if let Some((slot, nr)) = snap.slot_of(t) {
+                    captures[slot].push((nr, i));
+                    targets.push(slot);
+                }
             }
-            Some(inputs.iter().map(Tensor::id).collect::<Vec<_>>())
+            let accumulate = match mode {
+                Mode::Capture => vec![false; snap.leaves.len()],
+                Mode::Accumulate => (0..snap.leaves.len()).map(|l| !captures[snap.tasks.len() + l].is_empty()).collect(),
+            };
+            (snap.needed_for(&targets), accumulate)
         }
     };
-    let ids: Vec<NodeId> = root_nodes.iter().map(|(id, _, _)| *id).collect();
-    let snap = Snapshot::take(&ids);
-    if snap.tasks.iter().any(|t| t.op.is_none()) {
+    if snap.tasks.iter().enumerate().any(|(s, t)| needed[s] && t.op.is_none()) {
         bail!(Runtime, "{FREED_GRAPH}");
     }
-    let slots = snap.tasks.len() + snap.leaves.len();
     let run = Run {
         snap: &snap,
         inbox: (0..slots).map(|_| Mutex::new(Vec::new())).collect(),
         opts,
-        only,
+        needed,
+        accumulate,
+        captures,
+        captured: (0..inputs.map_or(0, <[Tensor]>::len)).map(|_| Mutex::new(None)).collect(),
         error: Mutex::new(None),
     };
-    for (id, i, grad) in root_nodes {
-        let slot = snap.ids.iter().position(|x| *x == id).expect("root in snapshot");
-        run.inbox[slot].lock().push((i as u64, grad));
+    for (i, (root, grad)) in seeds.into_iter().enumerate() {
+        let (slot, nr) = snap.slot_of(root).expect("roots are in the snapshot");
+        run.inbox[slot].lock().push((i as u64, nr, grad));
     }
-    let ready: Vec<Slot> = (0..snap.tasks.len()).filter(|&s| snap.deps[s].load(Ordering::Relaxed) == 0).collect();
+    let ready: Vec<Slot> = (0..slots).filter(|&s| snap.deps[s].load(Ordering::Relaxed) == 0).collect();
     let parallel = opts.parallel.unwrap_or_else(|| {
-        snap.tasks.len() > 2 && snap.tasks.iter().filter(|t| crate::layout::numel(&t.shape) >= PARALLEL_MIN_ELEMENTS).count() >= 2
+        snap.tasks.len() > 2
+            && snap.tasks.iter().filter(|t| t.outputs.first().is_some_and(|o| crate::layout::numel(&o.shape) >= PARALLEL_MIN_ELEMENTS)).count() >= 2
     });
     let result = if parallel { run.run_parallel(ready) } else { run.run_sequential(ready) };
-    for (leaf, grad) in root_leaves {
-        if run.only.as_ref().is_none_or(|o| o.contains(&leaf.id())) {
-            let _mode = GradModeGuard::new(opts.create_graph);
-            let hooks = leaf.meta().hooks.clone();
-            accumulate_grad(&leaf, run_hooks(&hooks, grad)?, opts.create_graph)?;
+    if !opts.retain_graph {
+        let ran: Vec<NodeId> = snap.tasks.iter().enumerate().filter(|(s, _)| run.needed[*s]).map(|(_, t)| t.id).collect();
+        arena::release_saved(&ran);
+    }
+    result?;
+    let captured: Vec<Option<Tensor>> = run.captured.into_iter().map(Mutex::into_inner).collect();
+    if mode == Mode::Accumulate {
+        // Non-leaf `inputs` of backward() accumulate into their own `.grad`.
+        let _grad_mode = GradModeGuard::new(opts.create_graph);
+        for (t, g) in inputs.unwrap_or(&[]).iter().zip(&captured) {
+            if let (false, Some(g)) = (t.is_leaf(), g) {
+                accumulate_grad(t, g.clone(), opts.create_graph)?;
+            }
         }
     }
-    if !opts.retain_graph {
-        arena::release_saved(&snap.ids);
-    }
-    result
+    Ok(captured)
 }
 
 #[cfg(test)]
@@ -352,6 +525,7 @@ mod tests {
     use super::*;
     use crate::dtype::Scalar;
     use crate::ops::{add, mul, sum, unary, Arg};
+    use crate::autograd::node::GradHook;
 
     use crate::autograd::test_leaf as leaf;
 

@@ -1,13 +1,14 @@
 //! Reverse-mode autodiff: grad mode, the node arena, backward rules and the
 //! engine that runs them.
 
+pub mod anomaly;
 pub mod arena;
 pub mod engine;
 pub mod grad_mode;
 pub mod node;
 
-pub use engine::{backward, BackwardOptions};
-pub use node::{record, BackwardFn, Grads, SavedTensor};
+pub use engine::{backward, grad, BackwardOptions};
+pub use node::{attach, edge_of, record, BackwardFn, Grads, SavedTensor};
 
 /// A float32 vector leaf that requires grad, for unit tests.
 #[cfg(test)]

@@ -1,26 +1,81 @@
-//! Backward rules and how ops record them.
+//! Backward rules, the tensors they save, their hooks, and how ops record
+//! them.
 
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use smallvec::SmallVec;
 
-use super::arena::{self, Edge, Node};
-use super::grad_mode;
+use super::arena::{self, Edge, Node, NodeId, NodeRef, OutputMeta};
+use super::{anomaly, grad_mode};
 use crate::bail;
-use crate::error::Result;
-use crate::tensor::Tensor;
+use crate::error::{Error, Result};
+use crate::tensor::{Tensor, WeakTensor};
 
 /// A function run on a gradient when it arrives at a tensor (before it is
 /// accumulated into a leaf, or passed to the backward rule of a non-leaf's
 /// node); returning a tensor replaces the gradient.
 pub type GradHook = Arc<dyn Fn(&Tensor) -> Result<Option<Tensor>> + Send + Sync>;
 
-/// Hooks with the ids their handles remove them by.
+/// Tensor hooks with the keys their handles remove them by.
 pub type Hooks = Vec<(u64, GradHook)>;
 
-/// Runs `hooks` in order on `grad`.
-pub fn run_hooks(hooks: &Hooks, mut grad: Tensor) -> Result<Tensor> {
-    for (_, hook) in hooks {
+/// A node's gradients, one per output or per input (`None`: zero).
+pub type GradList = Vec<Option<Tensor>>;
+
+/// `Node.register_prehook`: sees the gradients of the node's outputs and may
+/// replace them.
+pub type PreHook = Arc<dyn Fn(&[Option<Tensor>]) -> Result<Option<GradList>> + Send + Sync>;
+
+/// `Node.register_hook`: sees the gradients the node computed for its
+/// inputs and those of its outputs; may replace the former.
+pub type PostHook = Arc<dyn Fn(&[Option<Tensor>], &[Option<Tensor>]) -> Result<Option<GradList>> + Send + Sync>;
+
+/// `register_post_accumulate_grad_hook`: called with the leaf after its
+/// `.grad` was updated.
+pub type PostAccumulateHook = Arc<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+
+/// Everything hooked onto one node.
+#[derive(Default, Clone)]
+pub struct NodeHooks {
+    /// Hooks of output tensors: (key, output number, hook).
+    pub tensor: Vec<(u64, u32, GradHook)>,
+    /// Outputs that `retain_grad()`: their gradient is kept in `.grad`.
+    pub retain: Vec<(u32, WeakTensor)>,
+    pub pre: Vec<(u64, PreHook)>,
+    pub post: Vec<(u64, PostHook)>,
+}
+
+impl NodeHooks {
+    pub fn is_empty(&self) -> bool {
+        self.tensor.is_empty() && self.retain.is_empty() && self.pre.is_empty() && self.post.is_empty()
+    }
+
+    pub fn remove(&mut self, key: u64) -> NodeHooks {
+        fn split<T>(v: &mut Vec<T>, gone: impl Fn(&T) -> bool) -> Vec<T> {
+            let (out, kept) = std::mem::take(v).into_iter().partition(gone);
+            *v = kept;
+            out
+        }
+        NodeHooks {
+            tensor: split(&mut self.tensor, |h| h.0 == key),
+            retain: Vec::new(),
+            pre: split(&mut self.pre, |h| h.0 == key),
+            post: split(&mut self.post, |h| h.0 == key),
+        }
+    }
+}
+
+/// A fresh key for a hook handle.
+pub fn next_hook_key() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Runs tensor `hooks` in order on `grad`.
+pub fn run_hooks<'a>(hooks: impl IntoIterator<Item = &'a GradHook>, mut grad: Tensor) -> Result<Tensor> {
+    for hook in hooks {
         if let Some(replaced) = hook(&grad)? {
             grad = replaced;
         }
@@ -38,8 +93,17 @@ pub type Grads = SmallVec<[Option<Tensor>; 2]>;
 pub trait BackwardFn: Send + Sync + 'static {
     /// PyTorch's node name, e.g. `MulBackward0`.
     fn name(&self) -> &'static str;
-    /// Gradients of the op's inputs given the gradient of its output.
+    /// Gradients of the op's inputs given the gradient of its (single)
+    /// output.
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads>;
+    /// Gradients of the inputs given one gradient per output (`None` for an
+    /// output no gradient reached). Ops with several outputs override this.
+    fn apply_outputs(&self, grads: &[Option<Tensor>], needs: &[bool]) -> Result<Grads> {
+        match grads.first() {
+            Some(Some(g)) => self.apply(g, needs),
+            _ => Ok(Grads::new()),
+        }
+    }
     /// Whether the rule keeps tensors alive (freed by a backward pass that
     /// does not retain the graph; running it again is then an error).
     fn saves_tensors(&self) -> bool {
@@ -47,25 +111,119 @@ pub trait BackwardFn: Send + Sync + 'static {
     }
 }
 
+/// A saved tensor in a form only a `saved_tensors_hooks` unpack can read.
+pub trait PackedTensor: Send + Sync {
+    fn unpack(&self) -> Result<Tensor>;
+}
+
+/// `saved_tensors_hooks(pack, unpack)`: what every saved tensor goes
+/// through while the hooks are installed on this thread.
+pub trait SavedTensorHooks: Send + Sync {
+    fn pack(&self, t: &Tensor) -> Result<Box<dyn PackedTensor>>;
+}
+
+thread_local! {
+    static SAVED_HOOKS: RefCell<Vec<Arc<dyn SavedTensorHooks>>> = const { RefCell::new(Vec::new()) };
+    /// An error met while saving a tensor, reported by `record` (saving
+    /// happens inside the closure that builds a rule, which cannot fail).
+    static SAVE_ERROR: RefCell<Option<Error>> = const { RefCell::new(None) };
+    /// The node the engine is running on this thread: an output a rule saved
+    /// is given it back as history when the rule runs under `create_graph`.
+    static CURRENT_NODE: RefCell<Option<NodeId>> = const { RefCell::new(None) };
+}
+
+pub fn push_saved_hooks(hooks: Arc<dyn SavedTensorHooks>) {
+    SAVED_HOOKS.with(|s| s.borrow_mut().push(hooks));
+}
+
+pub fn pop_saved_hooks() {
+    SAVED_HOOKS.with(|s| s.borrow_mut().pop());
+}
+
+fn save_error(e: Error) {
+    SAVE_ERROR.with(|s| {
+        s.borrow_mut().get_or_insert(e);
+    });
+}
+
+/// Sets the node being run on this thread until the guard drops.
+pub(super) struct CurrentNode(Option<NodeId>);
+
+impl CurrentNode {
+    pub(super) fn enter(id: NodeId) -> CurrentNode {
+        CurrentNode(CURRENT_NODE.with(|c| c.borrow_mut().replace(id)))
+    }
+}
+
+impl Drop for CurrentNode {
+    fn drop(&mut self) {
+        CURRENT_NODE.with(|c| *c.borrow_mut() = self.0);
+    }
+}
+
+enum Saved {
+    Tensor(Tensor),
+    Packed(Box<dyn PackedTensor>),
+}
+
 /// A tensor kept for backward, with the version it had when saved so that a
 /// later in-place change is caught instead of giving a wrong gradient.
 pub struct SavedTensor {
-    tensor: Tensor,
+    saved: Saved,
     version: u64,
+    /// For an output of the node that saves it: its number and the node's
+    /// name. It is kept without history (the node would otherwise own
+    /// itself) and given the running node back when unpacked.
+    output: Option<(u32, &'static str)>,
 }
 
 impl SavedTensor {
+    /// Saves an input of the op.
     pub fn new(tensor: &Tensor) -> SavedTensor {
-        SavedTensor { tensor: tensor.clone(), version: tensor.version() }
+        SavedTensor::save(tensor.clone(), None)
     }
 
-    pub fn get(&self) -> Result<&Tensor> {
-        let now = self.tensor.version();
+    /// Saves output `nr` of the op named `node`.
+    pub fn output(tensor: &Tensor, nr: u32, node: &'static str) -> SavedTensor {
+        SavedTensor::save(tensor.detach(), Some((nr, node)))
+    }
+
+    fn save(tensor: Tensor, output: Option<(u32, &'static str)>) -> SavedTensor {
+        let version = tensor.version();
+        if tensor.is_inference() && !grad_mode::is_inference() {
+            save_error(Error::Runtime("Inference tensors cannot be saved for backward. Please do not use Tensors created in inference mode in computation tracked by autograd. To work around this, you can make a clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of `torch.inference_mode()`.".into()));
+        }
+        let hooks = SAVED_HOOKS.with(|s| s.borrow().last().cloned());
+        let saved = match hooks {
+            None => Saved::Tensor(tensor),
+            // The hooks themselves must not see the tensors they create.
+            Some(h) => {
+                let _off = SavedHooksOff::new();
+                match h.pack(&tensor) {
+                    Ok(p) => Saved::Packed(p),
+                    Err(e) => {
+                        save_error(e);
+                        Saved::Tensor(tensor)
+                    }
+                }
+            }
+        };
+        SavedTensor { saved, version, output }
+    }
+
+    pub fn get(&self) -> Result<Tensor> {
+        let t = match &self.saved {
+            Saved::Packed(p) => return p.unpack(),
+            Saved::Tensor(t) => t,
+        };
+        let now = t.version();
         if now != self.version {
-            let t = &self.tensor;
-            let output_of = t
-                .grad_fn_name()
-                .map(|n| format!(", which is output 0 of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")))
+            let output_of = match self.output {
+                Some((nr, name)) => Some((nr, name)),
+                None => t.grad_fn_name().map(|n| (0, n)),
+            };
+            let output_of = output_of
+                .map(|(nr, n)| format!(", which is output {nr} of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")))
                 .unwrap_or_default();
             bail!(
                 Runtime,
@@ -77,7 +235,32 @@ impl SavedTensor {
                 self.version
             );
         }
-        Ok(&self.tensor)
+        if let Some((nr, _)) = self.output {
+            if grad_mode::is_enabled() {
+                if let Some(node) = CURRENT_NODE.with(|c| *c.borrow()).and_then(arena::make_ref) {
+                    let alias = t.detach();
+                    alias.set_history(Some(node), nr);
+                    return Ok(alias);
+                }
+            }
+        }
+        Ok(t.clone())
+    }
+}
+
+/// Turns `saved_tensors_hooks` off on this thread until dropped.
+struct SavedHooksOff(Vec<Arc<dyn SavedTensorHooks>>);
+
+impl SavedHooksOff {
+    fn new() -> SavedHooksOff {
+        SavedHooksOff(SAVED_HOOKS.with(|s| std::mem::take(&mut *s.borrow_mut())))
+    }
+}
+
+impl Drop for SavedHooksOff {
+    fn drop(&mut self) {
+        let stack = std::mem::take(&mut self.0);
+        SAVED_HOOKS.with(|s| *s.borrow_mut() = stack);
     }
 }
 
@@ -90,38 +273,58 @@ pub fn any_requires_grad(inputs: &[&Tensor]) -> bool {
     grad_mode::is_enabled() && inputs.iter().any(|t| t.requires_grad())
 }
 
+/// The edge a gradient for `t` travels along: into its node, into its
+/// `.grad` (a leaf that requires grad), or nowhere.
+pub fn edge_of(t: &Tensor) -> Option<Edge> {
+    match t.history() {
+        Some((node, nr)) => Some(Edge::Node(node, nr)),
+        None if t.requires_grad() => Some(Edge::Leaf(t.clone())),
+        None => None,
+    }
+}
+
 /// Attaches a backward node to `out` if grad mode is on and any input
 /// requires grad. `make` builds the rule, saving only what `needs` calls for.
-pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> F) -> Tensor {
+pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> F) -> Result<Tensor> {
     // Integer and bool results are not differentiable (e.g. `x.long()`).
     if !grad_mode::is_enabled() || !out.dtype().is_float() {
-        return out;
+        return Ok(out);
     }
-    let mut edges: SmallVec<[Option<Edge>; 2]> = SmallVec::with_capacity(inputs.len());
-    let mut any = false;
-    for t in inputs {
-        let meta = t.meta();
-        let edge = match &meta.grad_fn {
-            Some(node) => Some(Edge::Node(node.clone())),
-            None if meta.requires_grad => Some(Edge::Leaf((*t).clone())),
-            None => None,
-        };
-        any |= edge.is_some();
-        edges.push(edge);
-    }
-    if !any {
-        return out;
+    let edges: SmallVec<[Option<Edge>; 2]> = inputs.iter().map(|t| edge_of(t)).collect();
+    if edges.iter().all(Option::is_none) {
+        return Ok(out);
     }
     let needs: Needs = edges.iter().map(Option::is_some).collect();
     let op = make(&needs);
-    let node = Node {
+    attach(Arc::new(op), edges, &[&out])?;
+    Ok(out)
+}
+
+/// Makes a node running `op` with these input edges the history of each of
+/// `outputs` (output `i` of the node is `outputs[i]`).
+pub fn attach(op: Arc<dyn BackwardFn>, edges: SmallVec<[Option<Edge>; 2]>, outputs: &[&Tensor]) -> Result<()> {
+    let meta = outputs.iter().map(|o| OutputMeta { shape: o.shape_vec(), dtype: o.dtype() }).collect();
+    let node = make_node(op, edges, meta)?;
+    for (nr, out) in outputs.iter().enumerate() {
+        out.set_history(Some(node.clone()), nr as u32);
+    }
+    Ok(())
+}
+
+/// A new node in the arena (an error met while saving its tensors is
+/// reported here).
+pub fn make_node(op: Arc<dyn BackwardFn>, edges: SmallVec<[Option<Edge>; 2]>, outputs: SmallVec<[OutputMeta; 1]>) -> Result<NodeRef> {
+    if let Some(e) = SAVE_ERROR.with(|s| s.borrow_mut().take()) {
+        return Err(e);
+    }
+    Ok(arena::insert(Node {
         name: op.name(),
-        op: Some(Arc::new(op)),
+        op: Some(op),
         edges,
-        out_shape: out.shape_vec(),
-        out_dtype: out.dtype(),
-        hooks: Vec::new(),
-    };
-    out.set_grad_fn(Some(arena::insert(node)));
-    out
+        outputs,
+        hooks: NodeHooks::default(),
+        trace: anomaly::forward_trace(),
+        pyobj: Default::default(),
+        metadata: None,
+    }))
 }

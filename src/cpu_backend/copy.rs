@@ -61,3 +61,20 @@ pub fn fill(dst: &mut CpuStorage, layout: &Layout, value: Scalar) {
         }
     })
 }
+
+/// `dst[offsets of dst_layout] += src` (dense `src`), summing where the
+/// layout maps several elements to one place. Float buffers only: this
+/// carries gradients.
+pub fn scatter_add(dst: &mut CpuStorage, dst_layout: &Layout, src: &CpuStorage) {
+    fn add<T: Copy + std::ops::AddAssign>(dst: &mut [T], layout: &Layout, src: &[T]) {
+        for (o, &v) in layout.offsets().zip(src) {
+            dst[o] += v;
+        }
+    }
+    match (dst, src) {
+        (CpuStorage::F32(d), CpuStorage::F32(s)) => add(d, dst_layout, s),
+        (CpuStorage::F64(d), CpuStorage::F64(s)) => add(d, dst_layout, s),
+        (CpuStorage::I64(d), CpuStorage::I64(s)) => add(d, dst_layout, s),
+        (d, s) => unreachable!("scatter_add of {:?} into {:?}", s.dtype(), d.dtype()),
+    }
+}

@@ -115,7 +115,7 @@ enum Saved {
 impl Saved {
     fn mul(&self, g: &Tensor) -> Result<Tensor> {
         match self {
-            Saved::Tensor(t) => mul(g, t.get()?),
+            Saved::Tensor(t) => mul(g, &t.get()?),
             Saved::Scalar(s) => mul_scalar(g, *s),
         }
     }
@@ -171,7 +171,7 @@ fn add_like<'a>(a: Arg<'a>, b: Arg<'a>, subtract: bool, name: &'static str, nega
     let shapes = [shape_of(a), shape_of(b)];
     let inputs = tensors(&[a, b]);
     let alpha = if subtract { -1.0 } else { 1.0 };
-    Ok(record(out, &inputs, |_| AddBackward { name, shapes: pick(shapes, a, b), alpha, negate_first }))
+    record(out, &inputs, |_| AddBackward { name, shapes: pick(shapes, a, b), alpha, negate_first })
 }
 
 /// The shapes of the tensor operands only, in order (the node's edges are
@@ -230,13 +230,13 @@ pub fn mul<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
         (Arg::Scalar(_), Arg::Tensor(_)) => (b, a),
         _ => (a, b),
     };
-    Ok(record(out, &tensors(&[a, b]), |needs| MulBackward {
+    record(out, &tensors(&[a, b]), |needs| MulBackward {
         shapes,
         other: [
             save(second, needs[0]),
             if needs.len() > 1 { save(first, needs[1]) } else { None },
         ],
-    }))
+    })
 }
 
 // ---- div ---------------------------------------------------------------------
@@ -255,7 +255,7 @@ impl BackwardFn for DivBackward {
         let ga = if needs[0] {
             Some(reduce_grad(
                 match &self.b {
-                    Saved::Tensor(b) => div(grad, b.get()?)?,
+                    Saved::Tensor(b) => div(grad, &b.get()?)?,
                     Saved::Scalar(s) => div(grad, Arg::Scalar(*s))?,
                 },
                 &self.shapes[0],
@@ -265,9 +265,9 @@ impl BackwardFn for DivBackward {
         };
         let gb = match (&self.a, &self.b, needs.get(1)) {
             (Some(a), Saved::Tensor(b), Some(true)) => {
-                let b = b.get()?;
+                let b = &b.get()?;
                 // -g * a / b^2
-                let q = div(&div(&mul(grad, a.get()?)?, b)?, b)?;
+                let q = div(&div(&mul(grad, &a.get()?)?, b)?, b)?;
                 Some(reduce_grad(unary::neg(&q)?, &self.shapes[1])?)
             }
             _ => None,
@@ -289,14 +289,14 @@ pub fn div<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     }
     let out = elementwise(DivKernel, a, b, dtype)?;
     let shapes = [shape_of(a), shape_of(b)];
-    Ok(record(out, &tensors(&[a, b]), |needs| DivBackward {
+    record(out, &tensors(&[a, b]), |needs| DivBackward {
         a: needs.get(1).copied().unwrap_or(false).then(|| SavedTensor::new(a.tensor().expect("tensor"))),
         b: match b {
             Arg::Tensor(t) => Saved::Tensor(SavedTensor::new(t)),
             Arg::Scalar(s) => Saved::Scalar(s),
         },
         shapes,
-    }))
+    })
 }
 
 // ---- pow ---------------------------------------------------------------------
@@ -312,7 +312,7 @@ impl BackwardFn for PowScalarBackward {
         "PowBackward0"
     }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-        let x = self.x.get()?;
+        let x = &self.x.get()?;
         let e = self.e.to_f64();
         let g = if e == 0.0 {
             mul(grad, Arg::from(0.0))?
@@ -335,7 +335,7 @@ impl BackwardFn for PowTensorBackward {
         "PowBackward1"
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
-        let (x, y) = (self.x.get()?, self.y.get()?);
+        let (x, y) = (&self.x.get()?, &self.y.get()?);
         let gx = if needs[0] {
             // g * y * x^(y-1), zero where y == 0
             let d = mul(y, &pow(x, &sub(y, Arg::from(1.0))?)?)?;
@@ -373,7 +373,7 @@ impl BackwardFn for PowScalarBaseBackward {
         "PowBackward2"
     }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-        let x = self.x.get()?;
+        let x = &self.x.get()?;
         let result = pow(Arg::Scalar(self.base), x)?;
         let g = if self.base.to_f64() == 0.0 {
             let nonneg = super::compare::ge(x, Arg::from(0.0))?;
@@ -396,9 +396,9 @@ pub fn pow<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     }
     let out = elementwise(PowKernel, a, b, dtype)?;
     Ok(match (a, b) {
-        (Arg::Tensor(x), Arg::Scalar(e)) => record(out, &[x], |_| PowScalarBackward { x: SavedTensor::new(x), e }),
-        (Arg::Tensor(x), Arg::Tensor(y)) => record(out, &[x, y], |_| PowTensorBackward { x: SavedTensor::new(x), y: SavedTensor::new(y) }),
-        (Arg::Scalar(base), Arg::Tensor(x)) => record(out, &[x], |_| PowScalarBaseBackward { base, x: SavedTensor::new(x) }),
+        (Arg::Tensor(x), Arg::Scalar(e)) => record(out, &[x], |_| PowScalarBackward { x: SavedTensor::new(x), e })?,
+        (Arg::Tensor(x), Arg::Tensor(y)) => record(out, &[x, y], |_| PowTensorBackward { x: SavedTensor::new(x), y: SavedTensor::new(y) })?,
+        (Arg::Scalar(base), Arg::Tensor(x)) => record(out, &[x], |_| PowScalarBaseBackward { base, x: SavedTensor::new(x) })?,
         (Arg::Scalar(_), Arg::Scalar(_)) => out,
     })
 }

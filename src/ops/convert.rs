@@ -25,7 +25,7 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
         }
     }
     let src = x.dtype();
-    Ok(record(out, &[x], |_| ToCopyBackward(src)))
+    record(out, &[x], |_| ToCopyBackward(src))
 }
 
 /// `x.clone()`: a dense copy with its own storage.
@@ -43,7 +43,7 @@ pub fn contiguous_copy(x: &Tensor) -> Result<Tensor> {
             false
         }
     }
-    Ok(record(out, &[x], |_| CloneBackward))
+    record(out, &[x], |_| CloneBackward)
 }
 
 /// `x.contiguous()`: `x` itself when already dense, else a copy.

@@ -113,7 +113,7 @@ impl BackwardFn for IndexBackward {
 pub fn index(x: &Tensor, items: &[IndexItem]) -> Result<Tensor> {
     let out = x.view_with(index_layout(x.layout(), items)?);
     let (name, items, input_shape) = (node_name(items), items.to_vec(), x.shape_vec());
-    Ok(record(out, &[x], |_| IndexBackward { name, items, input_shape }))
+    record(out, &[x], |_| IndexBackward { name, items, input_shape })
 }
 
 struct EmbedBackward(Vec<IndexItem>);
@@ -135,5 +135,5 @@ pub fn embed(g: &Tensor, items: &[IndexItem], shape: &[usize]) -> Result<Tensor>
     let out = Tensor::full(shape, Scalar::Int(0), g.dtype());
     let target = out.view_with(index_layout(out.layout(), items)?);
     target.write_dense(&g.to_dense())?;
-    Ok(record(out.detach(), &[g], |_| EmbedBackward(items.to_vec())))
+    record(out.detach(), &[g], |_| EmbedBackward(items.to_vec()))
 }

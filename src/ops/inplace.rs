@@ -1,10 +1,18 @@
-//! In-place ops (`+=`, `add_`, `zero_`, ...). The new values are computed
-//! out of place and written into the tensor's storage, bumping its version.
-//! When autograd records the op, the tensor's history is rebased onto the
-//! new node, as PyTorch does.
+//! In-place ops (`+=`, `add_`, `zero_`, `copy_`, index assignment). The new
+//! values are computed out of place and written into the tensor's storage,
+//! bumping its version. When autograd records the op, the tensor's history
+//! is rebased onto the new node, as PyTorch does; for a view, the base's
+//! history becomes a `CopySlices` node (the view's region comes from the
+//! op, the rest from the base's old history) and the view is replayed on
+//! top of it.
 
+use std::sync::Arc;
+
+use super::view::{self, as_strided, as_strided_history, as_strided_scatter, Geometry};
 use super::{add, div, mul, sub, Arg};
-use crate::autograd::{grad_mode, record, BackwardFn, Grads};
+use crate::autograd::arena::OutputMeta;
+use crate::autograd::node::make_node;
+use crate::autograd::{edge_of, grad_mode, record, BackwardFn, Grads};
 use crate::bail;
 use crate::dtype::Scalar;
 use crate::error::Result;
@@ -22,18 +30,23 @@ pub enum InplaceOp {
 /// Refuses in-place writes PyTorch refuses; returns whether autograd must
 /// record this write.
 fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
+    if target.is_inference() && !grad_mode::is_inference() {
+        bail!(Runtime, "Inplace update to inference tensor outside InferenceMode is not allowed.You can make a clone to get a normal tensor before doing inplace update.See https://github.com/pytorch/rfcs/pull/17 for more details.");
+    }
     if !grad_mode::is_enabled() {
         return Ok(false);
+    }
+    if let Some(base) = target.view_base() {
+        if base.is_leaf() && base.requires_grad() {
+            bail!(Runtime, "a view of a leaf Variable that requires grad is being used in an in-place operation.");
+        }
     }
     if target.is_leaf() && target.requires_grad() {
         bail!(Runtime, "a leaf Variable that requires grad is being used in an in-place operation.");
     }
     let recording = target.requires_grad() || other.is_some_and(Tensor::requires_grad);
-    if recording && target.is_view() {
-        bail!(
-            NotImplemented,
-            "in-place operations on views of tensors that require grad are not supported yet; use an out-of-place op (e.g. `y = y + x`) instead"
-        );
+    if recording && target.is_view() && !target.is_tracked_view() && target.view_base().is_some_and(Tensor::requires_grad) {
+        bail!(Runtime, "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).");
     }
     Ok(recording)
 }
@@ -42,19 +55,15 @@ fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
 /// the recorded op sees the values from before the write.
 fn before_write(target: &Tensor) -> Tensor {
     let copy = Tensor::from_cpu(target.to_dense(), target.shape());
-    copy.set_grad_fn(target.grad_fn_ref());
+    if let Some((node, nr)) = target.history() {
+        copy.set_history(Some(node), nr);
+    }
     copy
 }
 
-pub fn binary_(target: &Tensor, other: Arg, op: InplaceOp) -> Result<()> {
-    let recording = check(target, other.tensor())?;
-    let source = if recording { before_write(target) } else { target.detach() };
-    let result = match op {
-        InplaceOp::Add => add(&source, other)?,
-        InplaceOp::Sub => sub(&source, other)?,
-        InplaceOp::Mul => mul(&source, other)?,
-        InplaceOp::Div => div(&source, other)?,
-    };
+/// Writes `result` (already broadcast to `target`'s shape) into `target`
+/// and, when `recording`, makes it `target`'s history.
+fn commit(target: &Tensor, result: &Tensor, recording: bool) -> Result<()> {
     if !result.dtype().can_cast_to(target.dtype()) {
         bail!(
             Runtime,
@@ -74,34 +83,100 @@ pub fn binary_(target: &Tensor, other: Arg, op: InplaceOp) -> Result<()> {
     let values = if result.dtype() == target.dtype() { result.clone() } else { super::to_dtype(&result.detach(), target.dtype())? };
     target.write_dense(&values.to_dense())?;
     if recording {
-        target.set_grad_fn(result.grad_fn_ref());
+        let values = if result.dtype() == target.dtype() { result.clone() } else { super::to_dtype(result, target.dtype())? };
+        rebase_history(target, &values)?;
     }
     Ok(())
+}
+
+/// After a recorded write of `result` into `target`: `target`'s history is
+/// `result`'s, or, for a view, its base's history becomes `CopySlices`.
+fn rebase_history(target: &Tensor, result: &Tensor) -> Result<()> {
+    let Some(base) = target.view_base().filter(|_| target.is_tracked_view()).cloned() else {
+        match result.history() {
+            Some((node, nr)) => target.set_history(Some(node), nr),
+            None => target.set_history(None, 0),
+        }
+        return Ok(());
+    };
+    let geom = Geometry::of(&base, target.layout());
+    let edges = smallvec::smallvec![edge_of(&base), edge_of(result)];
+    let out = OutputMeta { shape: base.shape_vec(), dtype: base.dtype() };
+    let node = make_node(Arc::new(CopySlices { geom }), edges, smallvec::smallvec![out])?;
+    base.set_history(Some(node), 0);
+    target.set_history(as_strided_history(&base, target.layout()), 0);
+    Ok(())
+}
+
+/// The base's node after an in-place write into one of its views: the
+/// gradient of the view's region flows into the op that wrote it, the rest
+/// into the base's earlier history.
+struct CopySlices {
+    geom: Geometry,
+}
+
+impl BackwardFn for CopySlices {
+    fn name(&self) -> &'static str {
+        "CopySlices"
+    }
+    fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+        let region = as_strided(grad, &self.geom)?;
+        let rest = if needs[0] {
+            // grad with the region zeroed: grad - scatter(region).
+            Some(sub(grad, &as_strided_scatter(&region, grad.shape(), &self.geom)?)?)
+        } else {
+            None
+        };
+        Ok(smallvec::smallvec![rest, needs.get(1).copied().unwrap_or(false).then_some(region)])
+    }
+    fn saves_tensors(&self) -> bool {
+        false
+    }
+}
+
+pub fn binary_(target: &Tensor, other: Arg, op: InplaceOp) -> Result<()> {
+    let recording = check(target, other.tensor())?;
+    let source = if recording { before_write(target) } else { target.detach() };
+    let result = match op {
+        InplaceOp::Add => add(&source, other)?,
+        InplaceOp::Sub => sub(&source, other)?,
+        InplaceOp::Mul => mul(&source, other)?,
+        InplaceOp::Div => div(&source, other)?,
+    };
+    commit(target, &result, recording)
+}
+
+/// `target.copy_(src)` (and `target[index] = src` on the selected view):
+/// `src` is broadcast to `target`'s shape and converted to its dtype.
+pub fn copy_(target: &Tensor, src: &Tensor) -> Result<()> {
+    let recording = check(target, Some(src))?;
+    let src = if recording { src.clone() } else { src.detach() };
+    let values = view::expand_to(&src, target.shape())?;
+    let values = super::to_dtype(&values, target.dtype())?;
+    commit(target, &values, recording)
 }
 
 /// `fill_(value)` / `zero_()`: afterwards the tensor no longer depends on
 /// its old values, so its gradient stops here.
 pub fn fill_(target: &Tensor, value: Scalar, zero: bool) -> Result<()> {
     let recording = check(target, None)?;
-    target.fill_value(value)?;
-    if recording {
-        struct FillBackward(&'static str);
-        impl BackwardFn for FillBackward {
-            fn name(&self) -> &'static str {
-                self.0
-            }
-            fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-                Ok(smallvec::smallvec![Some(mul(grad, Arg::from(0.0))?)])
-            }
-            fn saves_tensors(&self) -> bool {
-                false
-            }
-        }
-        let name = if zero { "ZeroBackward0" } else { "FillBackward2" };
-        let history = target.detach();
-        history.set_grad_fn(target.grad_fn_ref());
-        let node = record(target.detach(), &[&history], |_| FillBackward(name));
-        target.set_grad_fn(node.grad_fn_ref());
+    if !recording {
+        return target.fill_value(value);
     }
-    Ok(())
+    struct FillBackward(&'static str);
+    impl BackwardFn for FillBackward {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            Ok(smallvec::smallvec![Some(mul(grad, Arg::from(0.0))?)])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    let name = if zero { "ZeroBackward0" } else { "FillBackward2" };
+    let filled = Tensor::full(target.shape(), value, target.dtype());
+    let result = record(filled, &[&before_write(target)], |_| FillBackward(name))?;
+    commit(target, &result, true)
 }

@@ -46,20 +46,20 @@ impl BackwardFn for BceWithLogitsBackward {
         "BinaryCrossEntropyWithLogitsBackward0"
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
-        let (x, t) = (self.x.get()?, self.target.get()?);
+        let (x, t) = (&self.x.get()?, &self.target.get()?);
         // The upstream gradient per element, with the weight and the mean's 1/n.
         let mut g = view::expand_to(grad, x.shape())?;
         if self.reduction == Reduction::Mean {
             g = binary::mul(&g, Arg::from(1.0 / x.numel() as f64))?;
         }
         if let Some(w) = &self.weight {
-            g = binary::mul(&g, w.get()?)?;
+            g = binary::mul(&g, &w.get()?)?;
         }
         let pos_weight = self.pos_weight.as_ref().map(SavedTensor::get).transpose()?;
         let gx = if needs[0] {
             // sigmoid(x) - t, or (pw t + 1 - t) sigmoid(x) - pw t
             let s = unary::sigmoid(x)?;
-            let d = match pos_weight {
+            let d = match &pos_weight {
                 None => binary::sub(&s, t)?,
                 Some(pw) => {
                     let tp = binary::mul(pw, t)?;
@@ -73,7 +73,7 @@ impl BackwardFn for BceWithLogitsBackward {
         };
         let gt = if needs.get(1).copied().unwrap_or(false) {
             // -x, or -x + (pw - 1) softplus(-x)
-            let d = match pos_weight {
+            let d = match &pos_weight {
                 None => unary::neg(x)?,
                 Some(pw) => {
                     let sp = softplus_neg(x)?;
@@ -137,11 +137,11 @@ pub fn binary_cross_entropy_with_logits(
         };
         reduction.apply(&weighted)?.detach()
     };
-    Ok(record(loss, &[x, target], |_| BceWithLogitsBackward {
+    record(loss, &[x, target], |_| BceWithLogitsBackward {
         x: SavedTensor::new(x),
         target: SavedTensor::new(target),
         weight: weight.map(SavedTensor::new),
         pos_weight: pos_weight.map(SavedTensor::new),
         reduction,
-    }))
+    })
 }

@@ -35,5 +35,5 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
         }
     }
     let (mask, src) = (mask.detach(), t.shape_vec());
-    Ok(record(Tensor::from_cpu(data, &shape), &[t], |_| MaskedFillBackward(mask, src)))
+    record(Tensor::from_cpu(data, &shape), &[t], |_| MaskedFillBackward(mask, src))
 }

@@ -60,7 +60,7 @@ impl BackwardFn for MatmulBackward {
         self.name
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
-        let (a, b) = (self.a.get()?, self.b.get()?);
+        let (a, b) = (&self.a.get()?, &self.b.get()?);
         let (a2, b2) = (as_matrix_lhs(a)?, as_matrix_rhs(b)?);
         // The gradient in the promoted (matrix) shape of the result.
         let (ra, rb) = (a2.ndim(), b2.ndim());
@@ -142,5 +142,5 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
     let out = Tensor::from_cpu(data, &out_shape);
     let name = node_name(an, bn);
-    Ok(record(out, &[a, b], |_| MatmulBackward { name, a: SavedTensor::new(a), b: SavedTensor::new(b) }))
+    record(out, &[a, b], |_| MatmulBackward { name, a: SavedTensor::new(a), b: SavedTensor::new(b) })
 }

@@ -99,7 +99,7 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
     let out = raw_sum(&src, dims.as_ref(), keepdim);
     let name = if dims.is_some() { "SumBackward1" } else { "SumBackward0" };
     let shape = src.shape_vec();
-    Ok(record(out, &[&src], |_| SumBackward { name, shape, dims, keepdim, scale: 1.0 }))
+    record(out, &[&src], |_| SumBackward { name, shape, dims, keepdim, scale: 1.0 })
 }
 
 /// `x.mean(dim, keepdim, dtype)`.
@@ -128,7 +128,7 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
     );
     let name = if dims.is_some() { "MeanBackward1" } else { "MeanBackward0" };
     let shape = src.shape_vec();
-    Ok(record(out, &[&src], |_| SumBackward { name, shape, dims, keepdim, scale }))
+    record(out, &[&src], |_| SumBackward { name, shape, dims, keepdim, scale })
 }
 
 struct NormBackward {
@@ -143,7 +143,7 @@ impl BackwardFn for NormBackward {
         "LinalgVectorNormBackward0"
     }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-        let x = self.x.get()?;
+        let x = &self.x.get()?;
         let dims: Option<Vec<i64>> = self.dims.as_ref().map(|d| d.iter().map(|&d| d as i64).collect());
         // The norm is recomputed rather than saved, so no output is kept
         // alive and higher-order gradients see its full history.
@@ -191,7 +191,7 @@ pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<T
         let r = if p == 1.0 { s } else if p == 2.0 { unary::sqrt(&s)? } else { binary::pow(&s, Arg::from(1.0 / p))? };
         r.detach()
     };
-    Ok(record(out, &[x], |_| NormBackward { x: SavedTensor::new(x), p, dims: resolved, keepdim }))
+    record(out, &[x], |_| NormBackward { x: SavedTensor::new(x), p, dims: resolved, keepdim })
 }
 
 /// Sums `g` down to `shape` (which `g`'s shape broadcasts from).
@@ -206,4 +206,13 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
         return Ok(summed);
     }
     view::reshape_to(&summed, shape)
+}
+
+/// Whether any element is NaN (anomaly mode's check on gradients).
+pub fn has_nan(x: &Tensor) -> bool {
+    x.with_cpu(|d, l| match d {
+        cpu_backend::CpuStorage::F32(v) => l.offsets().any(|o| v[o].is_nan()),
+        cpu_backend::CpuStorage::F64(v) => l.offsets().any(|o| v[o].is_nan()),
+        _ => false,
+    })
 }

@@ -28,10 +28,28 @@ fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_cpu(src.with_cpu(|d, l| cpu_backend::unary(op, d, l)), x.shape()))
 }
 
+/// What a unary rule keeps for backward: its input, or its result (for
+/// `exp`, `sqrt`, `tanh`, `sigmoid`, whose derivative is cheapest from it).
+#[derive(Clone, Copy, PartialEq)]
+enum Saves {
+    Input,
+    Result,
+}
+
 macro_rules! unary_op {
     (
         $(#[$doc:meta])*
         $fn_name:ident, $kernel:ident, $node:literal, keeps_int = $keeps:literal,
+        forward: |$x:ident| $fwd:expr,
+        int: |$xi:ident| $int:expr,
+        backward: |$g:ident, $input:ident| $bwd:expr
+    ) => {
+        unary_op!($(#[$doc])* $fn_name, $kernel, $node, keeps_int = $keeps, saves = Saves::Input,
+            forward: |$x| $fwd, int: |$xi| $int, backward: |$g, $input| $bwd);
+    };
+    (
+        $(#[$doc:meta])*
+        $fn_name:ident, $kernel:ident, $node:literal, keeps_int = $keeps:literal, saves = $saves:expr,
         forward: |$x:ident| $fwd:expr,
         int: |$xi:ident| $int:expr,
         backward: |$g:ident, $input:ident| $bwd:expr
@@ -58,12 +76,15 @@ macro_rules! unary_op {
                 }
                 fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
                     let $g = grad;
-                    let $input = self.0.get()?;
+                    let $input = &self.0.get()?;
                     Ok(smallvec::smallvec![Some($bwd)])
                 }
             }
             let out = map($kernel, x)?;
-            Ok(record(out, &[x], |_| Backward(SavedTensor::new(x))))
+            let saved = out.clone();
+            record(out, &[x], |_| {
+                Backward(if $saves == Saves::Result { SavedTensor::output(&saved, 0, $node) } else { SavedTensor::new(x) })
+            })
         }
     };
 }
@@ -98,7 +119,7 @@ pub fn neg(x: &Tensor) -> Result<Tensor> {
     if x.dtype() == DType::Bool {
         crate::bail!(NotImplemented, "Negation, the `-` operator, on a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
     }
-    Ok(record(map(NegKernel, x)?, &[x], |_| NegBackward))
+    record(map(NegKernel, x)?, &[x], |_| NegBackward)
 }
 unary_op!(sin, SinKernel, "SinBackward0", keeps_int = false,
     forward: |x| x.sin(), int: |x| x,
@@ -106,32 +127,26 @@ unary_op!(sin, SinKernel, "SinBackward0", keeps_int = false,
 unary_op!(cos, CosKernel, "CosBackward0", keeps_int = false,
     forward: |x| x.cos(), int: |x| x,
     backward: |g, x| neg(&binary::mul(g, &sin(x)?)?)?);
-unary_op!(exp, ExpKernel, "ExpBackward0", keeps_int = false,
+unary_op!(exp, ExpKernel, "ExpBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.exp(), int: |x| x,
-    backward: |g, x| binary::mul(g, &exp(x)?)?);
+    backward: |g, result| binary::mul(g, result)?);
 unary_op!(log, LogKernel, "LogBackward0", keeps_int = false,
     forward: |x| x.ln(), int: |x| x,
     backward: |g, x| binary::div(g, x)?);
 unary_op!(log1p, Log1pKernel, "Log1PBackward0", keeps_int = false,
     forward: |x| x.ln_1p(), int: |x| x,
     backward: |g, x| binary::div(g, &binary::add(x, Arg::from(1.0))?)?);
-unary_op!(sqrt, SqrtKernel, "SqrtBackward0", keeps_int = false,
+unary_op!(sqrt, SqrtKernel, "SqrtBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.sqrt(), int: |x| x,
-    backward: |g, x| binary::div(g, &binary::mul(&sqrt(x)?, Arg::from(2.0))?)?);
-unary_op!(tanh, TanhKernel, "TanhBackward0", keeps_int = false,
+    backward: |g, result| binary::div(g, &binary::mul(result, Arg::from(2.0))?)?);
+unary_op!(tanh, TanhKernel, "TanhBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.tanh(), int: |x| x,
-    backward: |g, x| {
-        let t = tanh(x)?;
-        binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(&t, &t)?)?)?
-    });
-unary_op!(sigmoid, SigmoidKernel, "SigmoidBackward0", keeps_int = false,
+    backward: |g, t| binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(t, t)?)?)?);
+unary_op!(sigmoid, SigmoidKernel, "SigmoidBackward0", keeps_int = false, saves = Saves::Result,
     // 1 / (1 + e^-x), written to stay finite for large |x|.
     forward: |x| if x >= T::zero() { T::one() / (T::one() + (-x).exp()) } else { x.exp() / (T::one() + x.exp()) },
     int: |x| x,
-    backward: |g, x| {
-        let s = sigmoid(x)?;
-        binary::mul(g, &binary::mul(&s, &binary::sub(Arg::from(1.0), &s)?)?)?
-    });
+    backward: |g, s| binary::mul(g, &binary::mul(s, &binary::sub(Arg::from(1.0), s)?)?)?);
 unary_op!(abs, AbsKernel, "AbsBackward0", keeps_int = true,
     forward: |x| x.abs(), int: |x| x.wrapping_abs(),
     backward: |g, x| binary::mul(g, &sign(x)?)?);

@@ -1,10 +1,15 @@
 //! Views: new layouts over the same storage (transpose, expand, reshape of
-//! dense data, unsqueeze, squeeze).
+//! dense data, unsqueeze, squeeze), and `as_strided` views of a base, with
+//! which autograd replays a view after its base was modified in place.
 
-use crate::autograd::{record, BackwardFn, Grads};
+use crate::autograd::arena::{NodeRef, OutputMeta};
+use crate::autograd::node::make_node;
+use crate::autograd::{edge_of, record, BackwardFn, Grads};
 use crate::bail;
+use crate::cpu_backend;
+use crate::dtype::Scalar;
 use crate::error::Result;
-use crate::layout::{infer_shape, join, normalize_dim, Shape};
+use crate::layout::{infer_shape, join, normalize_dim, Layout, Shape};
 use crate::ops::{contiguous_copy, sum_to};
 use crate::tensor::Tensor;
 
@@ -32,17 +37,17 @@ fn record_view(
     out: Tensor,
     name: &'static str,
     rule: impl Fn(&Tensor) -> Result<Tensor> + Send + Sync + 'static,
-) -> Tensor {
+) -> Result<Tensor> {
     record(out, &[x], |_| ShapeBackward { name, rule })
 }
 
 pub fn transpose(x: &Tensor, d0: i64, d1: i64) -> Result<Tensor> {
     let (a, b) = (normalize_dim(d0, x.ndim())?, normalize_dim(d1, x.ndim())?);
     if x.ndim() == 0 {
-        return Ok(record_view(x, x.view_with(x.layout().clone()), "TransposeBackward0", |g| Ok(g.clone())));
+        return record_view(x, x.view_with(x.layout().clone()), "TransposeBackward0", |g| Ok(g.clone()));
     }
     let out = x.view_with(x.layout().transpose(a, b));
-    Ok(record_view(x, out, "TransposeBackward0", move |g| transpose(g, a as i64, b as i64)))
+    record_view(x, out, "TransposeBackward0", move |g| transpose(g, a as i64, b as i64))
 }
 
 /// `x.t()`: transpose of a matrix; vectors and scalars are returned as views.
@@ -51,7 +56,7 @@ pub fn t(x: &Tensor) -> Result<Tensor> {
         bail!(Runtime, "t() expects a tensor with <= 2 dimensions, but self is {}D", x.ndim());
     }
     let layout = if x.ndim() == 2 { x.layout().transpose(0, 1) } else { x.layout().clone() };
-    Ok(record_view(x, x.view_with(layout), "TBackward0", t))
+    record_view(x, x.view_with(layout), "TBackward0", t)
 }
 
 /// `x.mT`-style swap of the last two dimensions (no node name of its own:
@@ -81,14 +86,14 @@ pub fn expand_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
         other => other,
     })?;
     let src: Shape = x.shape_vec();
-    Ok(record_view(x, x.view_with(layout), "ExpandBackward0", move |g| sum_to(g, &src)))
+    record_view(x, x.view_with(layout), "ExpandBackward0", move |g| sum_to(g, &src))
 }
 
 /// `x.view(*shape)`: only for layouts that need no copy.
 pub fn view(x: &Tensor, shape: &[i64]) -> Result<Tensor> {
     let shape = infer_shape(shape, x.numel())?;
     match x.layout().view_as(&shape) {
-        Some(layout) => Ok(view_record(x, x.view_with(layout), "ViewBackward0")),
+        Some(layout) => view_record(x, x.view_with(layout), "ViewBackward0"),
         None => bail!(
             Runtime,
             "view size is not compatible with input tensor's size and stride (at least one dimension spans across two contiguous subspaces). Use .reshape(...) instead."
@@ -96,7 +101,7 @@ pub fn view(x: &Tensor, shape: &[i64]) -> Result<Tensor> {
     }
 }
 
-fn view_record(x: &Tensor, out: Tensor, name: &'static str) -> Tensor {
+fn view_record(x: &Tensor, out: Tensor, name: &'static str) -> Result<Tensor> {
     let src: Shape = x.shape_vec();
     record_view(x, out, name, move |g| reshape_to(g, &src))
 }
@@ -112,11 +117,11 @@ pub fn reshape_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
         return Ok(x.clone());
     }
     match x.layout().view_as(shape) {
-        Some(layout) => Ok(view_record(x, x.view_with(layout), "ViewBackward0")),
+        Some(layout) => view_record(x, x.view_with(layout), "ViewBackward0"),
         None => {
             let dense = contiguous_copy(x)?;
             let layout = dense.layout().view_as(shape).expect("dense");
-            Ok(view_record(&dense, dense.view_with(layout), "UnsafeViewBackward0"))
+            view_record(&dense, dense.view_with(layout), "UnsafeViewBackward0")
         }
     }
 }
@@ -124,7 +129,7 @@ pub fn reshape_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
 pub fn unsqueeze(x: &Tensor, dim: i64) -> Result<Tensor> {
     let d = normalize_dim(dim, x.ndim() + 1)?;
     let out = x.view_with(x.layout().unsqueeze(d));
-    Ok(record_view(x, out, "UnsqueezeBackward0", move |g| squeeze(g, Some(d as i64))))
+    record_view(x, out, "UnsqueezeBackward0", move |g| squeeze(g, Some(d as i64)))
 }
 
 /// `x.squeeze(dim)` (SqueezeBackward1) or `x.squeeze()` (SqueezeBackward0).
@@ -147,10 +152,64 @@ pub fn squeeze(x: &Tensor, dim: Option<i64>) -> Result<Tensor> {
             (l, "SqueezeBackward0")
         }
     };
-    Ok(record_view(x, x.view_with(layout), name, move |g| reshape_to(g, &src)))
+    record_view(x, x.view_with(layout), name, move |g| reshape_to(g, &src))
 }
 
 /// Formats a shape for messages such as `torch.Size([2, 3])`.
 pub fn size_str(shape: &[usize]) -> String {
     format!("torch.Size([{}])", join(shape))
+}
+
+/// Where a view lies inside its (contiguous) base: its layout with the
+/// offset counted from the base's first element.
+#[derive(Clone, Debug)]
+pub struct Geometry(Layout);
+
+impl Geometry {
+    /// The geometry of a view with layout `view` inside `base`. Bases are
+    /// never views and are dense (every op's output is), so base element
+    /// `i` sits at storage offset `base.offset + i`.
+    pub fn of(base: &Tensor, view: &Layout) -> Geometry {
+        debug_assert!(base.layout().is_contiguous(), "a view's base is dense");
+        let mut l = view.clone();
+        l.offset -= base.layout().offset;
+        Geometry(l)
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.0.shape
+    }
+}
+
+/// `x.as_strided(...)` for a `x` shaped like the base: the view's elements.
+pub fn as_strided(x: &Tensor, geom: &Geometry) -> Result<Tensor> {
+    let dense = super::contiguous(x)?;
+    let mut layout = geom.0.clone();
+    layout.offset += dense.layout().offset;
+    let base_shape = x.shape_vec();
+    let geom = geom.clone();
+    record_view(&dense, dense.view_with(layout), "AsStridedBackward0", move |g| as_strided_scatter(g, &base_shape, &geom))
+}
+
+/// Zeros shaped like the base with `g` added at the view's elements (a
+/// view that overlaps itself, such as an expand, gets the sums): the
+/// adjoint of `as_strided`.
+pub fn as_strided_scatter(g: &Tensor, base_shape: &[usize], geom: &Geometry) -> Result<Tensor> {
+    let src = g.to_dense();
+    let mut out = cpu_backend::CpuStorage::filled(g.dtype(), crate::layout::numel(base_shape), Scalar::Int(0));
+    cpu_backend::scatter_add(&mut out, &geom.0, &src);
+    let out = Tensor::from_cpu(out, base_shape);
+    let geom = geom.clone();
+    record(out, &[g], |_| ShapeBackward { name: "AsStridedScatterBackward0", rule: move |gg: &Tensor| as_strided(gg, &geom) })
+}
+
+/// A fresh history for a view with layout `view` of `base`: an
+/// `AsStridedBackward0` node fed by the base's current history.
+pub fn as_strided_history(base: &Tensor, view: &Layout) -> Option<NodeRef> {
+    let edge = edge_of(base)?;
+    let geom = Geometry::of(base, view);
+    let base_shape = base.shape_vec();
+    let rule = ShapeBackward { name: "AsStridedBackward0", rule: move |g: &Tensor| as_strided_scatter(g, &base_shape, &geom) };
+    let out = OutputMeta { shape: view.shape.clone(), dtype: base.dtype() };
+    make_node(std::sync::Arc::new(rule), smallvec::smallvec![Some(edge)], smallvec::smallvec![out]).ok()
 }

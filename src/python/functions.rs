@@ -1,6 +1,6 @@
 //! Module-level functions: factories, random numbers, grad mode, backward.
 
-use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning};
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyTuple};
 
@@ -237,17 +237,9 @@ fn tensor_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
     (0..seq.len()?).map(|i| Ok(as_tensor(&seq.get_item(i)?)?.get().t.clone())).collect()
 }
 
-/// `torch.autograd.backward` (and `Tensor.backward`).
-#[pyfunction]
-#[pyo3(name = "_backward", signature = (tensors, grad_tensors=None, retain_graph=None, create_graph=false, inputs=None))]
-pub fn run_backward(
-    py: Python<'_>,
-    tensors: &Bound<'_, PyAny>,
-    grad_tensors: Opt<'_, '_>,
-    retain_graph: Option<bool>,
-    create_graph: bool,
-    inputs: Opt<'_, '_>,
-) -> PyResult<()> {
+/// The roots of a backward pass and the gradients that seed them (ones for
+/// a scalar root given none).
+fn roots_and_grads(tensors: &Bound<'_, PyAny>, grad_tensors: Opt<'_, '_>) -> PyResult<(Vec<Tensor>, Vec<Tensor>)> {
     let roots = tensor_list(tensors)?;
     let given: Vec<Option<Tensor>> = match grad_tensors.filter(|g| !g.is_none()) {
         None => vec![None; roots.len()],
@@ -289,6 +281,21 @@ pub fn run_backward(
             }
         });
     }
+    Ok((roots, grads))
+}
+
+/// `torch.autograd.backward` (and `Tensor.backward`).
+#[pyfunction]
+#[pyo3(name = "_backward", signature = (tensors, grad_tensors=None, retain_graph=None, create_graph=false, inputs=None))]
+pub fn run_backward(
+    py: Python<'_>,
+    tensors: &Bound<'_, PyAny>,
+    grad_tensors: Opt<'_, '_>,
+    retain_graph: Option<bool>,
+    create_graph: bool,
+    inputs: Opt<'_, '_>,
+) -> PyResult<()> {
+    let (roots, grads) = roots_and_grads(tensors, grad_tensors)?;
     let inputs = match inputs.filter(|i| !i.is_none()) {
         None => None,
         Some(i) => Some(tensor_list(i)?),
@@ -296,9 +303,32 @@ pub fn run_backward(
     if inputs.as_ref().is_some_and(Vec::is_empty) {
         return Err(PyRuntimeError::new_err("`inputs` argument to `backward()` cannot be empty."));
     }
+    if create_graph {
+        PyErr::warn(py, &py.get_type::<PyUserWarning>(), CREATE_GRAPH_WARNING, 1)?;
+    }
     let opts = BackwardOptions { retain_graph: retain_graph.unwrap_or(create_graph), create_graph, parallel: None };
     py.detach(|| autograd::backward(&roots, &grads, opts, inputs.as_deref()))?;
     Ok(())
+}
+
+const CREATE_GRAPH_WARNING: &std::ffi::CStr = c"Using backward() with create_graph=True will create a reference cycle between the parameter and its gradient which can cause a memory leak. We recommend using autograd.grad when creating the graph to avoid this. If you have to use this function, make sure to reset the .grad fields of your parameters to None after use to break the cycle and avoid the leak.";
+
+/// `torch.autograd.grad`'s engine call: one gradient (or `None`) per input.
+#[pyfunction]
+#[pyo3(name = "_grad", signature = (outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=false))]
+pub fn run_grad<'py>(
+    py: Python<'py>,
+    outputs: &Bound<'py, PyAny>,
+    inputs: &Bound<'py, PyAny>,
+    grad_outputs: Opt<'_, 'py>,
+    retain_graph: Option<bool>,
+    create_graph: bool,
+) -> PyResult<Vec<Option<Bound<'py, PyTensor>>>> {
+    let (roots, grads) = roots_and_grads(outputs, grad_outputs)?;
+    let inputs = tensor_list(inputs)?;
+    let opts = BackwardOptions { retain_graph: retain_graph.unwrap_or(create_graph), create_graph, parallel: None };
+    let result = py.detach(|| autograd::grad(&roots, &grads, opts, &inputs))?;
+    result.into_iter().map(|g| g.map(|g| wrap(py, g)).transpose()).collect()
 }
 
 #[pyfunction]

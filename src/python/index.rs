@@ -7,10 +7,9 @@ use pyo3::types::{PyBool, PyEllipsis, PyInt, PySlice, PyTuple};
 
 use super::convert::tensor_from_data;
 use super::tensor::PyTensor;
-use crate::autograd::grad_mode;
 use crate::dtype::DType;
 use crate::ops::index::{self, IndexItem};
-use crate::ops::{to_dtype, view};
+
 use crate::tensor::Tensor;
 
 fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
@@ -69,17 +68,8 @@ pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -
             PyTypeError::new_err("can't assign a non-numeric value to a tensor")
         })?,
     };
-    if grad_mode::is_enabled() && (t.requires_grad() || value.requires_grad()) {
-        if t.is_leaf() && t.requires_grad() {
-            return Err(crate::Error::Runtime("a leaf Variable that requires grad is being used in an in-place operation.".into()).into());
-        }
-        return Err(PyNotImplementedError::new_err(
-            "index assignment on tensors that require grad is not supported yet; build the tensor out of place",
-        ));
-    }
-    let target = t.view_with(index::index_layout(t.layout(), &items(index_obj)?)?);
-    let value = view::expand_to(&value.detach(), target.shape())?;
-    let value = to_dtype(&value, t.dtype())?;
-    target.write_dense(&value.to_dense())?;
-    Ok(())
+    let items = items(index_obj)?;
+    // `t[...] = v` writes into `t` itself, not into a view of it (PyTorch).
+    let target = if matches!(items.as_slice(), [IndexItem::Ellipsis]) { t.clone() } else { index::index(t, &items)? };
+    Ok(crate::ops::inplace::copy_(&target, &value)?)
 }

@@ -3,46 +3,25 @@
 mod convert;
 mod dtype;
 mod errors;
+mod function;
 mod functions;
+mod graph;
 mod index;
+mod modes;
 mod tensor;
 
 use pyo3::prelude::*;
-
-use crate::autograd::arena::{self, NodeRef};
-
-/// A backward node, as `tensor.grad_fn` shows it.
-#[pyclass(name = "Node", module = "rustgrad.autograd", frozen)]
-pub struct PyNode(NodeRef);
-
-#[pymethods]
-impl PyNode {
-    fn name(&self) -> &'static str {
-        arena::name(self.0.id())
-    }
-
-    fn __repr__(slf: &Bound<'_, Self>) -> String {
-        format!("<{} object at {:#x}>", slf.get().name(), slf.as_ptr() as usize)
-    }
-
-    fn __eq__(&self, other: &Bound<'_, PyAny>) -> bool {
-        other.cast::<PyNode>().is_ok_and(|o| o.get().0.id() == self.0.id())
-    }
-
-    fn __hash__(&self) -> u64 {
-        use std::hash::{Hash, Hasher};
-        let mut h = std::collections::hash_map::DefaultHasher::new();
-        self.0.id().hash(&mut h);
-        h.finish()
-    }
-}
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
-    m.add_class::<PyNode>()?;
+    m.add_class::<graph::PyNode>()?;
+    m.add_class::<graph::PyAccumulateGrad>()?;
+    m.add_class::<graph::RemovableHandle>()?;
+    m.add_class::<function::SavedTensors>()?;
+    modes::install_trace_provider();
     let py = m.py();
     for d in [crate::dtype::DType::Bool, crate::dtype::DType::I64, crate::dtype::DType::F32, crate::dtype::DType::F64] {
         m.add(d.name(), dtype::dtype_object(py, d).clone_ref(py))?;
@@ -72,6 +51,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::is_grad_enabled,
         functions::_set_grad_enabled,
         functions::run_backward,
+        functions::run_grad,
+        function::_function_record,
+        modes::_set_anomaly_enabled,
+        modes::_is_anomaly_enabled,
+        modes::_is_anomaly_check_nan_enabled,
+        modes::_set_inference_mode,
+        modes::is_inference_mode_enabled,
+        modes::_push_saved_tensors_hooks,
+        modes::_pop_saved_tensors_hooks,
         functions::binary_cross_entropy_with_logits,
         functions::cuda_is_available,
         functions::cuda_device_count,

@@ -1,7 +1,7 @@
 //! The `Tensor` class: the Rust tensor itself, exposed to Python.
 
 use pyo3::basic::CompareOp;
-use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning, PyValueError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
@@ -18,9 +18,34 @@ pub struct PyTensor {
     pub t: Tensor,
 }
 
-pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
-    Bound::new(py, PyTensor { t })
+impl Drop for PyTensor {
+    fn drop(&mut self) {
+        self.t.pyobj().clear_if_owner(self as *const PyTensor as usize);
+    }
 }
+
+/// The Python object for `t`: the live one if there is one (so that
+/// `x.grad is x.grad`, as in PyTorch), else a new one.
+pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
+    let existing = t.pyobj().get();
+    if existing != 0 {
+        // SAFETY: the slot names a live object (its Drop clears the slot),
+        // read with the GIL held.
+        unsafe {
+            let obj = existing as *mut pyo3::ffi::PyObject;
+            if pyo3::ffi::Py_REFCNT(obj) > 0 {
+                return Ok(Bound::from_borrowed_ptr(py, obj).cast_into_unchecked());
+            }
+        }
+    }
+    let obj = Bound::new(py, PyTensor { t })?;
+    let payload = obj.get();
+    payload.t.pyobj().set(obj.as_ptr() as usize, payload as *const PyTensor as usize);
+    Ok(obj)
+}
+
+/// PyTorch's warning on reading `.grad` of a non-leaf.
+const NON_LEAF_GRAD: &std::ffi::CStr = c"The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.";
 
 /// Tensors at least this large release the GIL while their op runs.
 const RELEASE_GIL_MIN: usize = 1 << 16;
@@ -253,6 +278,13 @@ impl PyTensor {
 
     #[setter]
     fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
+        if !self.t.is_leaf() {
+            return Err(PyRuntimeError::new_err(if flag {
+                "you can only change requires_grad flags of leaf variables.".to_string()
+            } else {
+                "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().".to_string()
+            }));
+        }
         Ok(self.t.set_requires_grad(flag)?)
     }
 
@@ -264,6 +296,9 @@ impl PyTensor {
 
     #[getter]
     fn get_grad<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTensor>>> {
+        if !self.t.is_leaf() && !self.t.retains_grad() {
+            PyErr::warn(py, &py.get_type::<PyUserWarning>(), NON_LEAF_GRAD, 1)?;
+        }
         self.t.grad().map(|g| wrap(py, g)).transpose()
     }
 
@@ -284,8 +319,8 @@ impl PyTensor {
     }
 
     #[getter]
-    fn grad_fn(&self) -> Option<super::PyNode> {
-        self.t.grad_fn_ref().map(super::PyNode)
+    fn grad_fn<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
+        self.t.grad_fn_ref().map(|n| super::graph::node_object(py, &n)).transpose()
     }
 
     #[getter]
@@ -294,12 +329,59 @@ impl PyTensor {
     }
 
     #[getter]
+    fn output_nr(&self) -> u32 {
+        self.t.history().map_or(0, |(_, nr)| nr)
+    }
+
+    /// `.data`: the same values, detached, with a version counter of its own
+    /// (writes through it are not seen by autograd).
+    #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, self.t.detach())
+        wrap(py, self.t.data_alias())
+    }
+
+    #[getter]
+    fn _version(&self) -> PyResult<u64> {
+        if self.t.is_inference() {
+            return Err(PyRuntimeError::new_err("Inference tensors do not track version counter."));
+        }
+        Ok(self.t.version())
+    }
+
+    #[getter]
+    fn _base<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTensor>>> {
+        self.t.view_base().map(|b| wrap(py, b.clone())).transpose()
+    }
+
+    fn _is_view(&self) -> bool {
+        self.t.is_view()
+    }
+
+    fn is_inference(&self) -> bool {
+        self.t.is_inference()
+    }
+
+    fn retain_grad(&self) -> PyResult<()> {
+        Ok(self.t.retain_grad()?)
+    }
+
+    #[getter]
+    fn retains_grad(&self) -> bool {
+        self.t.retains_grad()
     }
 
     fn detach<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, self.t.detach())
+    }
+
+    fn detach_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        let t = &slf.get().t;
+        if t.is_view() && t.requires_grad() {
+            return Err(PyRuntimeError::new_err("Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."));
+        }
+        t.set_history(None, 0);
+        t.set_requires_grad(false)?;
+        Ok(slf.clone())
     }
 
     #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false, inputs=None))]
@@ -321,23 +403,46 @@ impl PyTensor {
     }
 
     /// Registers `hook(grad)` to run when this tensor's gradient is computed;
-    /// a returned tensor replaces the gradient.
-    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+    /// a returned tensor replaces the gradient (it must keep its size).
+    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
         let call = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
             Python::attach(|py| {
                 let out = hook.call1(py, (wrap(py, g.clone())?,))?;
                 if out.is_none(py) {
                     return Ok(None);
                 }
-                let t = out.bind(py).cast::<PyTensor>().map_err(|_| {
-                    PyTypeError::new_err("hook must return None or a Tensor")
-                })?;
-                Ok(Some(t.get().t.clone()))
+                let t = out.bind(py).cast::<PyTensor>().map_err(|_| PyTypeError::new_err("hook must return None or a Tensor"))?.get().t.clone();
+                if t.shape() != g.shape() {
+                    let name = hook.bind(py).getattr("__name__").map(|n| n.to_string()).unwrap_or_else(|_| hook.bind(py).to_string());
+                    return Err(PyRuntimeError::new_err(format!("hook '{name}' has changed the size of value")));
+                }
+                Ok(Some(t))
             })
-            .map_err(|e: PyErr| crate::Error::Runtime(e.to_string()))
+            .map_err(super::errors::foreign)
         };
         let key = self.t.register_hook(std::sync::Arc::new(call))?;
-        Ok(RemovableHandle { tensor: self.t.clone(), key })
+        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.t.clone()), key })
+    }
+
+    /// Registers `hook(tensor)` to run after this leaf's `.grad` was updated.
+    fn register_post_accumulate_grad_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
+        let call = move |t: &Tensor| -> crate::Result<()> {
+            Python::attach(|py| hook.call1(py, (wrap(py, t.clone())?,)).map(drop)).map_err(super::errors::foreign)
+        };
+        let key = self.t.register_post_accumulate_hook(std::sync::Arc::new(call))?;
+        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.t.clone()), key })
+    }
+
+    /// `self.copy_(src)`: `src`'s values (broadcast, converted) written in.
+    #[pyo3(signature = (src, non_blocking=false))]
+    fn copy_<'py>(slf: &Bound<'py, Self>, src: &Bound<'py, PyAny>, non_blocking: bool) -> PyResult<Bound<'py, Self>> {
+        let _ = non_blocking;
+        let src = match PyArg::require(src)? {
+            PyArg::Tensor(t) => t,
+            PyArg::Scalar(s) => Tensor::scalar_tensor(s, s.dtype()),
+        };
+        inplace::copy_(&slf.get().t, &src)?;
+        Ok(slf.clone())
     }
 
     // ---- conversion -----------------------------------------------------------
@@ -807,20 +912,6 @@ impl PyTensor {
 
     fn __setitem__(&self, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         super::index::set(&self.t, index, value)
-    }
-}
-
-/// What `register_hook` returns: `handle.remove()` unregisters the hook.
-#[pyclass(module = "rustgrad.utils.hooks", frozen)]
-pub struct RemovableHandle {
-    tensor: Tensor,
-    key: u64,
-}
-
-#[pymethods]
-impl RemovableHandle {
-    fn remove(&self) {
-        self.tensor.remove_hook(self.key);
     }
 }
 

@@ -1,0 +1,317 @@
+//! The graph as Python sees it: `grad_fn` objects (one Python class per
+//! node name, `MulBackward0`, all subclasses of `Node`), `AccumulateGrad`
+//! objects for leaves, `next_functions`, node hooks and hook handles.
+//! Each node and leaf has at most one live Python object, so `y.grad_fn is
+//! y.grad_fn`, as in PyTorch.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError};
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyTuple, PyType};
+
+use super::errors::foreign;
+use super::tensor::{wrap, PyTensor};
+use crate::autograd::arena::{self, Edge, NodeId, NodeRef};
+use crate::autograd::node::{next_hook_key, GradList, PostHook, PreHook};
+use crate::tensor::Tensor;
+
+/// What the Python layer keeps on a node for as long as the node lives.
+pub enum NodeExtra {
+    /// A custom Function's node: its Python object is the `ctx`.
+    Ctx(Py<PyAny>),
+    /// A built-in node's `metadata` dict.
+    Metadata(Py<PyDict>),
+}
+
+fn extra_of(id: NodeId) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
+    arena::with_node(id, |n| n.metadata.clone()).flatten()
+}
+
+/// A fresh object with one reference, or the live one recorded in `slot`.
+fn live_object<'py>(py: Python<'py>, ptr: usize) -> Option<Bound<'py, PyAny>> {
+    if ptr == 0 {
+        return None;
+    }
+    // SAFETY: the slot holds a pointer to a live object (its wrapper clears
+    // the slot when it dies), read with the GIL held.
+    unsafe {
+        let obj = ptr as *mut pyo3::ffi::PyObject;
+        (pyo3::ffi::Py_REFCNT(obj) > 0).then(|| Bound::from_borrowed_ptr(py, obj))
+    }
+}
+
+/// Hands a node to `Node.__new__` (Python subclasses are instantiated
+/// through it).
+#[pyclass(module = "rustgrad.autograd.graph", frozen)]
+pub struct NodeToken(Mutex<Option<NodeRef>>);
+
+/// A backward node (`tensor.grad_fn`); its Python class is named after it.
+#[pyclass(name = "Node", module = "rustgrad.autograd.graph", subclass, frozen, weakref)]
+pub struct PyNode {
+    node: NodeRef,
+}
+
+impl Drop for PyNode {
+    fn drop(&mut self) {
+        let owner = self as *const PyNode as usize;
+        arena::with_node(self.node.id(), |n| n.pyobj.clear_if_owner(owner));
+    }
+}
+
+static NODE_CLASSES: PyOnceLock<Mutex<HashMap<&'static str, Py<PyType>>>> = PyOnceLock::new();
+
+fn node_class<'py>(py: Python<'py>, name: &'static str) -> PyResult<Bound<'py, PyType>> {
+    let classes = NODE_CLASSES.get_or_init(py, || Mutex::new(HashMap::new()));
+    if let Some(c) = classes.lock().get(name) {
+        return Ok(c.bind(py).clone());
+    }
+    let dict = PyDict::new(py);
+    dict.set_item("__module__", "rustgrad.autograd.graph")?;
+    dict.set_item("__slots__", PyTuple::empty(py))?;
+    let cls = py.get_type::<PyType>().call1((name, (py.get_type::<PyNode>(),), dict))?.cast_into::<PyType>()?;
+    classes.lock().insert(name, cls.clone().unbind());
+    Ok(cls)
+}
+
+/// The Python object standing for `node` (created on first use).
+pub fn node_object<'py>(py: Python<'py>, node: &NodeRef) -> PyResult<Bound<'py, PyAny>> {
+    let id = node.id();
+    if let Some(extra) = extra_of(id) {
+        if let Some(NodeExtra::Ctx(ctx)) = extra.downcast_ref::<NodeExtra>() {
+            return Ok(ctx.bind(py).clone());
+        }
+    }
+    if let Some(obj) = live_object(py, arena::with_node(id, |n| n.pyobj.get()).unwrap_or(0)) {
+        return Ok(obj);
+    }
+    let cls = node_class(py, arena::name(id))?;
+    let token = Bound::new(py, NodeToken(Mutex::new(Some(node.clone()))))?;
+    let obj = cls.call1((token,))?;
+    let owner = obj.cast::<PyNode>()?.get() as *const PyNode as usize;
+    arena::with_node(id, |n| n.pyobj.set(obj.as_ptr() as usize, owner));
+    Ok(obj)
+}
+
+/// A leaf's `AccumulateGrad` node.
+#[pyclass(name = "AccumulateGrad", module = "rustgrad.autograd.graph", frozen, weakref)]
+pub struct PyAccumulateGrad {
+    leaf: Tensor,
+    metadata: Py<PyDict>,
+}
+
+impl Drop for PyAccumulateGrad {
+    fn drop(&mut self) {
+        self.leaf.meta().accumulator.clear_if_owner(self as *const PyAccumulateGrad as usize);
+    }
+}
+
+fn accumulate_grad_object<'py>(py: Python<'py>, leaf: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    if let Some(obj) = live_object(py, leaf.meta().accumulator.get()) {
+        return Ok(obj);
+    }
+    let obj = Bound::new(py, PyAccumulateGrad { leaf: leaf.clone(), metadata: PyDict::new(py).unbind() })?;
+    let owner = obj.get() as *const PyAccumulateGrad as usize;
+    leaf.meta().accumulator.set(obj.as_ptr() as usize, owner);
+    Ok(obj.into_any())
+}
+
+#[pymethods]
+impl PyAccumulateGrad {
+    #[getter]
+    fn variable<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, self.leaf.clone())
+    }
+    fn name(&self) -> &'static str {
+        "AccumulateGrad"
+    }
+    #[getter]
+    fn next_functions<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
+        PyTuple::empty(py)
+    }
+    #[getter]
+    fn metadata(&self, py: Python<'_>) -> Py<PyDict> {
+        self.metadata.clone_ref(py)
+    }
+    /// A pre-hook of `AccumulateGrad` sees the leaf's incoming gradient.
+    fn register_prehook(&self, py: Python<'_>, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let f = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
+            Python::attach(|py| {
+                let out = hook.call1(py, (PyTuple::new(py, [wrap(py, g.clone())?])?,))?;
+                first_tensor(out.bind(py))
+            })
+            .map_err(foreign)
+        };
+        let _ = py;
+        let key = self.leaf.register_hook(Arc::new(f))?;
+        Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
+    }
+    fn register_hook(&self, _hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        Err(PyNotImplementedError::new_err("AccumulateGrad.register_hook is not supported; use tensor.register_post_accumulate_grad_hook"))
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        format!("<AccumulateGrad object at {:#x}>", slf.as_ptr() as usize)
+    }
+}
+
+/// `None` or the tensor in a hook's returned `(grad,)` tuple (or bare
+/// tensor).
+fn first_tensor(out: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
+    if out.is_none() {
+        return Ok(None);
+    }
+    if let Ok(t) = out.cast::<PyTensor>() {
+        return Ok(Some(t.get().t.clone()));
+    }
+    let item = out.get_item(0)?;
+    if item.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(item.cast::<PyTensor>()?.get().t.clone()))
+}
+
+/// `next_functions` of node `id`.
+pub fn next_functions<'py>(py: Python<'py>, id: NodeId) -> PyResult<Bound<'py, PyTuple>> {
+    let edges = arena::edges(id).unwrap_or_default();
+    let mut items = Vec::with_capacity(edges.len());
+    for edge in edges {
+        let (obj, nr) = match edge {
+            None => (py.None().into_bound(py), 0u32),
+            Some(Edge::Node(node, nr)) => (node_object(py, &node)?, nr),
+            Some(Edge::Leaf(t)) => (accumulate_grad_object(py, &t)?, 0),
+        };
+        items.push(PyTuple::new(py, [obj, nr.into_pyobject(py)?.into_any()])?);
+    }
+    PyTuple::new(py, items)
+}
+
+fn grads_tuple<'py>(py: Python<'py>, grads: &[Option<Tensor>]) -> PyResult<Bound<'py, PyTuple>> {
+    let items: Vec<Bound<'py, PyAny>> =
+        grads.iter().map(|g| g.as_ref().map_or(Ok(py.None().into_bound(py)), |g| wrap(py, g.clone()).map(Bound::into_any))).collect::<PyResult<_>>()?;
+    PyTuple::new(py, items)
+}
+
+fn grads_from(out: &Bound<'_, PyAny>) -> PyResult<Option<GradList>> {
+    if out.is_none() {
+        return Ok(None);
+    }
+    let seq = out.cast::<PyTuple>().map_err(|_| PyTypeError::new_err("hooks must return None or a tuple of Tensors"))?;
+    seq.iter()
+        .map(|g| if g.is_none() { Ok(None) } else { Ok(Some(g.cast::<PyTensor>()?.get().t.clone())) })
+        .collect::<PyResult<_>>()
+        .map(Some)
+}
+
+/// `register_prehook(hook(grad_outputs))` on node `id`.
+pub fn register_prehook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
+    let f: PreHook = Arc::new(move |grads: &[Option<Tensor>]| {
+        Python::attach(|py| grads_from(hook.call1(py, (grads_tuple(py, grads)?,))?.bind(py))).map_err(foreign)
+    });
+    let key = next_hook_key();
+    arena::with_node(id, |n| n.hooks.pre.push((key, f)));
+    RemovableHandle { target: HookTarget::Node(id), key }
+}
+
+/// `register_hook(hook(grad_inputs, grad_outputs))` on node `id`.
+pub fn register_posthook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
+    let f: PostHook = Arc::new(move |inputs: &[Option<Tensor>], outputs: &[Option<Tensor>]| {
+        Python::attach(|py| grads_from(hook.call1(py, (grads_tuple(py, inputs)?, grads_tuple(py, outputs)?))?.bind(py))).map_err(foreign)
+    });
+    let key = next_hook_key();
+    arena::with_node(id, |n| n.hooks.post.push((key, f)));
+    RemovableHandle { target: HookTarget::Node(id), key }
+}
+
+/// `grad_fn.metadata`: one dict per node, kept as long as the node.
+pub fn metadata(py: Python<'_>, id: NodeId) -> PyResult<Py<PyDict>> {
+    if let Some(extra) = extra_of(id) {
+        if let Some(NodeExtra::Metadata(d)) = extra.downcast_ref::<NodeExtra>() {
+            return Ok(d.clone_ref(py));
+        }
+    }
+    let dict = PyDict::new(py).unbind();
+    let extra: Arc<dyn std::any::Any + Send + Sync> = Arc::new(NodeExtra::Metadata(dict.clone_ref(py)));
+    arena::with_node(id, |n| n.metadata = Some(extra));
+    Ok(dict)
+}
+
+#[pymethods]
+impl PyNode {
+    #[new]
+    fn new(token: &Bound<'_, NodeToken>) -> PyResult<PyNode> {
+        let node = token.get().0.lock().take().ok_or_else(|| PyRuntimeError::new_err("nodes are made by autograd, not constructed"))?;
+        Ok(PyNode { node })
+    }
+    fn name(&self) -> &'static str {
+        arena::name(self.node.id())
+    }
+    #[getter]
+    fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        next_functions(py, self.node.id())
+    }
+    #[getter]
+    fn metadata(&self, py: Python<'_>) -> PyResult<Py<PyDict>> {
+        metadata(py, self.node.id())
+    }
+    fn register_hook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        register_posthook(self.node.id(), hook)
+    }
+    fn register_prehook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        register_prehook(self.node.id(), hook)
+    }
+    fn __repr__(slf: &Bound<'_, Self>) -> String {
+        format!("<{} object at {:#x}>", slf.get().name(), slf.as_ptr() as usize)
+    }
+}
+
+/// A custom Function's `ctx` names its node without owning it (the node
+/// owns the ctx).
+#[pyclass(module = "rustgrad.autograd.graph", frozen)]
+pub struct WeakNode(pub NodeId);
+
+#[pymethods]
+impl WeakNode {
+    fn name(&self) -> &'static str {
+        arena::name(self.0)
+    }
+    fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        next_functions(py, self.0)
+    }
+    fn register_hook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        register_posthook(self.0, hook)
+    }
+    fn register_prehook(&self, hook: Py<PyAny>) -> RemovableHandle {
+        register_prehook(self.0, hook)
+    }
+}
+
+pub enum HookTarget {
+    Tensor(Tensor),
+    Node(NodeId),
+}
+
+/// What `register_hook` returns: `handle.remove()` unregisters the hook.
+#[pyclass(module = "rustgrad.utils.hooks", frozen)]
+pub struct RemovableHandle {
+    pub target: HookTarget,
+    pub key: u64,
+}
+
+#[pymethods]
+impl RemovableHandle {
+    fn remove(&self) {
+        match &self.target {
+            HookTarget::Tensor(t) => t.remove_hook(self.key),
+            HookTarget::Node(id) => arena::remove_hook(*id, self.key),
+        }
+    }
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+    fn __exit__(&self, _a: Py<PyAny>, _b: Py<PyAny>, _c: Py<PyAny>) {
+        self.remove();
+    }
+}
