@@ -61,13 +61,50 @@ pub struct TensorImpl {
     view: Option<ViewInfo>,
     /// Made under `inference_mode`.
     inference: bool,
+    var: Arc<Variable>,
+}
+
+/// What stays when `.data` is assigned: the autograd identity of a tensor
+/// (PyTorch's variable) and its Python object.
+#[derive(Default)]
+struct Variable {
     meta: Mutex<AutogradMeta>,
-    /// The Python object wrapping this tensor.
     pyobj: PyObjSlot,
 }
 
 #[derive(Clone)]
+#[repr(transparent)]
 pub struct Tensor(Arc<TensorImpl>);
+
+/// A tensor whose data can be replaced (`x.data = y`) while it stays the
+/// same variable: what a Python `Tensor` object holds.
+pub struct TensorCell(arc_swap::ArcSwap<TensorImpl>);
+
+/// A loaded `TensorCell`, used as a `&Tensor`.
+pub struct TensorGuard(arc_swap::Guard<Arc<TensorImpl>>);
+
+impl TensorCell {
+    pub fn new(t: Tensor) -> TensorCell {
+        TensorCell(arc_swap::ArcSwap::new(t.0))
+    }
+
+    pub fn load(&self) -> TensorGuard {
+        TensorGuard(self.0.load())
+    }
+
+    pub fn store(&self, t: Tensor) {
+        self.0.store(t.0);
+    }
+}
+
+impl std::ops::Deref for TensorGuard {
+    type Target = Tensor;
+    fn deref(&self) -> &Tensor {
+        let arc: &Arc<TensorImpl> = &self.0;
+        // SAFETY: `Tensor` is a `repr(transparent)` wrapper of this `Arc`.
+        unsafe { &*(arc as *const Arc<TensorImpl> as *const Tensor) }
+    }
+}
 
 /// A reference that does not keep the tensor alive (a node's link to an
 /// output that retains its grad).
@@ -88,6 +125,17 @@ impl std::fmt::Debug for Tensor {
 
 impl Tensor {
     fn build(storage: Arc<Storage>, layout: Layout, dtype: DType, device: Device, version: Arc<AtomicU64>, view: Option<ViewInfo>) -> Tensor {
+        Tensor::build_as(storage, layout, dtype, device, version, view, grad_mode::is_inference())
+    }
+
+    /// An alias of this tensor's storage; it is an inference tensor if this
+    /// one is (or inference mode is on).
+    fn alias(&self, layout: Layout, version: Arc<AtomicU64>, view: Option<ViewInfo>) -> Tensor {
+        let inference = self.0.inference || grad_mode::is_inference();
+        Tensor::build_as(self.0.storage.clone(), layout, self.0.dtype, self.0.device, version, view, inference)
+    }
+
+    fn build_as(storage: Arc<Storage>, layout: Layout, dtype: DType, device: Device, version: Arc<AtomicU64>, view: Option<ViewInfo>, inference: bool) -> Tensor {
         Tensor(Arc::new(TensorImpl {
             storage,
             layout,
@@ -95,9 +143,8 @@ impl Tensor {
             device,
             version,
             view,
-            inference: grad_mode::is_inference(),
-            meta: Mutex::new(AutogradMeta::default()),
-            pyobj: PyObjSlot::default(),
+            inference,
+            var: Arc::default(),
         }))
     }
 
@@ -125,23 +172,38 @@ impl Tensor {
     pub fn view_with(&self, layout: Layout) -> Tensor {
         let base = self.0.view.as_ref().map_or_else(|| self.clone(), |v| v.base.clone());
         let view = ViewInfo { base, tracked: grad_mode::is_enabled(), attr_version: AtomicU64::new(self.version()) };
-        Tensor::build(self.0.storage.clone(), layout, self.0.dtype, self.0.device, self.0.version.clone(), Some(view))
+        self.alias(layout, self.0.version.clone(), Some(view))
     }
 
     /// Same storage, layout and version counter, no history: `detach()`.
     pub fn detach(&self) -> Tensor {
-        Tensor::build(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, self.0.version.clone(), None)
+        self.alias(self.0.layout.clone(), self.0.version.clone(), None)
     }
 
     /// `.data`: same storage and layout but a version counter of its own, so
     /// autograd does not see writes through it (PyTorch's semantics).
     pub fn data_alias(&self) -> Tensor {
-        Tensor::build(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, Arc::default(), None)
+        self.alias(self.0.layout.clone(), Arc::default(), None)
     }
 
     /// The slot for the Python object wrapping this tensor.
     pub fn pyobj(&self) -> &PyObjSlot {
-        &self.0.pyobj
+        &self.0.var.pyobj
+    }
+
+    /// `x.data = src`: the same variable (history, `.grad`, hooks, Python
+    /// object, version counter) over `src`'s storage, layout and dtype.
+    pub fn with_data(&self, src: &Tensor) -> Tensor {
+        Tensor(Arc::new(TensorImpl {
+            storage: src.0.storage.clone(),
+            layout: src.0.layout.clone(),
+            dtype: src.0.dtype,
+            device: src.0.device,
+            version: self.0.version.clone(),
+            view: None,
+            inference: src.0.inference,
+            var: self.0.var.clone(),
+        }))
     }
 
     pub fn downgrade(&self) -> WeakTensor {
@@ -212,13 +274,14 @@ impl Tensor {
         Arc::ptr_eq(&self.0.version, &other.0.version)
     }
 
-    /// Identity of this tensor (not of its storage).
+    /// Identity of this tensor as an autograd variable (kept when `.data`
+    /// is assigned), not of its storage.
     pub fn id(&self) -> usize {
-        Arc::as_ptr(&self.0) as usize
+        Arc::as_ptr(&self.0.var) as usize
     }
 
     pub fn same(&self, other: &Tensor) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
+        Arc::ptr_eq(&self.0.var, &other.0.var)
     }
 
     /// Whether nothing else holds this tensor or its storage.
@@ -237,7 +300,7 @@ impl Tensor {
     }
 
     pub fn meta(&self) -> MutexGuard<'_, AutogradMeta> {
-        self.0.meta.lock()
+        self.0.var.meta.lock()
     }
 
     pub fn requires_grad(&self) -> bool {
@@ -281,11 +344,21 @@ impl Tensor {
         if let Some(v) = &self.0.view {
             v.attr_version.store(self.version(), Ordering::Release);
         }
-        let old = {
+        let (old, retains) = {
             let mut m = self.meta();
             m.output_nr = output_nr;
-            std::mem::replace(&mut m.grad_fn, node)
+            let new = node.as_ref().map(NodeRef::id);
+            (std::mem::replace(&mut m.grad_fn, node), m.retains_grad.then_some(new).flatten())
         };
+        // `retain_grad()` keeps the gradient of the tensor's current value.
+        if let Some(new) = retains {
+            let me = Arc::as_ptr(&self.0);
+            if let Some(old) = &old {
+                arena::with_node(old.id(), |n| n.hooks.retain.retain(|(_, w)| w.0.as_ptr() != me));
+            }
+            let weak = self.downgrade();
+            arena::with_node(new, |n| n.hooks.retain.push((output_nr, weak)));
+        }
         drop(old); // outside the meta lock: dropping may free a graph
     }
 
@@ -320,6 +393,9 @@ impl Tensor {
         }
         if flag && !self.dtype().is_float() {
             bail!(Runtime, "only Tensors of floating point dtype can require gradients");
+        }
+        if flag && self.0.inference && !grad_mode::is_inference() {
+            bail!(Runtime, "Setting requires_grad=True on inference tensor outside InferenceMode is not allowed.");
         }
         m.requires_grad = flag;
         Ok(())

@@ -23,7 +23,24 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import rustgrad as rg
+# RUSTGRAD_TEST_REFERENCE=torch runs the suite's tests against PyTorch itself
+# (``rustgrad`` and its submodules are aliased to ``torch``'s), to check that
+# the tests encode PyTorch's real behaviour. Tests that only make sense for
+# rustgrad skip themselves when ``REFERENCE`` is set.
+REFERENCE = os.environ.get("RUSTGRAD_TEST_REFERENCE") or None
+if REFERENCE == "torch":
+    import importlib
+
+    import torch as _ref
+
+    sys.modules["rustgrad"] = _ref
+    for _name in (".autograd", ".autograd.functional", ".autograd.graph", ".autograd.function",
+                  ".autograd.gradcheck", ".nn", ".nn.functional"):
+        sys.modules["rustgrad" + _name] = importlib.import_module("torch" + _name)
+elif REFERENCE is not None:
+    raise RuntimeError(f"RUSTGRAD_TEST_REFERENCE={REFERENCE!r}: only 'torch' is supported")
+
+import rustgrad as rg  # noqa: E402
 
 # ---------------------------------------------------------------------------
 # hypothesis settings

@@ -531,7 +531,7 @@ def test_requires_grad_setters():
     assert y.requires_grad_() is y    # requires_grad_(True) is a no-op on a non-leaf
     with pytest.raises(RuntimeError, match="only Tensors of floating point"):
         rg.tensor([1, 2]).requires_grad_()
-    with pytest.raises(RuntimeError, match="only Tensors of floating point"):
+    with pytest.raises(RuntimeError, match="Only Tensors of floating point and complex dtype"):
         rg.tensor([1, 2], requires_grad=True)
 
 

@@ -10,6 +10,7 @@ from . import _core
 from ._core import (
     Tensor,
     arange,
+    cat,
     dtype,
     device,
     empty,
@@ -27,6 +28,7 @@ from ._core import (
     randint,
     randn,
     randn_like,
+    stack,
     tensor,
     zeros,
     zeros_like,
@@ -38,6 +40,10 @@ from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names
 
 _core._set_size_class(Size)
+
+from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
+
+concat = concatenate = cat
 
 float32 = float = _core.float32
 float64 = double = _core.float64
@@ -77,5 +83,6 @@ __all__ = [
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
     "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
-    "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
+    "cat", "concat", "concatenate", "stack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
 ] + list(_function_names)

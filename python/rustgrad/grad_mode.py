@@ -86,8 +86,9 @@ class inference_mode(_GradMode):
         self.mode = bool(mode)
 
     def __enter__(self):
+        # As in PyTorch, inference_mode(False) turns grad mode on.
         self._previous_inference = _core._set_inference_mode(self.mode)
-        self._previous = _core._set_grad_enabled(False) if self.mode else _core.is_grad_enabled()
+        self._previous = _core._set_grad_enabled(not self.mode)
         return self
 
     def __exit__(self, *exc):

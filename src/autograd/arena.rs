@@ -197,6 +197,11 @@ pub fn edges(id: NodeId) -> Option<Vec<Option<Edge>>> {
     )
 }
 
+/// Node `id`'s backward rule (`None` once its saved tensors were freed).
+pub fn op(id: NodeId) -> Option<Arc<dyn BackwardFn>> {
+    lock().get(id).and_then(|n| n.op.clone())
+}
+
 /// How many outputs node `id` has (0 if it is gone).
 pub fn num_outputs(id: NodeId) -> usize {
     lock().get(id).map_or(0, |n| n.outputs.len())

@@ -312,10 +312,10 @@ impl<'a> Run<'a> {
             *self.captured[index].lock() = Some(g.clone());
         }
         if self.accumulate[slot - self.snap.tasks.len()] {
-            accumulate_grad(leaf, g, self.opts.create_graph)?;
+            accumulate_grad(leaf, g.clone(), self.opts.create_graph)?;
             let post = leaf.meta().post_accumulate_hooks.clone();
             for (_, hook) in post {
-                hook(leaf)?;
+                hook(leaf, &g)?;
             }
         }
         Ok(())
@@ -479,8 +479,12 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
             (snap.needed_for(&targets), accumulate)
         }
     };
-    if snap.tasks.iter().enumerate().any(|(s, t)| needed[s] && t.op.is_none()) {
-        bail!(Runtime, "{FREED_GRAPH}");
+    if let Some(freed) = snap.tasks.iter().enumerate().find(|(s, t)| needed[*s] && t.op.is_none()).map(|(_, t)| t) {
+        let e = Error::Runtime(FREED_GRAPH.into());
+        return Err(match (&freed.trace, anomaly::is_enabled()) {
+            (Some(trace), true) => Error::Anomaly { node: freed.name.to_string(), trace: trace.to_string(), cause: Box::new(e) },
+            _ => e,
+        });
     }
     let run = Run {
         snap: &snap,

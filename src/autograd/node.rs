@@ -34,7 +34,8 @@ pub type PostHook = Arc<dyn Fn(&[Option<Tensor>], &[Option<Tensor>]) -> Result<O
 
 /// `register_post_accumulate_grad_hook`: called with the leaf after its
 /// `.grad` was updated.
-pub type PostAccumulateHook = Arc<dyn Fn(&Tensor) -> Result<()> + Send + Sync>;
+/// Called with the leaf and the gradient that was accumulated.
+pub type PostAccumulateHook = Arc<dyn Fn(&Tensor, &Tensor) -> Result<()> + Send + Sync>;
 
 /// Everything hooked onto one node.
 #[derive(Default, Clone)]
@@ -108,6 +109,11 @@ pub trait BackwardFn: Send + Sync + 'static {
     /// does not retain the graph; running it again is then an error).
     fn saves_tensors(&self) -> bool {
         true
+    }
+    /// The saved tensors by PyTorch's attribute names (`self`, `other`,
+    /// `result`), shown as `grad_fn._saved_<name>`.
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        Vec::new()
     }
 }
 
@@ -222,8 +228,13 @@ impl SavedTensor {
                 Some((nr, name)) => Some((nr, name)),
                 None => t.grad_fn_name().map(|n| (0, n)),
             };
+            // PyTorch names generated nodes without their `Backward0` suffix
+            // and hand-written ones by their C++ class.
             let output_of = output_of
-                .map(|(nr, n)| format!(", which is output {nr} of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")))
+                .map(|(nr, n)| match n {
+                    "CopySlices" => format!(", which is output {nr} of torch::autograd::CopySlices,"),
+                    n => format!(", which is output {nr} of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")),
+                })
                 .unwrap_or_default();
             bail!(
                 Runtime,
@@ -270,7 +281,7 @@ pub const FREED_GRAPH: &str = "Trying to backward through the graph a second tim
 
 /// Whether an op with these inputs would be recorded.
 pub fn any_requires_grad(inputs: &[&Tensor]) -> bool {
-    grad_mode::is_enabled() && inputs.iter().any(|t| t.requires_grad())
+    grad_mode::is_enabled() && !grad_mode::is_inference() && inputs.iter().any(|t| t.requires_grad())
 }
 
 /// The edge a gradient for `t` travels along: into its node, into its
@@ -286,8 +297,9 @@ pub fn edge_of(t: &Tensor) -> Option<Edge> {
 /// Attaches a backward node to `out` if grad mode is on and any input
 /// requires grad. `make` builds the rule, saving only what `needs` calls for.
 pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> F) -> Result<Tensor> {
-    // Integer and bool results are not differentiable (e.g. `x.long()`).
-    if !grad_mode::is_enabled() || !out.dtype().is_float() {
+    // Integer and bool results are not differentiable (e.g. `x.long()`);
+    // inference mode records nothing, whatever the grad mode.
+    if !grad_mode::is_enabled() || grad_mode::is_inference() || !out.dtype().is_float() {
         return Ok(out);
     }
     let edges: SmallVec<[Option<Edge>; 2]> = inputs.iter().map(|t| edge_of(t)).collect();

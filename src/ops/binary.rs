@@ -208,6 +208,14 @@ impl BackwardFn for MulBackward {
     fn name(&self) -> &'static str {
         "MulBackward0"
     }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        // `other[i]` multiplies input `i`'s gradient: it is the other input.
+        let named = [("other", &self.other[0]), ("self", &self.other[1])];
+        named.into_iter().filter_map(|(n, s)| match s {
+            Some(Saved::Tensor(t)) => Some((n, t)),
+            _ => None,
+        }).collect()
+    }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let mut out = Grads::new();
         for (i, need) in needs.iter().enumerate() {

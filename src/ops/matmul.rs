@@ -59,6 +59,9 @@ impl BackwardFn for MatmulBackward {
     fn name(&self) -> &'static str {
         self.name
     }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        vec![("self", &self.a), ("mat2", &self.b)]
+    }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let (a, b) = (&self.a.get()?, &self.b.get()?);
         let (a2, b2) = (as_matrix_lhs(a)?, as_matrix_rhs(b)?);

@@ -8,6 +8,7 @@ pub mod convert;
 pub mod factory;
 pub mod index;
 pub mod inplace;
+pub mod join;
 pub mod loss;
 pub mod masked;
 pub mod matmul;

@@ -74,6 +74,9 @@ macro_rules! unary_op {
                 fn name(&self) -> &'static str {
                     $node
                 }
+                fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+                    vec![(if $saves == Saves::Result { "result" } else { "self" }, &self.0)]
+                }
                 fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
                     let $g = grad;
                     let $input = &self.0.get()?;

@@ -118,7 +118,7 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
         return Ok(());
     }
     if let Ok(t) = obj.cast::<PyTensor>() {
-        let t = &t.get().t;
+        let t = &t.get().tensor();
         if t.ndim() == 0 {
             let s = t.item()?;
             out.kind = Some(out.kind.map_or(t.dtype(), |k| k.max(t.dtype())));
@@ -188,7 +188,7 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
         data
     };
     let t = if let Ok(t) = data.cast::<PyTensor>() {
-        Tensor::from_cpu(t.get().t.to_dense(), t.get().t.shape())
+        Tensor::from_cpu(t.get().tensor().to_dense(), t.get().tensor().shape())
     } else if let Some(t) = from_numpy(data)? {
         t
     } else {
@@ -238,7 +238,7 @@ pub fn to_list(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
 
 /// A NumPy array viewing the tensor's memory; `owner` keeps it alive.
 pub fn to_numpy<'py>(owner: &Bound<'py, PyTensor>) -> PyResult<Bound<'py, PyAny>> {
-    let t = &owner.get().t;
+    let t = &owner.get().tensor();
     fn view<'py, T: Element + numpy::Element>(t: &Tensor, owner: &Bound<'py, PyTensor>) -> Bound<'py, PyAny> {
         let shape = IxDyn(t.shape());
         let strides = IxDyn(&t.layout().strides.iter().map(|&s| s as usize).collect::<Vec<_>>());

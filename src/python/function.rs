@@ -85,7 +85,7 @@ impl BackwardFn for PyFunctionBackward {
                 .try_iter()?
                 .map(|g| {
                     let g = g?;
-                    if g.is_none() { Ok(None) } else { Ok(Some(g.cast::<PyTensor>()?.get().t.clone())) }
+                    if g.is_none() { Ok(None) } else { Ok(Some(g.cast::<PyTensor>()?.get().tensor().clone())) }
                 })
                 .collect()
         })
@@ -110,7 +110,7 @@ fn intern(name: String) -> &'static str {
 }
 
 fn tensor_of(obj: &Bound<'_, PyAny>) -> Option<Tensor> {
-    obj.cast::<PyTensor>().ok().map(|t| t.get().t.clone())
+    obj.cast::<PyTensor>().ok().map(|t| t.get().tensor().clone())
 }
 
 /// Records a custom Function call. `args` are the forward's arguments,

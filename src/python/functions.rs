@@ -20,6 +20,9 @@ fn finish<'py>(py: Python<'py>, t: Tensor, device: Opt<'_, 'py>, requires_grad: 
         parse_device(d)?;
     }
     if requires_grad {
+        if !t.dtype().is_float() {
+            return Err(PyRuntimeError::new_err("Only Tensors of floating point and complex dtype can require gradients"));
+        }
         t.set_requires_grad(true)?;
     }
     wrap(py, t)
@@ -75,7 +78,7 @@ fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
         return Ok(s);
     }
     if let Ok(t) = obj.cast::<PyTensor>() {
-        return Ok(t.get().t.item()?);
+        return Ok(t.get().tensor().item()?);
     }
     Ok(Scalar::Float(obj.extract::<f64>()?))
 }
@@ -91,7 +94,7 @@ pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'
 
 fn like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, make: impl FnOnce(&[usize], DType) -> crate::Result<Tensor>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     let input = as_tensor(input)?;
-    let src = &input.get().t;
+    let src = &input.get().tensor();
     let dtype = dtype_arg(dtype)?.unwrap_or(src.dtype());
     finish(py, make(src.shape(), dtype)?, device, requires_grad)
 }
@@ -231,10 +234,33 @@ pub fn _set_grad_enabled(enabled: bool) -> bool {
 
 fn tensor_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<Tensor>> {
     if let Ok(t) = obj.cast::<PyTensor>() {
-        return Ok(vec![t.get().t.clone()]);
+        return Ok(vec![t.get().tensor().clone()]);
     }
     let seq = obj.cast::<PySequence>().map_err(|_| PyTypeError::new_err("expected a Tensor or a sequence of Tensors"))?;
-    (0..seq.len()?).map(|i| Ok(as_tensor(&seq.get_item(i)?)?.get().t.clone())).collect()
+    (0..seq.len()?).map(|i| Ok(as_tensor(&seq.get_item(i)?)?.get().tensor().clone())).collect()
+}
+
+fn tensor_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
+    if obj.cast::<PyTensor>().is_ok() {
+        return Err(PyTypeError::new_err(format!("{what}(): argument 'tensors' (position 1) must be tuple of Tensors, not Tensor")));
+    }
+    tensor_list(obj)
+}
+
+/// `torch.cat(tensors, dim=0)` (also `concat`, `concatenate`).
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0))]
+pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+    let tensors = tensor_seq(tensors, "cat")?;
+    wrap(py, crate::ops::join::cat(&tensors, dim)?)
+}
+
+/// `torch.stack(tensors, dim=0)`.
+#[pyfunction]
+#[pyo3(signature = (tensors, dim=0))]
+pub fn stack<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+    let tensors = tensor_seq(tensors, "stack")?;
+    wrap(py, crate::ops::join::stack(&tensors, dim)?)
 }
 
 /// The roots of a backward pass and the gradients that seed them (ones for
@@ -243,13 +269,13 @@ fn roots_and_grads(tensors: &Bound<'_, PyAny>, grad_tensors: Opt<'_, '_>) -> PyR
     let roots = tensor_list(tensors)?;
     let given: Vec<Option<Tensor>> = match grad_tensors.filter(|g| !g.is_none()) {
         None => vec![None; roots.len()],
-        Some(g) if g.cast::<PyTensor>().is_ok() => vec![Some(g.cast::<PyTensor>()?.get().t.clone())],
+        Some(g) if g.cast::<PyTensor>().is_ok() => vec![Some(g.cast::<PyTensor>()?.get().tensor().clone())],
         Some(g) => {
             let seq = g.cast::<PySequence>()?;
             (0..seq.len()?)
                 .map(|i| {
                     let item = seq.get_item(i)?;
-                    if item.is_none() { Ok(None) } else { Ok(Some(as_tensor(&item)?.get().t.clone())) }
+                    if item.is_none() { Ok(None) } else { Ok(Some(as_tensor(&item)?.get().tensor().clone())) }
                 })
                 .collect::<PyResult<_>>()?
         }
@@ -303,7 +329,9 @@ pub fn run_backward(
     if inputs.as_ref().is_some_and(Vec::is_empty) {
         return Err(PyRuntimeError::new_err("`inputs` argument to `backward()` cannot be empty."));
     }
-    if create_graph {
+    // PyTorch gives this warning once per process.
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if create_graph && !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
         PyErr::warn(py, &py.get_type::<PyUserWarning>(), CREATE_GRAPH_WARNING, 1)?;
     }
     let opts = BackwardOptions { retain_graph: retain_graph.unwrap_or(create_graph), create_graph, parallel: None };
@@ -342,13 +370,15 @@ pub fn binary_cross_entropy_with_logits<'py>(
     reduction: &str,
 ) -> PyResult<Bound<'py, PyTensor>> {
     let (input, target) = (as_tensor(input)?, as_tensor(target)?);
-    let weight = weight.filter(|w| !w.is_none()).map(as_tensor).transpose()?;
-    let pos_weight = pos_weight.filter(|w| !w.is_none()).map(as_tensor).transpose()?;
+    let optional = |w: Opt<'_, 'py>| -> PyResult<Option<Tensor>> {
+        w.filter(|w| !w.is_none()).map(|w| Ok(as_tensor(w)?.get().tensor().clone())).transpose()
+    };
+    let (weight, pos_weight) = (optional(weight)?, optional(pos_weight)?);
     let out = loss::binary_cross_entropy_with_logits(
-        &input.get().t,
-        &target.get().t,
-        weight.as_ref().map(|w| &w.get().t),
-        pos_weight.as_ref().map(|w| &w.get().t),
+        &input.get().tensor(),
+        &target.get().tensor(),
+        weight.as_ref(),
+        pos_weight.as_ref(),
         loss::Reduction::parse(reduction)?,
     )?;
     wrap(py, out)

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use parking_lot::Mutex;
-use pyo3::exceptions::{PyNotImplementedError, PyRuntimeError, PyTypeError};
+use pyo3::exceptions::{PyRuntimeError, PyTypeError};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
@@ -126,7 +126,7 @@ impl PyAccumulateGrad {
         wrap(py, self.leaf.clone())
     }
     fn name(&self) -> &'static str {
-        "AccumulateGrad"
+        "torch::autograd::AccumulateGrad"
     }
     #[getter]
     fn next_functions<'py>(&self, py: Python<'py>) -> Bound<'py, PyTuple> {
@@ -149,8 +149,14 @@ impl PyAccumulateGrad {
         let key = self.leaf.register_hook(Arc::new(f))?;
         Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
     }
-    fn register_hook(&self, _hook: Py<PyAny>) -> PyResult<RemovableHandle> {
-        Err(PyNotImplementedError::new_err("AccumulateGrad.register_hook is not supported; use tensor.register_post_accumulate_grad_hook"))
+    /// A post-hook of `AccumulateGrad` runs after the leaf's `.grad` was
+    /// updated, with no input gradients and the accumulated one.
+    fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let f = move |_leaf: &Tensor, g: &Tensor| -> crate::Result<()> {
+            Python::attach(|py| hook.call1(py, (PyTuple::empty(py), PyTuple::new(py, [wrap(py, g.clone())?])?)).map(drop)).map_err(foreign)
+        };
+        let key = self.leaf.register_post_accumulate_hook(Arc::new(f))?;
+        Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
     }
     fn __repr__(slf: &Bound<'_, Self>) -> String {
         format!("<AccumulateGrad object at {:#x}>", slf.as_ptr() as usize)
@@ -164,13 +170,13 @@ fn first_tensor(out: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
         return Ok(None);
     }
     if let Ok(t) = out.cast::<PyTensor>() {
-        return Ok(Some(t.get().t.clone()));
+        return Ok(Some(t.get().tensor().clone()));
     }
     let item = out.get_item(0)?;
     if item.is_none() {
         return Ok(None);
     }
-    Ok(Some(item.cast::<PyTensor>()?.get().t.clone()))
+    Ok(Some(item.cast::<PyTensor>()?.get().tensor().clone()))
 }
 
 /// `next_functions` of node `id`.
@@ -194,21 +200,65 @@ fn grads_tuple<'py>(py: Python<'py>, grads: &[Option<Tensor>]) -> PyResult<Bound
     PyTuple::new(py, items)
 }
 
-fn grads_from(out: &Bound<'_, PyAny>) -> PyResult<Option<GradList>> {
+fn hook_name(hook: &Bound<'_, PyAny>) -> String {
+    hook.getattr("__name__").map(|n| n.to_string()).unwrap_or_else(|_| hook.to_string())
+}
+
+/// PyTorch's checks on a value a hook returned in place of `old`.
+pub fn check_hook_value(hook: &Bound<'_, PyAny>, old: &Tensor, new: &Tensor) -> PyResult<()> {
+    if new.dtype() != old.dtype() {
+        return Err(PyRuntimeError::new_err(format!(
+            "hook '{}' has changed the type of value (was torch.{}Tensor got torch.{}Tensor)",
+            hook_name(hook),
+            old.dtype().scalar_name(),
+            new.dtype().scalar_name()
+        )));
+    }
+    if new.shape() != old.shape() {
+        return Err(PyRuntimeError::new_err(format!("hook '{}' has changed the size of value", hook_name(hook))));
+    }
+    Ok(())
+}
+
+/// A node hook's result: `None`, or replacements for `old` (same count,
+/// sizes and dtypes).
+fn grads_from(hook: &Bound<'_, PyAny>, out: &Bound<'_, PyAny>, old: &[Option<Tensor>]) -> PyResult<Option<GradList>> {
     if out.is_none() {
         return Ok(None);
     }
     let seq = out.cast::<PyTuple>().map_err(|_| PyTypeError::new_err("hooks must return None or a tuple of Tensors"))?;
-    seq.iter()
-        .map(|g| if g.is_none() { Ok(None) } else { Ok(Some(g.cast::<PyTensor>()?.get().t.clone())) })
-        .collect::<PyResult<_>>()
-        .map(Some)
+    if seq.len() != old.len() {
+        return Err(PyRuntimeError::new_err(format!(
+            "hook '{}' has returned an incorrect number of values (got {}, but expected {})",
+            hook_name(hook),
+            seq.len(),
+            old.len()
+        )));
+    }
+    let mut new = GradList::with_capacity(old.len());
+    for (g, before) in seq.iter().zip(old) {
+        if g.is_none() {
+            new.push(None);
+            continue;
+        }
+        let t = g
+            .cast::<PyTensor>()
+            .map_err(|_| PyTypeError::new_err(format!("expected Variable, but hook returned '{}'", g.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?
+            .get()
+            .tensor()
+            .clone();
+        if let Some(before) = before {
+            check_hook_value(hook, before, &t)?;
+        }
+        new.push(Some(t));
+    }
+    Ok(Some(new))
 }
 
 /// `register_prehook(hook(grad_outputs))` on node `id`.
 pub fn register_prehook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
     let f: PreHook = Arc::new(move |grads: &[Option<Tensor>]| {
-        Python::attach(|py| grads_from(hook.call1(py, (grads_tuple(py, grads)?,))?.bind(py))).map_err(foreign)
+        Python::attach(|py| grads_from(hook.bind(py), hook.call1(py, (grads_tuple(py, grads)?,))?.bind(py), grads)).map_err(foreign)
     });
     let key = next_hook_key();
     arena::with_node(id, |n| n.hooks.pre.push((key, f)));
@@ -218,7 +268,8 @@ pub fn register_prehook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
 /// `register_hook(hook(grad_inputs, grad_outputs))` on node `id`.
 pub fn register_posthook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
     let f: PostHook = Arc::new(move |inputs: &[Option<Tensor>], outputs: &[Option<Tensor>]| {
-        Python::attach(|py| grads_from(hook.call1(py, (grads_tuple(py, inputs)?, grads_tuple(py, outputs)?))?.bind(py))).map_err(foreign)
+        Python::attach(|py| grads_from(hook.bind(py), hook.call1(py, (grads_tuple(py, inputs)?, grads_tuple(py, outputs)?))?.bind(py), inputs))
+            .map_err(foreign)
     });
     let key = next_hook_key();
     arena::with_node(id, |n| n.hooks.post.push((key, f)));
@@ -246,7 +297,11 @@ impl PyNode {
         Ok(PyNode { node })
     }
     fn name(&self) -> &'static str {
-        arena::name(self.node.id())
+        // Hand-written nodes are named by their C++ class in PyTorch.
+        match arena::name(self.node.id()) {
+            "CopySlices" => "torch::autograd::CopySlices",
+            n => n,
+        }
     }
     #[getter]
     fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -262,8 +317,22 @@ impl PyNode {
     fn register_prehook(&self, hook: Py<PyAny>) -> RemovableHandle {
         register_prehook(self.node.id(), hook)
     }
+    /// `grad_fn._saved_<name>`: a tensor the rule saved (unpacked, so
+    /// version-checked), or PyTorch's error once it was freed.
+    fn __getattr__<'py>(&self, py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyTensor>> {
+        let missing = || pyo3::exceptions::PyAttributeError::new_err(format!("'{}' object has no attribute '{name}'", arena::name(self.node.id())));
+        let Some(key) = name.strip_prefix("_saved_") else { return Err(missing()) };
+        let Some(op) = arena::op(self.node.id()) else {
+            return Err(PyRuntimeError::new_err(crate::autograd::node::FREED_GRAPH));
+        };
+        let saved = op.saved().into_iter().find(|(n, _)| *n == key).map(|(_, s)| s.get());
+        match saved {
+            Some(t) => wrap(py, t?),
+            None => Err(missing()),
+        }
+    }
     fn __repr__(slf: &Bound<'_, Self>) -> String {
-        format!("<{} object at {:#x}>", slf.get().name(), slf.as_ptr() as usize)
+        format!("<{} object at {:#x}>", arena::name(slf.get().node.id()), slf.as_ptr() as usize)
     }
 }
 

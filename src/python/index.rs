@@ -30,7 +30,7 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<IndexItem> {
         return Ok(IndexItem::Slice { start: part("start")?, stop: part("stop")?, step: part("step")? });
     }
     if let Ok(t) = obj.cast::<PyTensor>() {
-        let t = &t.get().t;
+        let t = &t.get().tensor();
         if t.dtype() == DType::I64 && t.ndim() == 0 {
             if let crate::dtype::Scalar::Int(i) = t.item()? {
                 return Ok(IndexItem::Int(i));
@@ -63,13 +63,15 @@ pub fn get(t: &Tensor, index_obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
 /// `t[index] = value`: writes into the selected view.
 pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
     let value = match value.cast::<PyTensor>() {
-        Ok(v) => v.get().t.clone(),
+        Ok(v) => v.get().tensor().clone(),
         Err(_) => tensor_from_data(value, Some(t.dtype())).map_err(|_| {
             PyTypeError::new_err("can't assign a non-numeric value to a tensor")
         })?,
     };
     let items = items(index_obj)?;
-    // `t[...] = v` writes into `t` itself, not into a view of it (PyTorch).
-    let target = if matches!(items.as_slice(), [IndexItem::Ellipsis]) { t.clone() } else { index::index(t, &items)? };
+    // An index that selects everything (`...`, `:`) writes into `t` itself,
+    // not into a view of it, as in PyTorch.
+    let whole = |i: &IndexItem| matches!(i, IndexItem::Ellipsis | IndexItem::Slice { start: None, stop: None, step: None });
+    let target = if items.iter().all(whole) { t.clone() } else { index::index(t, &items)? };
     Ok(crate::ops::inplace::copy_(&target, &value)?)
 }

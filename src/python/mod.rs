@@ -52,6 +52,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::_set_grad_enabled,
         functions::run_backward,
         functions::run_grad,
+        functions::cat,
+        functions::stack,
         function::_function_record,
         modes::_set_anomaly_enabled,
         modes::_is_anomaly_enabled,

@@ -61,12 +61,13 @@ struct Packed {
 
 impl PackedTensor for Packed {
     fn unpack(&self) -> crate::Result<Tensor> {
+        let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
         Python::attach(|py| -> PyResult<Tensor> {
             let out = self.unpack.call1(py, (self.value.clone_ref(py),))?;
             let t = out.bind(py).cast::<PyTensor>().map_err(|_| {
                 pyo3::exceptions::PyTypeError::new_err("Output of saved tensor unpack_hook expected to be a Tensor but got result of type ...".replace("...", &out.bind(py).get_type().name().map(|n| n.to_string()).unwrap_or_default()))
             })?;
-            Ok(t.get().t.clone())
+            Ok(t.get().tensor().clone())
         })
         .map_err(foreign)
     }
@@ -74,6 +75,7 @@ impl PackedTensor for Packed {
 
 impl SavedTensorHooks for PythonHooks {
     fn pack(&self, t: &Tensor) -> crate::Result<Box<dyn PackedTensor>> {
+        let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
         Python::attach(|py| -> PyResult<Box<dyn PackedTensor>> {
             let value = self.pack.call1(py, (wrap(py, t.clone())?,))?;
             Ok(Box::new(Packed { value, unpack: self.unpack.clone() }))

@@ -11,16 +11,27 @@ use super::dtype::{dtype_object, parse_device, PyDType, PyDevice};
 use crate::device::Device;
 use crate::dtype::{DType, Scalar};
 use crate::ops::{self, compare, inplace, matmul, unary, view, Arg};
-use crate::tensor::Tensor;
+use crate::tensor::{Tensor, TensorCell, TensorGuard};
 
 #[pyclass(name = "Tensor", module = "rustgrad", frozen, subclass, weakref)]
 pub struct PyTensor {
-    pub t: Tensor,
+    cell: TensorCell,
+}
+
+impl PyTensor {
+    pub fn wrapping(t: Tensor) -> PyTensor {
+        PyTensor { cell: TensorCell::new(t) }
+    }
+
+    /// The tensor this object stands for now (`.data =` replaces it).
+    pub fn tensor(&self) -> TensorGuard {
+        self.cell.load()
+    }
 }
 
 impl Drop for PyTensor {
     fn drop(&mut self) {
-        self.t.pyobj().clear_if_owner(self as *const PyTensor as usize);
+        self.tensor().pyobj().clear_if_owner(self as *const PyTensor as usize);
     }
 }
 
@@ -38,9 +49,9 @@ pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
             }
         }
     }
-    let obj = Bound::new(py, PyTensor { t })?;
+    let obj = Bound::new(py, PyTensor::wrapping(t))?;
     let payload = obj.get();
-    payload.t.pyobj().set(obj.as_ptr() as usize, payload as *const PyTensor as usize);
+    payload.tensor().pyobj().set(obj.as_ptr() as usize, payload as *const PyTensor as usize);
     Ok(obj)
 }
 
@@ -65,7 +76,7 @@ enum PyArg {
 impl PyArg {
     fn extract(obj: &Bound<'_, PyAny>) -> Option<PyArg> {
         if let Ok(t) = obj.cast::<PyTensor>() {
-            return Some(PyArg::Tensor(t.get().t.clone()));
+            return Some(PyArg::Tensor(t.get().tensor().clone()));
         }
         scalar_of(obj).map(PyArg::Scalar).or_else(|| {
             // NumPy scalars and other numbers with __float__.
@@ -113,7 +124,7 @@ fn pow_fn<'a>(a: Arg<'a>, b: Arg<'a>) -> crate::Result<Tensor> {
 fn binary<'py>(slf: &Bound<'py, PyTensor>, other: &Bound<'py, PyAny>, f: Binary, reflected: bool) -> PyResult<Py<PyAny>> {
     let py = slf.py();
     let Some(other) = PyArg::extract(other) else { return Ok(py.NotImplemented()) };
-    let me = &slf.get().t;
+    let me = &slf.get().tensor();
     let work = me.numel();
     let out = maybe_detached(py, work, || {
         if reflected { f(other.arg(), Arg::Tensor(me)) } else { f(Arg::Tensor(me), other.arg()) }
@@ -123,7 +134,7 @@ fn binary<'py>(slf: &Bound<'py, PyTensor>, other: &Bound<'py, PyAny>, f: Binary,
 
 fn inplace<'py>(slf: &Bound<'py, PyTensor>, other: &Bound<'py, PyAny>, op: inplace::InplaceOp) -> PyResult<Bound<'py, PyTensor>> {
     let other = PyArg::require(other)?;
-    let me = &slf.get().t;
+    let me = &slf.get().tensor();
     maybe_detached(slf.py(), me.numel(), || inplace::binary_(me, other.arg(), op))?;
     Ok(slf.clone())
 }
@@ -171,14 +182,14 @@ fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyA
 impl PyTensor {
     /// Applies an element-wise op, without the GIL for large tensors.
     fn map<'py>(&self, py: Python<'py>, op: fn(&Tensor) -> crate::Result<Tensor>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, maybe_detached(py, self.t.numel(), || op(&self.t))?)
+        wrap(py, maybe_detached(py, self.tensor().numel(), || op(&self.tensor()))?)
     }
 
     fn one_element(&self) -> PyResult<Scalar> {
-        if self.t.numel() != 1 {
+        if self.tensor().numel() != 1 {
             return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars"));
         }
-        Ok(self.t.item()?)
+        Ok(self.tensor().item()?)
     }
 }
 
@@ -189,64 +200,64 @@ impl PyTensor {
     fn new(args: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
         // torch.Tensor(data) or torch.Tensor(*sizes): float32.
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
-            return Ok(PyTensor { t: convert::tensor_from_data(&args.get_item(0)?, Some(DType::F32))? });
+            return Ok(PyTensor::wrapping(convert::tensor_from_data(&args.get_item(0)?, Some(DType::F32))?));
         }
         let shape = shape_args(args)?;
-        Ok(PyTensor { t: Tensor::full(&shape, Scalar::Float(0.0), DType::F32) })
+        Ok(PyTensor::wrapping(Tensor::full(&shape, Scalar::Float(0.0), DType::F32)))
     }
 
     // ---- metadata ---------------------------------------------------------
 
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        size_object(py, self.t.shape())
+        size_object(py, self.tensor().shape())
     }
 
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Py<PyAny>> {
         match dim {
-            None => Ok(size_object(py, self.t.shape())?.unbind()),
+            None => Ok(size_object(py, self.tensor().shape())?.unbind()),
             Some(d) => {
-                let d = crate::layout::normalize_dim(d, self.t.ndim())?;
-                Ok(self.t.shape().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any().unbind())
+                let d = crate::layout::normalize_dim(d, self.tensor().ndim())?;
+                Ok(self.tensor().shape().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any().unbind())
             }
         }
     }
 
     #[getter]
     fn dtype(&self, py: Python<'_>) -> Py<PyDType> {
-        dtype_object(py, self.t.dtype()).clone_ref(py)
+        dtype_object(py, self.tensor().dtype()).clone_ref(py)
     }
 
     #[getter]
     fn device(&self) -> PyDevice {
-        PyDevice(self.t.device())
+        PyDevice(self.tensor().device())
     }
 
     #[getter]
     fn is_cuda(&self) -> bool {
-        matches!(self.t.device(), Device::Cuda(_))
+        matches!(self.tensor().device(), Device::Cuda(_))
     }
 
     #[getter]
     fn ndim(&self) -> usize {
-        self.t.ndim()
+        self.tensor().ndim()
     }
 
     fn dim(&self) -> usize {
-        self.t.ndim()
+        self.tensor().ndim()
     }
 
     fn numel(&self) -> usize {
-        self.t.numel()
+        self.tensor().numel()
     }
 
     fn nelement(&self) -> usize {
-        self.t.numel()
+        self.tensor().numel()
     }
 
     fn element_size(&self) -> usize {
-        match self.t.dtype() {
+        match self.tensor().dtype() {
             DType::Bool => 1,
             DType::F32 => 4,
             DType::I64 | DType::F64 => 8,
@@ -254,52 +265,56 @@ impl PyTensor {
     }
 
     fn is_floating_point(&self) -> bool {
-        self.t.dtype().is_float()
+        self.tensor().dtype().is_float()
     }
 
     fn is_contiguous(&self) -> bool {
-        self.t.layout().is_contiguous()
+        self.tensor().layout().is_contiguous()
     }
 
     fn stride<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.t.layout().strides.iter())
+        PyTuple::new(py, self.tensor().layout().strides.iter())
     }
 
     fn data_ptr(&self) -> usize {
-        self.t.data_ptr() as usize
+        self.tensor().data_ptr() as usize
     }
 
     // ---- autograd -----------------------------------------------------------
 
     #[getter]
     fn get_requires_grad(&self) -> bool {
-        self.t.requires_grad()
+        self.tensor().requires_grad()
     }
 
     #[setter]
     fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
-        if !self.t.is_leaf() {
+        if !self.tensor().is_leaf() {
             return Err(PyRuntimeError::new_err(if flag {
                 "you can only change requires_grad flags of leaf variables.".to_string()
             } else {
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().".to_string()
             }));
         }
-        Ok(self.t.set_requires_grad(flag)?)
+        if flag && !self.tensor().dtype().is_float() {
+            return Err(PyRuntimeError::new_err("only Tensors of floating point and complex dtype can require gradients"));
+        }
+        Ok(self.tensor().set_requires_grad(flag)?)
     }
 
     #[pyo3(signature = (requires_grad=true))]
     fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: bool) -> PyResult<Bound<'py, Self>> {
-        slf.get().t.set_requires_grad(requires_grad)?;
+        slf.get().tensor().set_requires_grad(requires_grad)?;
         Ok(slf.clone())
     }
 
     #[getter]
     fn get_grad<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTensor>>> {
-        if !self.t.is_leaf() && !self.t.retains_grad() {
+        let grad = self.tensor().grad();
+        if grad.is_none() && !self.tensor().is_leaf() && !self.tensor().retains_grad() {
             PyErr::warn(py, &py.get_type::<PyUserWarning>(), NON_LEAF_GRAD, 1)?;
         }
-        self.t.grad().map(|g| wrap(py, g)).transpose()
+        grad.map(|g| wrap(py, g)).transpose()
     }
 
     #[setter]
@@ -311,71 +326,88 @@ impl PyTensor {
                 g.cast::<PyTensor>()
                     .map_err(|_| PyTypeError::new_err("assigned grad expected to be a Tensor or None"))?
                     .get()
-                    .t
+                    .tensor()
                     .clone(),
             ),
         };
-        Ok(self.t.set_grad(grad)?)
+        Ok(self.tensor().set_grad(grad)?)
     }
 
     #[getter]
     fn grad_fn<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
-        self.t.grad_fn_ref().map(|n| super::graph::node_object(py, &n)).transpose()
+        self.tensor().grad_fn_ref().map(|n| super::graph::node_object(py, &n)).transpose()
     }
 
     #[getter]
     fn is_leaf(&self) -> bool {
-        self.t.is_leaf()
+        self.tensor().is_leaf()
     }
 
     #[getter]
     fn output_nr(&self) -> u32 {
-        self.t.history().map_or(0, |(_, nr)| nr)
+        self.tensor().history().map_or(0, |(_, nr)| nr)
     }
 
     /// `.data`: the same values, detached, with a version counter of its own
     /// (writes through it are not seen by autograd).
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, self.t.data_alias())
+        wrap(py, self.tensor().data_alias())
+    }
+
+    /// `x.data = y`: `x` takes `y`'s values (sharing its storage, shape and
+    /// dtype) and stays the same variable: history, `.grad`, `requires_grad`.
+    #[setter]
+    fn set_data(&self, value: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        let Some(value) = value else { return Err(PyTypeError::new_err("can't delete attribute 'data'")) };
+        let src = value.cast::<PyTensor>().map_err(|_| {
+            PyTypeError::new_err(format!("Variable data has to be a tensor, but got {}", value.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        })?;
+        let me = self.tensor();
+        if me.requires_grad() && !src.get().tensor().dtype().is_float() {
+            return Err(PyRuntimeError::new_err("data set to a tensor that requires gradients must be floating point or complex dtype"));
+        }
+        let replaced = me.with_data(&src.get().tensor());
+        self.cell.store(replaced);
+        Ok(())
     }
 
     #[getter]
     fn _version(&self) -> PyResult<u64> {
-        if self.t.is_inference() {
+        if self.tensor().is_inference() {
             return Err(PyRuntimeError::new_err("Inference tensors do not track version counter."));
         }
-        Ok(self.t.version())
+        Ok(self.tensor().version())
     }
 
     #[getter]
     fn _base<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTensor>>> {
-        self.t.view_base().map(|b| wrap(py, b.clone())).transpose()
+        self.tensor().view_base().map(|b| wrap(py, b.clone())).transpose()
     }
 
     fn _is_view(&self) -> bool {
-        self.t.is_view()
+        self.tensor().is_view()
     }
 
     fn is_inference(&self) -> bool {
-        self.t.is_inference()
+        self.tensor().is_inference()
     }
 
     fn retain_grad(&self) -> PyResult<()> {
-        Ok(self.t.retain_grad()?)
+        Ok(self.tensor().retain_grad()?)
     }
 
     #[getter]
     fn retains_grad(&self) -> bool {
-        self.t.retains_grad()
+        self.tensor().retains_grad()
     }
 
     fn detach<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, self.t.detach())
+        wrap(py, self.tensor().detach())
     }
 
     fn detach_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        let t = &slf.get().t;
+        let t = &slf.get().tensor();
         if t.is_view() && t.requires_grad() {
             return Err(PyRuntimeError::new_err("Can't detach views in-place. Use detach() instead. If you are using DistributedDataParallel (DDP) for training, and gradient_as_bucket_view is set as True, gradients are views of DDP buckets, and hence detach_() cannot be called on these gradients. To fix this error, please refer to the Optimizer.zero_grad() function in torch/optim/optimizer.py as the solution."));
         }
@@ -394,7 +426,7 @@ impl PyTensor {
         inputs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let gradient = gradient.filter(|g| !g.is_none()).map(|g| g.clone().into_any());
-        let tensors = PyTuple::new(py, [wrap(py, self.t.clone())?])?;
+        let tensors = PyTuple::new(py, [wrap(py, self.tensor().clone())?])?;
         let grads = match gradient {
             Some(g) => Some(PyTuple::new(py, [g])?.into_any()),
             None => None,
@@ -411,26 +443,36 @@ impl PyTensor {
                 if out.is_none(py) {
                     return Ok(None);
                 }
-                let t = out.bind(py).cast::<PyTensor>().map_err(|_| PyTypeError::new_err("hook must return None or a Tensor"))?.get().t.clone();
-                if t.shape() != g.shape() {
-                    let name = hook.bind(py).getattr("__name__").map(|n| n.to_string()).unwrap_or_else(|_| hook.bind(py).to_string());
-                    return Err(PyRuntimeError::new_err(format!("hook '{name}' has changed the size of value")));
-                }
+                let out = out.bind(py);
+                let t = out
+                    .cast::<PyTensor>()
+                    .map_err(|_| PyTypeError::new_err(format!("expected Variable, but hook returned '{}'", out.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?
+                    .get()
+                    .tensor()
+                    .clone();
+                super::graph::check_hook_value(hook.bind(py), g, &t)?;
                 Ok(Some(t))
             })
             .map_err(super::errors::foreign)
         };
-        let key = self.t.register_hook(std::sync::Arc::new(call))?;
-        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.t.clone()), key })
+        let key = self.tensor().register_hook(std::sync::Arc::new(call))?;
+        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.tensor().clone()), key })
     }
 
     /// Registers `hook(tensor)` to run after this leaf's `.grad` was updated.
     fn register_post_accumulate_grad_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
-        let call = move |t: &Tensor| -> crate::Result<()> {
-            Python::attach(|py| hook.call1(py, (wrap(py, t.clone())?,)).map(drop)).map_err(super::errors::foreign)
+        let call = move |t: &Tensor, _grad: &Tensor| -> crate::Result<()> {
+            Python::attach(|py| {
+                if hook.call1(py, (wrap(py, t.clone())?,))?.is_none(py) {
+                    Ok(())
+                } else {
+                    Err(PyRuntimeError::new_err("Tensor post accumulate grad hooks should return None."))
+                }
+            })
+            .map_err(super::errors::foreign)
         };
-        let key = self.t.register_post_accumulate_hook(std::sync::Arc::new(call))?;
-        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.t.clone()), key })
+        let key = self.tensor().register_post_accumulate_hook(std::sync::Arc::new(call))?;
+        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.tensor().clone()), key })
     }
 
     /// `self.copy_(src)`: `src`'s values (broadcast, converted) written in.
@@ -441,23 +483,23 @@ impl PyTensor {
             PyArg::Tensor(t) => t,
             PyArg::Scalar(s) => Tensor::scalar_tensor(s, s.dtype()),
         };
-        inplace::copy_(&slf.get().t, &src)?;
+        inplace::copy_(&slf.get().tensor(), &src)?;
         Ok(slf.clone())
     }
 
     // ---- conversion -----------------------------------------------------------
 
     fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        convert::scalar_to_py(py, self.t.item()?)
+        convert::scalar_to_py(py, self.tensor().item()?)
     }
 
     fn tolist(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        convert::to_list(py, &self.t)
+        convert::to_list(py, &self.tensor())
     }
 
     #[pyo3(signature = (*, force=false))]
     fn numpy<'py>(slf: &Bound<'py, Self>, force: bool) -> PyResult<Bound<'py, PyAny>> {
-        let t = &slf.get().t;
+        let t = &slf.get().tensor();
         if t.requires_grad() && !force {
             return Err(PyRuntimeError::new_err(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy() instead.",
@@ -471,7 +513,7 @@ impl PyTensor {
 
     #[pyo3(signature = (dtype=None))]
     fn __array__<'py>(slf: &Bound<'py, Self>, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let arr = convert::to_numpy_copy(slf.py(), &slf.get().t)?;
+        let arr = convert::to_numpy_copy(slf.py(), &slf.get().tensor())?;
         match dtype {
             Some(d) if !d.is_none() => arr.call_method1("astype", (d,)),
             _ => Ok(arr),
@@ -479,12 +521,12 @@ impl PyTensor {
     }
 
     fn __bool__(&self) -> PyResult<bool> {
-        match self.t.numel() {
+        match self.tensor().numel() {
             0 => return Err(PyRuntimeError::new_err("Boolean value of Tensor with no values is ambiguous")),
             1 => {}
             _ => return Err(PyRuntimeError::new_err("Boolean value of Tensor with more than one value is ambiguous")),
         }
-        Ok(self.t.item()?.to_f64() != 0.0)
+        Ok(self.tensor().item()?.to_f64() != 0.0)
     }
 
     fn __float__(&self) -> PyResult<f64> {
@@ -499,14 +541,14 @@ impl PyTensor {
     }
 
     fn __index__(&self) -> PyResult<i64> {
-        if self.t.dtype() != DType::I64 || self.t.numel() != 1 {
+        if self.tensor().dtype() != DType::I64 || self.tensor().numel() != 1 {
             return Err(PyTypeError::new_err("only integer tensors of a single element can be converted to an index"));
         }
         self.__int__()
     }
 
     fn __len__(&self) -> PyResult<usize> {
-        match self.t.shape().first() {
+        match self.tensor().shape().first() {
             Some(&n) => Ok(n),
             None => Err(PyTypeError::new_err("len() of a 0-d tensor")),
         }
@@ -521,11 +563,11 @@ impl PyTensor {
             Ok::<_, PyErr>(py.import("rustgrad._tensor_str")?.getattr("format_tensor")?.unbind())
         })?;
         let kwargs = PyDict::new(py);
-        kwargs.set_item("requires_grad", self.t.requires_grad())?;
-        kwargs.set_item("grad_fn_name", self.t.grad_fn_name())?;
-        kwargs.set_item("device", self.t.device().name())?;
-        let values = convert::to_numpy_copy(py, &self.t)?;
-        format.bind(py).call((values, self.t.dtype().name()), Some(&kwargs))?.extract()
+        kwargs.set_item("requires_grad", self.tensor().requires_grad())?;
+        kwargs.set_item("grad_fn_name", self.tensor().grad_fn_name())?;
+        kwargs.set_item("device", self.tensor().device().name())?;
+        let values = convert::to_numpy_copy(py, &self.tensor())?;
+        format.bind(py).call((values, self.tensor().dtype().name()), Some(&kwargs))?.extract()
     }
 
     fn __str__(&self, py: Python<'_>) -> PyResult<String> {
@@ -533,8 +575,8 @@ impl PyTensor {
     }
 
     fn __format__(&self, py: Python<'_>, spec: &str) -> PyResult<String> {
-        if self.t.ndim() == 0 {
-            let value = convert::scalar_to_py(py, self.t.item()?)?;
+        if self.tensor().ndim() == 0 {
+            let value = convert::scalar_to_py(py, self.tensor().item()?)?;
             return value.bind(py).call_method1("__format__", (spec,))?.extract();
         }
         if !spec.is_empty() {
@@ -578,21 +620,21 @@ impl PyTensor {
     fn __matmul__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let Ok(other) = other.cast::<PyTensor>() else { return Ok(py.NotImplemented()) };
-        Ok(matmul_impl(py, &slf.get().t, &other.get().t)?.into_any().unbind())
+        Ok(matmul_impl(py, &slf.get().tensor(), &other.get().tensor())?.into_any().unbind())
     }
     fn __rmatmul__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let Ok(other) = other.cast::<PyTensor>() else { return Ok(py.NotImplemented()) };
-        Ok(matmul_impl(py, &other.get().t, &slf.get().t)?.into_any().unbind())
+        Ok(matmul_impl(py, &other.get().tensor(), &slf.get().tensor())?.into_any().unbind())
     }
     fn __neg__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::neg(&self.t)?)
+        wrap(py, unary::neg(&self.tensor())?)
     }
     fn __pos__<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
         slf.clone()
     }
     fn __abs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::abs(&self.t)?)
+        wrap(py, unary::abs(&self.tensor())?)
     }
 
     fn __iadd__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<()> {
@@ -612,46 +654,46 @@ impl PyTensor {
     fn add<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let py = slf.py();
         let other = scaled(PyArg::require(other)?, alpha)?;
-        wrap(py, ops::add(&slf.get().t, other.arg())?)
+        wrap(py, ops::add(&*slf.get().tensor(), other.arg())?)
     }
     #[pyo3(signature = (other, *, alpha=None))]
     fn sub<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let py = slf.py();
         let other = scaled(PyArg::require(other)?, alpha)?;
-        wrap(py, ops::sub(&slf.get().t, other.arg())?)
+        wrap(py, ops::sub(&*slf.get().tensor(), other.arg())?)
     }
     fn mul<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(slf.py(), ops::mul(&slf.get().t, PyArg::require(other)?.arg())?)
+        wrap(slf.py(), ops::mul(&*slf.get().tensor(), PyArg::require(other)?.arg())?)
     }
     fn div<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(slf.py(), ops::div(&slf.get().t, PyArg::require(other)?.arg())?)
+        wrap(slf.py(), ops::div(&*slf.get().tensor(), PyArg::require(other)?.arg())?)
     }
     fn pow<'py>(slf: &Bound<'py, Self>, exponent: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(slf.py(), ops::pow(&slf.get().t, PyArg::require(exponent)?.arg())?)
+        wrap(slf.py(), ops::pow(&*slf.get().tensor(), PyArg::require(exponent)?.arg())?)
     }
     fn matmul<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
-        matmul_impl(py, &self.t, &other.t)
+        matmul_impl(py, &self.tensor(), &other.tensor())
     }
     fn mm<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
-        if self.t.ndim() != 2 || other.t.ndim() != 2 {
+        if self.tensor().ndim() != 2 || other.tensor().ndim() != 2 {
             return Err(PyRuntimeError::new_err(format!(
                 "{} must be a matrix",
-                if self.t.ndim() != 2 { "self" } else { "mat2" }
+                if self.tensor().ndim() != 2 { "self" } else { "mat2" }
             )));
         }
-        matmul_impl(py, &self.t, &other.t)
+        matmul_impl(py, &self.tensor(), &other.tensor())
     }
 
     #[pyo3(signature = (other, *, alpha=None))]
     fn add_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
         let other = scaled(PyArg::require(other)?, alpha)?;
-        inplace::binary_(&slf.get().t, other.arg(), inplace::InplaceOp::Add)?;
+        inplace::binary_(&slf.get().tensor(), other.arg(), inplace::InplaceOp::Add)?;
         Ok(slf.clone())
     }
     #[pyo3(signature = (other, *, alpha=None))]
     fn sub_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
         let other = scaled(PyArg::require(other)?, alpha)?;
-        inplace::binary_(&slf.get().t, other.arg(), inplace::InplaceOp::Sub)?;
+        inplace::binary_(&slf.get().tensor(), other.arg(), inplace::InplaceOp::Sub)?;
         Ok(slf.clone())
     }
     fn mul_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
@@ -661,7 +703,7 @@ impl PyTensor {
         inplace(slf, other, inplace::InplaceOp::Div)
     }
     fn zero_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
-        inplace::fill_(&slf.get().t, Scalar::Int(0), true)?;
+        inplace::fill_(&slf.get().tensor(), Scalar::Int(0), true)?;
         Ok(slf.clone())
     }
     fn fill_<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
@@ -675,7 +717,7 @@ impl PyTensor {
                 )))
             }
         };
-        inplace::fill_(&slf.get().t, value, false)?;
+        inplace::fill_(&slf.get().tensor(), value, false)?;
         Ok(slf.clone())
     }
 
@@ -684,7 +726,7 @@ impl PyTensor {
     fn __richcmp__<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, op: CompareOp) -> PyResult<Py<PyAny>> {
         let py = slf.py();
         let Some(other) = PyArg::extract(other) else { return Ok(py.NotImplemented()) };
-        let me = &slf.get().t;
+        let me = &slf.get().tensor();
         let out = match op {
             CompareOp::Lt => compare::lt(me, other.arg()),
             CompareOp::Le => compare::le(me, other.arg()),
@@ -696,22 +738,22 @@ impl PyTensor {
         Ok(wrap(py, out)?.into_any().unbind())
     }
     fn lt<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::lt(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::lt(&self.tensor(), PyArg::require(other)?.arg())?)
     }
     fn le<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::le(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::le(&self.tensor(), PyArg::require(other)?.arg())?)
     }
     fn gt<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::gt(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::gt(&self.tensor(), PyArg::require(other)?.arg())?)
     }
     fn ge<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::ge(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::ge(&self.tensor(), PyArg::require(other)?.arg())?)
     }
     fn eq<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::eq(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::eq(&self.tensor(), PyArg::require(other)?.arg())?)
     }
     fn ne<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, compare::ne(&self.t, PyArg::require(other)?.arg())?)
+        wrap(py, compare::ne(&self.tensor(), PyArg::require(other)?.arg())?)
     }
 
     // ---- element-wise functions ----------------------------------------------------
@@ -756,7 +798,7 @@ impl PyTensor {
         self.map(py, unary::reciprocal)
     }
     fn masked_fill<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, ops::masked::masked_fill(&self.t, &mask.t, value)?)
+        wrap(py, ops::masked::masked_fill(&self.tensor(), &mask.tensor(), value)?)
     }
 
     // ---- reductions -------------------------------------------------------------------
@@ -764,13 +806,13 @@ impl PyTensor {
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn sum<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
-        wrap(py, maybe_detached(py, self.t.numel(), || ops::sum(&self.t, dims.as_deref(), keepdim, dtype))?)
+        wrap(py, maybe_detached(py, self.tensor().numel(), || ops::sum(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn mean<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
-        wrap(py, maybe_detached(py, self.t.numel(), || ops::mean(&self.t, dims.as_deref(), keepdim, dtype))?)
+        wrap(py, maybe_detached(py, self.tensor().numel(), || ops::mean(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
     #[pyo3(signature = (p=None, dim=None, keepdim=false))]
@@ -785,17 +827,17 @@ impl PyTensor {
             },
         };
         let dims = dims_arg(dim)?;
-        wrap(py, maybe_detached(py, self.t.numel(), || ops::norm(&self.t, p, dims.as_deref(), keepdim))?)
+        wrap(py, maybe_detached(py, self.tensor().numel(), || ops::norm(&self.tensor(), p, dims.as_deref(), keepdim))?)
     }
 
     // ---- shape ------------------------------------------------------------------------
 
     fn t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::t(&self.t)?)
+        wrap(py, view::t(&self.tensor())?)
     }
     #[getter(T)]
     fn big_t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        let mut out = self.t.clone();
+        let mut out = self.tensor().clone();
         let n = out.ndim() as i64;
         for i in 0..n / 2 {
             out = view::transpose(&out, i, n - 1 - i)?;
@@ -804,45 +846,45 @@ impl PyTensor {
     }
     #[getter(mT)]
     fn matrix_t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::transpose_last2(&self.t)?)
+        wrap(py, view::transpose_last2(&self.tensor())?)
     }
     fn transpose<'py>(&self, py: Python<'py>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::transpose(&self.t, dim0, dim1)?)
+        wrap(py, view::transpose(&self.tensor(), dim0, dim1)?)
     }
     #[pyo3(signature = (*shape))]
     fn reshape<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::reshape(&self.t, &sizes_arg(shape)?)?)
+        wrap(py, view::reshape(&self.tensor(), &sizes_arg(shape)?)?)
     }
     #[pyo3(signature = (*shape))]
     fn view<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::view(&self.t, &sizes_arg(shape)?)?)
+        wrap(py, view::view(&self.tensor(), &sizes_arg(shape)?)?)
     }
     fn flatten<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::reshape(&self.t, &[-1])?)
+        wrap(py, view::reshape(&self.tensor(), &[-1])?)
     }
     fn unsqueeze<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::unsqueeze(&self.t, dim)?)
+        wrap(py, view::unsqueeze(&self.tensor(), dim)?)
     }
     #[pyo3(signature = (dim=None))]
     fn squeeze<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::squeeze(&self.t, dim)?)
+        wrap(py, view::squeeze(&self.tensor(), dim)?)
     }
     #[pyo3(signature = (*sizes))]
     fn expand<'py>(&self, py: Python<'py>, sizes: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::expand(&self.t, &sizes_arg(sizes)?)?)
+        wrap(py, view::expand(&self.tensor(), &sizes_arg(sizes)?)?)
     }
     fn expand_as<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::expand_to(&self.t, other.t.shape())?)
+        wrap(py, view::expand_to(&self.tensor(), other.tensor().shape())?)
     }
     fn contiguous<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
-        let t = &slf.get().t;
+        let t = &slf.get().tensor();
         if t.layout().is_contiguous() {
             return Ok(slf.clone());
         }
         wrap(slf.py(), ops::contiguous(t)?)
     }
     fn clone<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, ops::contiguous_copy(&self.t)?)
+        wrap(py, ops::contiguous_copy(&self.tensor())?)
     }
 
     // ---- dtype / device ------------------------------------------------------------
@@ -860,7 +902,7 @@ impl PyTensor {
         convert_to(slf, DType::Bool)
     }
     fn type_as<'py>(slf: &Bound<'py, Self>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
-        convert_to(slf, other.t.dtype())
+        convert_to(slf, other.tensor().dtype())
     }
 
     /// `to(dtype)`, `to(device)`, `to(tensor)`, with `dtype=`/`device=` keywords.
@@ -884,7 +926,7 @@ impl PyTensor {
             if let Ok(d) = a.cast::<PyDType>() {
                 dtype = Some(d.get().0);
             } else if let Ok(t) = a.cast::<PyTensor>() {
-                dtype = Some(t.get().t.dtype());
+                dtype = Some(t.get().tensor().dtype());
             } else {
                 parse_device(&a)?;
             }
@@ -907,11 +949,11 @@ impl PyTensor {
     // ---- indexing ------------------------------------------------------------------
 
     fn __getitem__<'py>(&self, py: Python<'py>, index: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, super::index::get(&self.t, index)?)
+        wrap(py, super::index::get(&self.tensor(), index)?)
     }
 
     fn __setitem__(&self, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
-        super::index::set(&self.t, index, value)
+        super::index::set(&self.tensor(), index, value)
     }
 }
 
@@ -927,7 +969,7 @@ fn matmul_impl<'py>(py: Python<'py>, a: &Tensor, b: &Tensor) -> PyResult<Bound<'
 }
 
 fn convert_to<'py>(slf: &Bound<'py, PyTensor>, dtype: DType) -> PyResult<Bound<'py, PyTensor>> {
-    let t = &slf.get().t;
+    let t = &slf.get().tensor();
     if t.dtype() == dtype {
         return Ok(slf.clone());
     }

@@ -5,7 +5,8 @@ from .. import _core
 from ..grad_mode import enable_grad, inference_mode, no_grad, set_grad_enabled
 from .anomaly_mode import detect_anomaly, is_anomaly_check_nan_enabled, is_anomaly_enabled, set_detect_anomaly
 from .function import Function, once_differentiable
-from . import graph
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck
+from . import functional, graph
 
 Node = graph.Node
 
@@ -48,6 +49,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         raise NotImplementedError("grad(is_grads_batched=True) needs vmap, which rustgrad does not have")
     outputs = _tensors(outputs)
     inputs = _tensors(inputs)
+    if not inputs:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     if grad_outputs is not None:
         grad_outputs = _tensors(grad_outputs)
     result = _core._grad(outputs, inputs, grad_outputs, retain_graph, create_graph)
@@ -64,5 +67,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 __all__ = [
     "backward", "grad", "Function", "once_differentiable", "no_grad", "enable_grad",
     "set_grad_enabled", "inference_mode", "detect_anomaly", "set_detect_anomaly",
-    "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "graph", "Node",
+    "is_anomaly_enabled", "is_anomaly_check_nan_enabled", "graph", "Node", "functional",
+    "gradcheck", "gradgradcheck", "GradcheckError",
 ]

@@ -18,6 +18,11 @@ def is_anomaly_check_nan_enabled():
     return _core._is_anomaly_check_nan_enabled()
 
 
+def set_anomaly_enabled(enabled, check_nan=True):
+    """``torch.set_anomaly_enabled``: switches anomaly detection."""
+    _core._set_anomaly_enabled(bool(enabled), check_nan)
+
+
 class detect_anomaly:
     """Context manager and decorator that turns anomaly detection on."""
 

@@ -100,9 +100,7 @@ class BackwardCFunction(FunctionCtx):
                     f"function {type(self).__name__} returned a gradient different than None at "
                     f"position {i + 1}, but the corresponding forward input was not a Variable")
             if g is not None and not isinstance(g, _core.Tensor):
-                raise TypeError(
-                    f"function {type(self).__name__} returned an invalid gradient at index {i} - "
-                    f"expected Tensor or None, but got {type(g).__name__}")
+                raise RuntimeError(f"expected Variable or None (got {type(g).__name__})")
         return result
 
 
@@ -151,6 +149,10 @@ class Function(metaclass=FunctionMeta):
                 cls.setup_context(ctx, args, output)
             else:
                 output = cls.forward(ctx, *args, **kwargs)
+        for i, t in enumerate(ctx.to_save):
+            if t is not None and not isinstance(t, _core.Tensor):
+                raise TypeError(
+                    f"save_for_backward can only save variables, but argument {i} is of type {type(t).__name__}")
         is_tuple = isinstance(output, tuple)
         outputs = output if is_tuple else (output,)
         recorded = _core._function_record(

@@ -1,11 +1,14 @@
 """``torch.autograd.graph``: the node type and saved-tensor hooks."""
 
 import abc
+import threading
 
 from .. import _core
 from .function import BackwardCFunction
 
-__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu"]
+__all__ = ["Node", "saved_tensors_hooks", "save_on_cpu", "disable_saved_tensors_hooks"]
+
+_disabled = threading.local()
 
 
 class Node(abc.ABC):
@@ -38,6 +41,9 @@ class saved_tensors_hooks:
         self.unpack_hook = unpack_hook
 
     def __enter__(self):
+        message = getattr(_disabled, "message", None)
+        if message is not None:
+            raise RuntimeError(message)
         _core._push_saved_tensors_hooks(self.pack_hook, self.unpack_hook)
         return self
 
@@ -51,3 +57,20 @@ class save_on_cpu(saved_tensors_hooks):
 
     def __init__(self, pin_memory=False, device_type="cuda"):
         super().__init__(lambda t: t, lambda t: t)
+
+
+class disable_saved_tensors_hooks:
+    """Context manager: entering ``saved_tensors_hooks`` inside it raises
+    RuntimeError with ``error_message`` (for features that cannot work with
+    such hooks)."""
+
+    def __init__(self, error_message):
+        self.error_message = error_message
+
+    def __enter__(self):
+        self._previous = getattr(_disabled, "message", None)
+        _disabled.message = self.error_message
+
+    def __exit__(self, *exc):
+        _disabled.message = self._previous
+        return False

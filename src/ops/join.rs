@@ -1,0 +1,123 @@
+//! Joining tensors: `cat` along an existing dimension and `stack` along a
+//! new one. The gradient of each input is its slice of the output's.
+
+use super::index::{index, IndexItem};
+use super::{to_dtype, view};
+use crate::autograd::{record, BackwardFn, Grads};
+use crate::bail;
+use crate::dtype::{DType, Scalar};
+use crate::error::Result;
+use crate::layout::{join, normalize_dim, Shape};
+use crate::tensor::Tensor;
+
+/// The items selecting `start..stop` of dimension `dim`.
+fn slice_items(dim: usize, start: usize, stop: usize) -> Vec<IndexItem> {
+    let mut items = vec![IndexItem::Slice { start: None, stop: None, step: None }; dim];
+    items.push(IndexItem::Slice { start: Some(start as i64), stop: Some(stop as i64), step: None });
+    items
+}
+
+struct CatBackward {
+    dim: usize,
+    /// Each input's extent along `dim` (`None`: a skipped empty 1-D input).
+    sizes: Vec<Option<usize>>,
+}
+
+impl BackwardFn for CatBackward {
+    fn name(&self) -> &'static str {
+        "CatBackward0"
+    }
+    fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+        let mut offset = 0;
+        let mut grads = Grads::new();
+        for (size, &need) in self.sizes.iter().zip(needs) {
+            grads.push(match size {
+                Some(n) => {
+                    let part = need.then(|| index(grad, &slice_items(self.dim, offset, offset + n))).transpose()?;
+                    offset += n;
+                    part
+                }
+                None => None,
+            });
+        }
+        Ok(grads)
+    }
+    fn saves_tensors(&self) -> bool {
+        false
+    }
+}
+
+/// `torch.cat(tensors, dim)`: inputs of one shape but along `dim`, promoted
+/// to a common dtype. Legacy empty 1-D inputs (`torch.tensor([])`) are
+/// skipped, as in PyTorch.
+pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    if tensors.is_empty() {
+        bail!(Runtime, "torch.cat(): expected a non-empty list of Tensors");
+    }
+    let skipped = |t: &Tensor| t.ndim() == 1 && t.numel() == 0;
+    let Some(first) = tensors.iter().find(|t| !skipped(t)) else {
+        return Ok(tensors[0].clone());
+    };
+    if first.ndim() == 0 {
+        bail!(Runtime, "zero-dimensional tensor (at position {}) cannot be concatenated", tensors.iter().position(|t| t.ndim() == 0).unwrap_or(0));
+    }
+    let d = normalize_dim(dim, first.ndim())?;
+    let dtype = tensors.iter().map(Tensor::dtype).fold(DType::Bool, |a, b| crate::dtype::promote(a, b));
+    let mut shape: Shape = first.shape_vec();
+    shape[d] = 0;
+    for (i, t) in tensors.iter().enumerate() {
+        if skipped(t) {
+            continue;
+        }
+        if t.ndim() != first.ndim() {
+            bail!(Runtime, "Tensors must have same number of dimensions: got {} and {}", first.ndim(), t.ndim());
+        }
+        for k in 0..t.ndim() {
+            if k != d && t.shape()[k] != first.shape()[k] {
+                bail!(
+                    Runtime,
+                    "Sizes of tensors must match except in dimension {d}. Expected size {} but got size {} for tensor number {i} in the list.",
+                    first.shape()[k],
+                    t.shape()[k]
+                );
+            }
+        }
+        shape[d] += t.shape()[d];
+    }
+    let out = Tensor::full(&shape, Scalar::Int(0), dtype);
+    let mut offset = 0;
+    let mut sizes = Vec::with_capacity(tensors.len());
+    for t in tensors {
+        if skipped(t) {
+            sizes.push(None);
+            continue;
+        }
+        let n = t.shape()[d];
+        let target = out.view_with(super::index::index_layout(out.layout(), &slice_items(d, offset, offset + n))?);
+        target.write_dense(&to_dtype(&t.detach(), dtype)?.to_dense())?;
+        sizes.push(Some(n));
+        offset += n;
+    }
+    let out = out.detach();
+    let inputs: Vec<&Tensor> = tensors.iter().collect();
+    record(out, &inputs, |_| CatBackward { dim: d, sizes })
+}
+
+/// `torch.stack(tensors, dim)`: inputs of one shape joined along a new
+/// dimension.
+pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let Some(first) = tensors.first() else { bail!(Runtime, "stack expects a non-empty TensorList") };
+    for (i, t) in tensors.iter().enumerate() {
+        if t.shape() != first.shape() {
+            bail!(
+                Runtime,
+                "stack expects each tensor to be equal size, but got [{}] at entry 0 and [{}] at entry {i}",
+                join(first.shape()),
+                join(t.shape())
+            );
+        }
+    }
+    let d = normalize_dim(dim, first.ndim() + 1)?;
+    let parts: Vec<Tensor> = tensors.iter().map(|t| view::unsqueeze(t, d as i64)).collect::<Result<_>>()?;
+    cat(&parts, d as i64)
+}
