@@ -529,7 +529,6 @@ mod tests {
     use super::*;
     use crate::dtype::Scalar;
     use crate::ops::{add, mul, sum, unary, Arg};
-    use crate::autograd::node::GradHook;
 
     use crate::autograd::test_leaf as leaf;
 
@@ -649,5 +648,82 @@ mod tests {
         backward(&[y.clone()], &[ones_like(&y)], BackwardOptions::default(), Some(&[a.clone()])).unwrap();
         assert_eq!(grad_of(&a), vec![2.0]);
         assert!(b.grad().is_none());
+    }
+
+    #[test]
+    fn grad_captures_non_leaf_inputs_and_leaves_grad_alone() {
+        let x = leaf(vec![1.0, 2.0]);
+        let h = mul(&x, Arg::from(3.0)).unwrap();
+        let loss = sum(&mul(&h, &h).unwrap(), None, false, None).unwrap();
+        let got = grad(&[loss.clone()], &[ones_like(&loss)], BackwardOptions::default(), &[h.clone(), x.clone()]).unwrap();
+        assert_eq!(got[0].as_ref().unwrap().to_vec::<f32>().unwrap(), vec![6.0, 12.0], "d/dh h^2 = 2h");
+        assert_eq!(got[1].as_ref().unwrap().to_vec::<f32>().unwrap(), vec![18.0, 36.0], "d/dx (3x)^2 = 18x");
+        assert!(x.grad().is_none());
+    }
+
+    #[test]
+    fn grad_prunes_branches_that_do_not_reach_the_inputs() {
+        let (a, b) = (leaf(vec![1.0]), leaf(vec![2.0]));
+        let used = mul(&a, Arg::from(2.0)).unwrap();
+        let other = mul(&b, &b).unwrap();
+        let loss = add(&used, &other).unwrap();
+        // Free `other`'s saved tensors: running it would now be an error.
+        backward(&[other.clone()], &[ones_like(&other)], BackwardOptions::default(), None).unwrap();
+        let got = grad(&[loss.clone()], &[ones_like(&loss)], BackwardOptions::default(), &[a]).unwrap();
+        assert_eq!(got[0].as_ref().unwrap().to_vec::<f32>().unwrap(), vec![2.0]);
+    }
+
+    /// A node with two outputs: `(x * 2, x * 3)`, gradients per output.
+    struct TwoOutputs;
+    impl BackwardFn for TwoOutputs {
+        fn name(&self) -> &'static str {
+            "TwoOutputsBackward"
+        }
+        fn apply(&self, _: &Tensor, _: &[bool]) -> Result<Grads> {
+            unreachable!("apply_outputs is overridden")
+        }
+        fn apply_outputs(&self, grads: &[Option<Tensor>], _: &[bool]) -> Result<Grads> {
+            let mut total: Option<Tensor> = None;
+            for (g, k) in grads.iter().zip([2.0, 3.0]) {
+                if let Some(g) = g {
+                    let part = mul(g, Arg::from(k))?;
+                    total = Some(match total {
+                        None => part,
+                        Some(t) => add(&t, &part)?,
+                    });
+                }
+            }
+            Ok(smallvec::smallvec![total])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+
+    #[test]
+    fn multi_output_nodes_receive_one_gradient_per_output() {
+        let x = leaf(vec![1.0, 1.0]);
+        let (o1, o2) = (x.detach(), x.detach());
+        let edges = smallvec::smallvec![crate::autograd::edge_of(&x)];
+        crate::autograd::attach(Arc::new(TwoOutputs), edges, &[&o1, &o2]).unwrap();
+        assert_eq!(o2.history().unwrap().1, 1);
+        run(&sum(&o2, None, false, None).unwrap(), BackwardOptions::default()).unwrap();
+        assert_eq!(grad_of(&x), vec![3.0, 3.0], "only the second output got a gradient");
+        let both = add(&sum(&o1, None, false, None).unwrap(), &sum(&o2, None, false, None).unwrap()).unwrap();
+        run(&both, BackwardOptions::default()).unwrap();
+        assert_eq!(grad_of(&x), vec![8.0, 8.0], "3 before, then 2 + 3");
+    }
+
+    #[test]
+    fn inplace_write_into_a_view_rebases_the_base_onto_copy_slices() {
+        let x = leaf(vec![1.0, 2.0, 3.0]);
+        let h = mul(&x, Arg::from(1.0)).unwrap();
+        let items = [crate::ops::index::IndexItem::Slice { start: Some(1), stop: None, step: None }];
+        let v = crate::ops::index::index(&h, &items).unwrap();
+        crate::ops::inplace::binary_(&v, Arg::from(5.0), crate::ops::inplace::InplaceOp::Mul).unwrap();
+        assert_eq!(h.grad_fn_name(), Some("CopySlices"));
+        assert_eq!(v.grad_fn_name(), Some("AsStridedBackward0"));
+        run(&sum(&h, None, false, None).unwrap(), BackwardOptions::default()).unwrap();
+        assert_eq!(grad_of(&x), vec![1.0, 5.0, 5.0]);
     }
 }

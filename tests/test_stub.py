@@ -1,0 +1,42 @@
+"""The type stub of ``rustgrad._core`` lists everything the compiled module
+exports: each function, class, and each public Tensor member."""
+
+import ast
+import pathlib
+
+import pytest
+
+import rustgrad as rg
+from conftest import REFERENCE
+
+pytestmark = pytest.mark.skipif(REFERENCE is not None, reason="checks rustgrad's own stub")
+
+STUB = pathlib.Path(rg.__file__).with_name("_core.pyi")
+
+
+def stub_names():
+    tree = ast.parse(STUB.read_text())
+    top, classes = set(), {}
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            top.add(node.name)
+        elif isinstance(node, ast.AnnAssign):
+            top.add(node.target.id)
+        if isinstance(node, ast.ClassDef):
+            classes[node.name] = {
+                n.name if isinstance(n, ast.FunctionDef) else n.target.id
+                for n in node.body if isinstance(n, (ast.FunctionDef, ast.AnnAssign))
+            }
+    return top, classes
+
+
+def test_every_export_has_a_stub_entry():
+    top, _ = stub_names()
+    exported = {n for n in dir(rg._core) if not n.startswith("__")}
+    assert exported - top == set()
+
+
+def test_every_tensor_member_has_a_stub_entry():
+    _, classes = stub_names()
+    members = {n for n in vars(rg._core.Tensor) if not n.startswith("__") or n in ("__getitem__", "__setitem__")}
+    assert members - classes["Tensor"] == set()
