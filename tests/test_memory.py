@@ -98,6 +98,52 @@ def test_misc_ops_do_not_leak():
     assert live() <= nodes0
 
 
+class _SavesOutput(rg.autograd.Function):
+    @staticmethod
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(x, y)
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        return g * y
+
+
+def _autograd_features(x):
+    """One pass through the autograd features that keep graph objects in
+    several places (nodes, ctx, hooks, views, retained grads)."""
+    h = x * 2
+    h.retain_grad()
+    h[0] = 0
+    h[1:].mul_(2)
+    y = _SavesOutput.apply(h) + h.sigmoid()
+    y.register_hook(lambda g: g)
+    y.grad_fn.register_prehook(lambda gs: None)
+    y.grad_fn.metadata["step"] = 1
+    _ = y.grad_fn.next_functions
+    z = y.sum()
+    z.backward(retain_graph=True)
+    (g,) = rg.autograd.grad(z, x, create_graph=True)
+    g.sum().backward()
+
+
+@pytest.mark.parametrize("feature", [
+    lambda x: _SavesOutput.apply(x).sum().backward(),
+    lambda x: rg.autograd.grad(_SavesOutput.apply(x).sum(), x, create_graph=True)[0].sum().backward(),
+    _autograd_features,
+])
+def test_autograd_features_free_their_graphs(feature):
+    live = rg._core._live_nodes
+    gc.collect()
+    before = live()
+    for _ in range(50):
+        feature(rg.ones(3, requires_grad=True))
+    gc.collect()
+    assert live() == before
+
+
 def test_numpy_view_keeps_storage_alive():
     x = rg.arange(100_000).double()
     arr = x.numpy()

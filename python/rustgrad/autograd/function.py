@@ -158,6 +158,9 @@ class Function(metaclass=FunctionMeta):
         recorded = _core._function_record(
             ctx, cls._backward_cls.__name__, args, outputs, ctx.to_save,
             ctx.dirty_tensors, ctx.non_differentiable, ctx.materialize_grads)
+        # The node now owns what these named; kept here, an output would hold
+        # its own node through the ctx (a cycle Python's GC cannot see).
+        ctx.to_save = ctx.dirty_tensors = ctx.non_differentiable = ()
         return recorded if is_tuple else recorded[0]
 
 
