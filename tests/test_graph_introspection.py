@@ -233,3 +233,25 @@ def test_version_of_leaf_and_result():
     assert y._version == 1 and x._version == 0
     assert type(y.grad_fn).__name__ == "AddBackward0"
     assert N(y).tolist() == [3.0, 5.0]
+
+
+# A Python number is an input of the node PyTorch records for add, sub, mul
+# and div (it wraps the number as a tensor), so it shows as (None, 0); rsub
+# and pow take it as a plain argument.
+@pytest.mark.parametrize("make,name,inputs", [
+    (lambda x: x * 2, "MulBackward0", ["AccumulateGrad", None]),
+    (lambda x: 2 * x, "MulBackward0", ["AccumulateGrad", None]),
+    (lambda x: x + 1, "AddBackward0", ["AccumulateGrad", None]),
+    (lambda x: 1 + x, "AddBackward0", ["AccumulateGrad", None]),
+    (lambda x: x - 1, "SubBackward0", ["AccumulateGrad", None]),
+    (lambda x: 1 - x, "RsubBackward1", ["AccumulateGrad"]),
+    (lambda x: x / 2, "DivBackward0", ["AccumulateGrad", None]),
+    (lambda x: 2 / x, "MulBackward0", ["ReciprocalBackward0", None]),
+    (lambda x: x ** 2, "PowBackward0", ["AccumulateGrad"]),
+    (lambda x: x * x, "MulBackward0", ["AccumulateGrad", "AccumulateGrad"]),
+])
+def test_next_functions_with_python_numbers(make, name, inputs):
+    y = make(rg.ones(2, requires_grad=True))
+    assert type(y.grad_fn).__name__ == name
+    assert [None if f is None else type(f).__name__ for f, _ in y.grad_fn.next_functions] == inputs
+    y.sum().backward()

@@ -297,15 +297,23 @@ pub fn edge_of(t: &Tensor) -> Option<Edge> {
 /// Attaches a backward node to `out` if grad mode is on and any input
 /// requires grad. `make` builds the rule, saving only what `needs` calls for.
 pub fn record<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], make: impl FnOnce(&[bool]) -> F) -> Result<Tensor> {
+    record_padded(out, inputs, 0, make)
+}
+
+/// `record` for an op that PyTorch gives `pad` more inputs that never need a
+/// gradient (a Python number it wraps as a tensor: `x * 2` has
+/// `next_functions` `((AccumulateGrad, 0), (None, 0))`).
+pub fn record_padded<F: BackwardFn>(out: Tensor, inputs: &[&Tensor], pad: usize, make: impl FnOnce(&[bool]) -> F) -> Result<Tensor> {
     // Integer and bool results are not differentiable (e.g. `x.long()`);
     // inference mode records nothing, whatever the grad mode.
     if !grad_mode::is_enabled() || grad_mode::is_inference() || !out.dtype().is_float() {
         return Ok(out);
     }
-    let edges: SmallVec<[Option<Edge>; 2]> = inputs.iter().map(|t| edge_of(t)).collect();
+    let mut edges: SmallVec<[Option<Edge>; 2]> = inputs.iter().map(|t| edge_of(t)).collect();
     if edges.iter().all(Option::is_none) {
         return Ok(out);
     }
+    edges.extend((0..pad).map(|_| None));
     let needs: Needs = edges.iter().map(Option::is_some).collect();
     let op = make(&needs);
     attach(Arc::new(op), edges, &[&out])?;

@@ -1,6 +1,7 @@
 //! Arithmetic with broadcasting: `+ - * / **` between tensors and numbers.
 
 use super::{result_type, tensors, Arg};
+use crate::autograd::node::record_padded;
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::cpu_backend::{self, Arith};
 use crate::dtype::{DType, Scalar};
@@ -171,7 +172,9 @@ fn add_like<'a>(a: Arg<'a>, b: Arg<'a>, subtract: bool, name: &'static str, nega
     let shapes = [shape_of(a), shape_of(b)];
     let inputs = tensors(&[a, b]);
     let alpha = if subtract { -1.0 } else { 1.0 };
-    record(out, &inputs, |_| AddBackward { name, shapes: pick(shapes, a, b), alpha, negate_first })
+    // rsub takes its number as a scalar argument; add and sub wrap it.
+    let pad = if negate_first { 0 } else { super::wrapped_numbers(&[a, b]) };
+    record_padded(out, &inputs, pad, |_| AddBackward { name, shapes: pick(shapes, a, b), alpha, negate_first })
 }
 
 /// The shapes of the tensor operands only, in order (the node's edges are
@@ -238,7 +241,7 @@ pub fn mul<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
         (Arg::Scalar(_), Arg::Tensor(_)) => (b, a),
         _ => (a, b),
     };
-    record(out, &tensors(&[a, b]), |needs| MulBackward {
+    record_padded(out, &tensors(&[a, b]), super::wrapped_numbers(&[a, b]), |needs| MulBackward {
         shapes,
         other: [
             save(second, needs[0]),
@@ -297,7 +300,7 @@ pub fn div<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     }
     let out = elementwise(DivKernel, a, b, dtype)?;
     let shapes = [shape_of(a), shape_of(b)];
-    record(out, &tensors(&[a, b]), |needs| DivBackward {
+    record_padded(out, &tensors(&[a, b]), super::wrapped_numbers(&[a, b]), |needs| DivBackward {
         a: needs.get(1).copied().unwrap_or(false).then(|| SavedTensor::new(a.tensor().expect("tensor"))),
         b: match b {
             Arg::Tensor(t) => Saved::Tensor(SavedTensor::new(t)),

@@ -71,6 +71,12 @@ pub fn result_type(a: Arg, b: Arg) -> crate::dtype::DType {
     b.promote(a.promote(ResultType::default())).get()
 }
 
+/// How many operands are Python numbers PyTorch wraps as tensors (for
+/// `record_padded`).
+fn wrapped_numbers(args: &[Arg]) -> usize {
+    args.iter().filter(|a| matches!(a, Arg::Scalar(_))).count()
+}
+
 /// The tensors among some operands, for `record`.
 fn tensors<'a>(args: &[Arg<'a>]) -> smallvec::SmallVec<[&'a Tensor; 2]> {
     args.iter().filter_map(|a| a.tensor()).collect()
