@@ -140,7 +140,9 @@ impl Layout {
         }
         let lead = shape.len() - self.ndim();
         let mut strides: Strides = smallvec::smallvec![0; shape.len()];
-        for i in 0..self.ndim() {
+        // Checked from the last dimension, so the error names the rightmost
+        // mismatch, as PyTorch's does.
+        for i in (0..self.ndim()).rev() {
             let (have, want) = (self.shape[i], shape[lead + i]);
             strides[lead + i] = if have == want {
                 self.strides[i]

@@ -70,6 +70,8 @@ pub struct TensorImpl {
 struct Variable {
     meta: Mutex<AutogradMeta>,
     pyobj: PyObjSlot,
+    /// Serialises accumulation into `.grad` (see the engine).
+    accumulate: Mutex<()>,
 }
 
 #[derive(Clone)]
@@ -303,6 +305,11 @@ impl Tensor {
         self.0.var.meta.lock()
     }
 
+    /// Held while a gradient is accumulated into `.grad`.
+    pub fn accumulation_lock(&self) -> MutexGuard<'_, ()> {
+        self.0.var.accumulate.lock()
+    }
+
     pub fn requires_grad(&self) -> bool {
         self.refresh_view_history();
         let m = self.meta();
@@ -375,9 +382,7 @@ impl Tensor {
         if !v.tracked || !v.base.requires_grad() {
             return;
         }
-        let node = crate::ops::view::as_strided_history(&v.base, self.layout());
-        let old = std::mem::replace(&mut self.meta().grad_fn, node);
-        drop(old);
+        self.set_history(crate::ops::view::as_strided_history(&v.base, self.layout()), 0);
     }
 
     pub fn set_requires_grad(&self, flag: bool) -> Result<()> {
@@ -532,7 +537,7 @@ impl Tensor {
     /// Overwrites this tensor's elements (in its layout) with dense `src`
     /// of the same dtype and element count, and bumps the version.
     pub fn write_dense(&self, src: &CpuStorage) -> Result<()> {
-        if self.0.layout.has_internal_overlap() {
+        if self.numel() > 0 && self.0.layout.has_internal_overlap() {
             bail!(
                 Runtime,
                 "unsupported operation: more than one element of the written-to tensor refers to a single memory location. Please clone() the tensor before performing the operation."
@@ -546,10 +551,9 @@ impl Tensor {
         Ok(())
     }
 
+    /// Sets every element to `value` (elements sharing memory are fine:
+    /// they get the same value).
     pub fn fill_value(&self, value: Scalar) -> Result<()> {
-        if self.0.layout.has_internal_overlap() {
-            return self.write_dense(&CpuStorage::filled(self.dtype(), self.numel(), value));
-        }
         {
             let mut guard = self.0.storage.write();
             cpu_backend::fill(guard.cpu_mut(), &self.0.layout, value);

@@ -257,14 +257,19 @@ fn release(id: NodeId) {
 /// Frees the saved tensors of the given nodes (after a backward pass that did
 /// not retain the graph); nodes that save nothing stay runnable, as in PyTorch.
 pub(super) fn release_saved(ids: &[NodeId]) {
+    // Rules are asked outside the lock (a rule may take locks of its own).
+    let rules: Vec<(NodeId, Arc<dyn BackwardFn>)> = {
+        let arena = lock();
+        ids.iter().filter_map(|&id| arena.get(id).and_then(|n| n.op.clone()).map(|op| (id, op))).collect()
+    };
+    let saving: Vec<NodeId> = rules.iter().filter(|(_, op)| op.saves_tensors()).map(|(id, _)| *id).collect();
+    drop(rules);
     let mut ops = Vec::new();
     {
         let mut arena = lock();
-        for &id in ids {
+        for id in saving {
             if let Some(node) = arena.get_mut(id) {
-                if node.op.as_ref().is_some_and(|op| op.saves_tensors()) {
-                    ops.extend(node.op.take());
-                }
+                ops.extend(node.op.take());
             }
         }
     }

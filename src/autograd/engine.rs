@@ -18,7 +18,7 @@ use smallvec::SmallVec;
 
 use super::arena::{self, Edge, NodeId, OutputMeta};
 use super::grad_mode::GradModeGuard;
-use super::node::{run_hooks, BackwardFn, CurrentNode, Grads, NodeHooks, FREED_GRAPH};
+use super::node::{run_hooks, saved_hooks, BackwardFn, CurrentNode, Grads, NodeHooks, SavedHooksScope, SavedTensorHooks, FREED_GRAPH};
 use super::anomaly;
 use crate::bail;
 use crate::cpu_backend::PARALLEL_MIN_ELEMENTS;
@@ -155,8 +155,9 @@ impl Snapshot {
         }
     }
 
-    /// Which slots lie on a path to one of `targets` (those must run).
-    fn needed_for(&self, targets: &[Slot]) -> Vec<bool> {
+    /// Which slots must run for gradients to reach `targets`: those on a
+    /// path to one, and the targets themselves if `run_targets`.
+    fn needed_for(&self, targets: &[Slot], run_targets: bool) -> Vec<bool> {
         let n = self.tasks.len();
         let mut parents: Vec<Vec<Slot>> = vec![Vec::new(); n + self.leaves.len()];
         for (slot, task) in self.tasks.iter().enumerate() {
@@ -164,14 +165,19 @@ impl Snapshot {
                 parents[target].push(slot);
             }
         }
-        let mut needed = vec![false; n + self.leaves.len()];
+        let mut reaches = vec![false; n + self.leaves.len()];
         let mut stack: Vec<Slot> = targets.to_vec();
         while let Some(s) = stack.pop() {
-            if !std::mem::replace(&mut needed[s], true) {
+            if !std::mem::replace(&mut reaches[s], true) {
                 stack.extend(parents[s].iter().copied());
             }
         }
-        needed
+        if run_targets {
+            return reaches;
+        }
+        (0..n + self.leaves.len())
+            .map(|s| s < n && self.tasks[s].edges.iter().flatten().any(|&(t, _)| reaches[t]))
+            .collect()
     }
 }
 
@@ -190,6 +196,9 @@ struct Run<'a> {
     /// Per slot: (output number, index into `captured`) to record.
     captures: Vec<SmallVec<[(u32, usize); 1]>>,
     captured: Vec<Mutex<Option<Tensor>>>,
+    /// The caller's `saved_tensors_hooks`, for nodes recorded on workers
+    /// under `create_graph`.
+    saved_hooks: Vec<Arc<dyn SavedTensorHooks>>,
     error: Mutex<Option<Error>>,
 }
 
@@ -220,6 +229,7 @@ impl<'a> Run<'a> {
     /// Runs one slot and returns the slots it made ready.
     fn execute(&self, slot: Slot) -> Result<SmallVec<[Slot; 4]>> {
         let _mode = GradModeGuard::new(self.opts.create_graph);
+        let _hooks = SavedHooksScope::install(self.saved_hooks.clone());
         let n = self.snap.tasks.len();
         if slot >= n {
             self.run_leaf(slot)?;
@@ -251,7 +261,7 @@ impl<'a> Run<'a> {
     /// A node's hooks and rule, in PyTorch's order: tensor hooks, retained
     /// gradients, captures, node pre-hooks, the rule, node post-hooks.
     fn run_node(&self, slot: Slot, task: &Task, grads: &mut Vec<Option<Tensor>>) -> Result<Grads> {
-        if !self.needed[slot] {
+        if !self.needed[slot] && self.captures[slot].is_empty() {
             return Ok(Grads::new());
         }
         for (_, nr, hook) in &task.hooks.tensor {
@@ -267,7 +277,10 @@ impl<'a> Run<'a> {
         for &(nr, index) in &self.captures[slot] {
             *self.captured[index].lock() = grads[nr as usize].clone();
         }
-        if grads.iter().all(Option::is_none) {
+        if !self.needed[slot] {
+            return Ok(Grads::new());
+        }
+        if grads.iter().all(Option::is_none) && !task.op.as_ref().is_some_and(|op| op.runs_without_grads()) {
             return Ok(Grads::new());
         }
         for (_, hook) in &task.hooks.pre {
@@ -302,7 +315,7 @@ impl<'a> Run<'a> {
     /// then post-accumulate hooks.
     fn run_leaf(&self, slot: Slot) -> Result<()> {
         let Some(g) = self.gather(slot, 1)?.pop().flatten() else { return Ok(()) };
-        if !self.needed[slot] {
+        if !self.needed[slot] && self.captures[slot].is_empty() {
             return Ok(());
         }
         let leaf = &self.snap.leaves[slot - self.snap.tasks.len()];
@@ -368,7 +381,10 @@ impl<'a> Run<'a> {
                 }
             });
         }
-        rayon::scope(|scope| ready.into_iter().for_each(|s| spawn(self, scope, s)));
+        match backward_pool() {
+            Some(pool) => pool.scope(|scope| ready.into_iter().for_each(|s| spawn(self, scope, s))),
+            None => return self.run_sequential(ready),
+        }
         match self.error.lock().take() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -376,12 +392,31 @@ impl<'a> Run<'a> {
     }
 }
 
-/// Adds `g` into `leaf.grad` (PyTorch's `AccumulateGrad`).
-/// The leaf's metadata lock is held throughout, so backward passes running
-/// on several threads never lose each other's contributions.
+/// The engine's own thread pool. Python callbacks (hooks, a Function's
+/// backward) run on its workers and wait there for the GIL; a thread that
+/// holds the GIL while an element-wise kernel waits on rayon's global pool
+/// must never wait behind them, so the two pools are kept apart. `None`
+/// (run on the calling thread) if no thread could be started.
+fn backward_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: std::sync::OnceLock<Option<rayon::ThreadPool>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(rayon::current_num_threads())
+            .thread_name(|i| format!("rustgrad-backward-{i}"))
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Adds `g` into `leaf.grad` (PyTorch's `AccumulateGrad`). Accumulations
+/// into one leaf are serialised (backward passes on several threads never
+/// lose each other's contributions) by a lock of their own: the metadata
+/// lock is only taken to read and swap `.grad`, never across tensor ops,
+/// which may call back into Python.
 fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
-    let mut meta = leaf.meta();
-    let new = match meta.grad.clone() {
+    let _serial = leaf.accumulation_lock();
+    let new = match leaf.grad() {
         None if g.owns_whole_storage() && (create_graph || !g.requires_grad()) => g,
         None => ops::contiguous_copy(&g)?,
         Some(old) if create_graph => ops::add(&old, &g)?,
@@ -390,8 +425,7 @@ fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
             return old.write_dense(&sum.to_dense());
         }
     };
-    let old = std::mem::replace(&mut meta.grad, Some(new));
-    drop(meta);
+    let old = std::mem::replace(&mut leaf.meta().grad, Some(new));
     drop(old); // outside the lock: it may free a graph
     Ok(())
 }
@@ -399,10 +433,11 @@ fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
 /// `retain_grad()`'s hook: a non-leaf's `.grad` gets the arriving gradient
 /// (a copy), summed out of place with an earlier one.
 fn retain_grad(t: &Tensor, g: &Tensor) -> Result<()> {
+    // Under create_graph (grad mode on) the copy keeps the gradient's history.
     let old = t.grad();
     let new = match old {
-        None => ops::contiguous_copy(&g.detach())?,
-        Some(old) => ops::add(&old, &g.detach())?,
+        None => ops::contiguous_copy(g)?,
+        Some(old) => ops::add(&old, g)?,
     };
     let replaced = std::mem::replace(&mut t.meta().grad, Some(new));
     drop(replaced);
@@ -476,7 +511,10 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
                 Mode::Capture => vec![false; snap.leaves.len()],
                 Mode::Accumulate => (0..snap.leaves.len()).map(|l| !captures[snap.tasks.len() + l].is_empty()).collect(),
             };
-            (snap.needed_for(&targets), accumulate)
+            // grad() captures at its targets without running their nodes
+            // (unless another target lies behind them); backward(inputs=)
+            // runs them, as PyTorch does.
+            (snap.needed_for(&targets, mode == Mode::Accumulate), accumulate)
         }
     };
     if let Some(freed) = snap.tasks.iter().enumerate().find(|(s, t)| needed[*s] && t.op.is_none()).map(|(_, t)| t) {
@@ -494,6 +532,7 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
         accumulate,
         captures,
         captured: (0..inputs.map_or(0, <[Tensor]>::len)).map(|_| Mutex::new(None)).collect(),
+        saved_hooks: saved_hooks(),
         error: Mutex::new(None),
     };
     for (i, (root, grad)) in seeds.into_iter().enumerate() {

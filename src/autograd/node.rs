@@ -110,6 +110,11 @@ pub trait BackwardFn: Send + Sync + 'static {
     fn saves_tensors(&self) -> bool {
         true
     }
+    /// Whether the rule runs when no gradient reached any output (a custom
+    /// Function that materializes zeros); others are skipped then.
+    fn runs_without_grads(&self) -> bool {
+        false
+    }
     /// The saved tensors by PyTorch's attribute names (`self`, `other`,
     /// `result`), shown as `grad_fn._saved_<name>`.
     fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
@@ -136,6 +141,28 @@ thread_local! {
     /// The node the engine is running on this thread: an output a rule saved
     /// is given it back as history when the rule runs under `create_graph`.
     static CURRENT_NODE: RefCell<Option<NodeId>> = const { RefCell::new(None) };
+}
+
+/// This thread's `saved_tensors_hooks` stack.
+pub fn saved_hooks() -> Vec<Arc<dyn SavedTensorHooks>> {
+    SAVED_HOOKS.with(|s| s.borrow().clone())
+}
+
+/// Installs a `saved_tensors_hooks` stack on this thread until dropped (the
+/// engine hands its caller's to its workers).
+pub struct SavedHooksScope(Vec<Arc<dyn SavedTensorHooks>>);
+
+impl SavedHooksScope {
+    pub fn install(hooks: Vec<Arc<dyn SavedTensorHooks>>) -> SavedHooksScope {
+        SavedHooksScope(SAVED_HOOKS.with(|s| std::mem::replace(&mut *s.borrow_mut(), hooks)))
+    }
+}
+
+impl Drop for SavedHooksScope {
+    fn drop(&mut self) {
+        let previous = std::mem::take(&mut self.0);
+        SAVED_HOOKS.with(|s| *s.borrow_mut() = previous);
+    }
 }
 
 pub fn push_saved_hooks(hooks: Arc<dyn SavedTensorHooks>) {
@@ -169,7 +196,25 @@ impl Drop for CurrentNode {
 
 enum Saved {
     Tensor(Tensor),
-    Packed(Box<dyn PackedTensor>),
+    /// Packed by `saved_tensors_hooks`, with where the tensor's gradient
+    /// went (its history, or its leaf) so the unpacked value can be
+    /// differentiated again.
+    Packed(Box<dyn PackedTensor>, Option<Edge>),
+}
+
+/// A node that passes its gradient to an unpacked copy's leaf.
+struct UnpackedLeaf;
+
+impl BackwardFn for UnpackedLeaf {
+    fn name(&self) -> &'static str {
+        "AliasBackward0"
+    }
+    fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+        Ok(smallvec::smallvec![Some(grad.clone())])
+    }
+    fn saves_tensors(&self) -> bool {
+        false
+    }
 }
 
 /// A tensor kept for backward, with the version it had when saved so that a
@@ -205,8 +250,9 @@ impl SavedTensor {
             // The hooks themselves must not see the tensors they create.
             Some(h) => {
                 let _off = SavedHooksOff::new();
+                let link = if output.is_some() { None } else { edge_of(&tensor) };
                 match h.pack(&tensor) {
-                    Ok(p) => Saved::Packed(p),
+                    Ok(p) => Saved::Packed(p, link),
                     Err(e) => {
                         save_error(e);
                         Saved::Tensor(tensor)
@@ -219,7 +265,7 @@ impl SavedTensor {
 
     pub fn get(&self) -> Result<Tensor> {
         let t = match &self.saved {
-            Saved::Packed(p) => return p.unpack(),
+            Saved::Packed(p, link) => return self.relink(p.unpack()?, link.as_ref()),
             Saved::Tensor(t) => t,
         };
         let now = t.version();
@@ -232,7 +278,7 @@ impl SavedTensor {
             // and hand-written ones by their C++ class.
             let output_of = output_of
                 .map(|(nr, n)| match n {
-                    "CopySlices" => format!(", which is output {nr} of torch::autograd::CopySlices,"),
+                    "CopySlices" | "CopyBackwards" => format!(", which is output {nr} of torch::autograd::{n},"),
                     n => format!(", which is output {nr} of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")),
                 })
                 .unwrap_or_default();
@@ -246,16 +292,34 @@ impl SavedTensor {
                 self.version
             );
         }
-        if let Some((nr, _)) = self.output {
-            if grad_mode::is_enabled() {
-                if let Some(node) = CURRENT_NODE.with(|c| *c.borrow()).and_then(arena::make_ref) {
-                    let alias = t.detach();
-                    alias.set_history(Some(node), nr);
-                    return Ok(alias);
-                }
-            }
+        if self.output.is_some() {
+            return self.relink(t.clone(), None);
         }
         Ok(t.clone())
+    }
+
+    /// Under grad mode (a backward pass with `create_graph`), an unpacked
+    /// value is linked back into the graph: an output to the running node,
+    /// an input to its history or leaf.
+    fn relink(&self, t: Tensor, link: Option<&Edge>) -> Result<Tensor> {
+        if !grad_mode::is_enabled() {
+            return Ok(t);
+        }
+        let alias = t.detach();
+        match (self.output, link) {
+            (Some((nr, _)), _) => match CURRENT_NODE.with(|c| *c.borrow()).and_then(arena::make_ref) {
+                Some(node) => alias.set_history(Some(node), nr),
+                None => return Ok(t),
+            },
+            (None, Some(Edge::Node(node, nr))) => alias.set_history(Some(node.clone()), *nr),
+            (None, Some(Edge::Leaf(leaf))) => {
+                let out = OutputMeta { shape: alias.shape_vec(), dtype: alias.dtype() };
+                let node = make_node(Arc::new(UnpackedLeaf), smallvec::smallvec![Some(Edge::Leaf(leaf.clone()))], smallvec::smallvec![out])?;
+                alias.set_history(Some(node), 0);
+            }
+            (None, None) => return Ok(t),
+        }
+        Ok(alias)
     }
 }
 

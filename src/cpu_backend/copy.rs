@@ -36,7 +36,9 @@ pub fn write_strided(dst: &mut CpuStorage, dst_layout: &Layout, src: &CpuStorage
     crate::with_dtype!(dst.dtype(), T => {
         let from = T::slice(src);
         let to = T::slice_mut(dst);
-        if dst_layout.is_contiguous() {
+        if from.is_empty() {
+            // An empty view's offset may lie past the end of the buffer.
+        } else if dst_layout.is_contiguous() {
             let start = dst_layout.offset;
             to[start..start + from.len()].copy_from_slice(from);
         } else {
@@ -62,19 +64,31 @@ pub fn fill(dst: &mut CpuStorage, layout: &Layout, value: Scalar) {
     })
 }
 
-/// `dst[offsets of dst_layout] += src` (dense `src`), summing where the
-/// layout maps several elements to one place. Float buffers only: this
-/// carries gradients.
-pub fn scatter_add(dst: &mut CpuStorage, dst_layout: &Layout, src: &CpuStorage) {
-    fn add<T: Copy + std::ops::AddAssign>(dst: &mut [T], layout: &Layout, src: &[T]) {
-        for (o, &v) in layout.offsets().zip(src) {
-            dst[o] += v;
+/// `dst[offsets[i]] += src[i]` (dense `src`), summing where several
+/// elements map to one place. Numeric buffers of one dtype (this carries
+/// gradients); a bool `src` is or-ed in.
+pub fn scatter_add(dst: &mut CpuStorage, offsets: impl Iterator<Item = usize>, src: &CpuStorage) {
+    fn add<T: Copy>(dst: &mut [T], offsets: impl Iterator<Item = usize>, src: &[T], f: impl Fn(T, T) -> T) {
+        for (o, &v) in offsets.zip(src) {
+            dst[o] = f(dst[o], v);
         }
     }
     match (dst, src) {
-        (CpuStorage::F32(d), CpuStorage::F32(s)) => add(d, dst_layout, s),
-        (CpuStorage::F64(d), CpuStorage::F64(s)) => add(d, dst_layout, s),
-        (CpuStorage::I64(d), CpuStorage::I64(s)) => add(d, dst_layout, s),
-        (d, s) => unreachable!("scatter_add of {:?} into {:?}", s.dtype(), d.dtype()),
+        (CpuStorage::F32(d), CpuStorage::F32(s)) => add(d, offsets, s, |a, b| a + b),
+        (CpuStorage::F64(d), CpuStorage::F64(s)) => add(d, offsets, s, |a, b| a + b),
+        (CpuStorage::I64(d), CpuStorage::I64(s)) => add(d, offsets, s, i64::wrapping_add),
+        (CpuStorage::Bool(d), CpuStorage::Bool(s)) => add(d, offsets, s, |a, b| a | b),
+        (d, s) => {
+            let s = cast(s, &Layout::contiguous(&[s.len()]), d.dtype());
+            scatter_add(d, offsets, &s)
+        }
     }
+}
+
+/// The elements of `data` at `offsets`, densely.
+pub fn gather_at(data: &CpuStorage, offsets: &[usize]) -> CpuStorage {
+    crate::with_dtype!(data.dtype(), T => {
+        let src = T::slice(data);
+        T::wrap(offsets.iter().map(|&o| src[o]).collect())
+    })
 }

@@ -7,7 +7,7 @@ mod map;
 mod matmul;
 mod reduce;
 
-pub use copy::{cast, fill, gather, scatter_add, write_strided};
+pub use copy::{cast, fill, gather, gather_at, scatter_add, write_strided};
 pub use map::{binary, compare, unary, Operand};
 pub use matmul::matmul;
 pub use reduce::{sum_all, sum_dims};

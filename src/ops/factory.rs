@@ -8,6 +8,12 @@ use crate::layout::numel;
 use crate::random;
 use crate::tensor::Tensor;
 
+/// Zeros shaped and typed like `t`, with no history (the gradient of rules
+/// whose derivative vanishes, as PyTorch's `zeros_like(grad)`).
+pub fn zeros_like(t: &Tensor) -> Tensor {
+    Tensor::full(t.shape(), Scalar::Int(0), t.dtype())
+}
+
 pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Tensor {
     Tensor::full(shape, value, dtype)
 }

@@ -18,6 +18,16 @@ pub enum IndexItem {
 
 /// The layout `items` select from `layout`.
 pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
+    if layout.ndim() == 0 {
+        match items.first() {
+            Some(IndexItem::Int(_)) => bail!(
+                Index,
+                "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"
+            ),
+            Some(IndexItem::Slice { .. }) => bail!(Index, "slice() cannot be applied to a 0-dim tensor."),
+            _ => {}
+        }
+    }
     let consumed = items.iter().filter(|i| matches!(i, IndexItem::Int(_) | IndexItem::Slice { .. })).count();
     if consumed > layout.ndim() {
         bail!(Index, "too many indices for tensor of dimension {}", layout.ndim());
@@ -74,6 +84,31 @@ pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
     }
     take_rest(&mut out, dim, layout.ndim());
     Ok(out)
+}
+
+/// Whether `items` select all of a tensor of `shape` as it is (only `...`
+/// and slices covering whole dimensions): index assignment then writes into
+/// the tensor itself, as in PyTorch.
+pub fn selects_everything(items: &[IndexItem], shape: &[usize]) -> bool {
+    let consumed = items.iter().filter(|i| matches!(i, IndexItem::Slice { .. })).count();
+    let mut dim = 0;
+    for item in items {
+        match *item {
+            IndexItem::Ellipsis => dim += shape.len().saturating_sub(consumed),
+            IndexItem::Slice { start, stop, step } => {
+                let Some(&n) = shape.get(dim) else { return false };
+                let n = n as i64;
+                let from_start = start.is_none_or(|s| s == 0 || s <= -n);
+                let to_end = stop.is_none_or(|s| s >= n);
+                if !(from_start && to_end && step.is_none_or(|s| s == 1)) {
+                    return false;
+                }
+                dim += 1;
+            }
+            IndexItem::Int(_) | IndexItem::NewAxis => return false,
+        }
+    }
+    true
 }
 
 /// PyTorch applies an index item by item, so the node is named after the

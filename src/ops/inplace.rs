@@ -55,10 +55,30 @@ fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
 /// the recorded op sees the values from before the write.
 fn before_write(target: &Tensor) -> Tensor {
     let copy = Tensor::from_cpu(target.to_dense(), target.shape());
-    if let Some((node, nr)) = target.history() {
-        copy.set_history(Some(node), nr);
-    }
+    link_history(target, &copy);
     copy
+}
+
+/// Gives `to` the history of `target`'s current value. For a view that is
+/// the base's history seen through the view (PyTorch's CopySlices routes the
+/// old values' gradient into the base, not through the view's own node).
+fn link_history(target: &Tensor, to: &Tensor) {
+    match target.view_base().filter(|b| target.is_tracked_view() && b.requires_grad()) {
+        Some(base) => to.set_history(as_strided_history(base, target.layout()), 0),
+        None => {
+            if let Some((node, nr)) = target.history() {
+                to.set_history(Some(node), nr);
+            }
+        }
+    }
+}
+
+/// An alias of `target` that carries its history, for rules that do not read
+/// the old values (their gradient is zero).
+fn history_alias(target: &Tensor) -> Tensor {
+    let alias = target.detach();
+    link_history(target, &alias);
+    alias
 }
 
 /// Writes `result` (already broadcast to `target`'s shape) into `target`
@@ -91,7 +111,7 @@ fn commit(target: &Tensor, result: &Tensor, recording: bool) -> Result<()> {
 
 /// After a recorded write of `result` into `target`: `target`'s history is
 /// `result`'s, or, for a view, its base's history becomes `CopySlices`.
-fn rebase_history(target: &Tensor, result: &Tensor) -> Result<()> {
+pub fn rebase_history(target: &Tensor, result: &Tensor) -> Result<()> {
     let Some(base) = target.view_base().filter(|_| target.is_tracked_view()).cloned() else {
         match result.history() {
             Some((node, nr)) => target.set_history(Some(node), nr),
@@ -129,8 +149,10 @@ impl BackwardFn for CopySlices {
         };
         Ok(smallvec::smallvec![rest, needs.get(1).copied().unwrap_or(false).then_some(region)])
     }
+    /// Freed by a backward pass like the op it stands in for, so a second
+    /// pass raises PyTorch's error.
     fn saves_tensors(&self) -> bool {
-        false
+        true
     }
 }
 
@@ -153,7 +175,26 @@ pub fn copy_(target: &Tensor, src: &Tensor) -> Result<()> {
     let src = if recording { src.clone() } else { src.detach() };
     let values = view::expand_to(&src, target.shape())?;
     let values = super::to_dtype(&values, target.dtype())?;
-    commit(target, &values, recording)
+    if !recording {
+        return commit(target, &values, false);
+    }
+    /// The old values get no gradient; the source gets all of it.
+    struct CopyBackwards;
+    impl BackwardFn for CopyBackwards {
+        fn name(&self) -> &'static str {
+            "CopyBackwards"
+        }
+        fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+            let old = needs[0].then(|| super::factory::zeros_like(grad));
+            Ok(smallvec::smallvec![old, needs[1].then(|| grad.clone())])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    let copied = Tensor::from_cpu(values.to_dense(), target.shape());
+    let result = record(copied, &[&history_alias(target), &values], |_| CopyBackwards)?;
+    commit(target, &result, true)
 }
 
 /// `fill_(value)` / `zero_()`: afterwards the tensor no longer depends on
@@ -169,7 +210,7 @@ pub fn fill_(target: &Tensor, value: Scalar, zero: bool) -> Result<()> {
             self.0
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            Ok(smallvec::smallvec![Some(mul(grad, Arg::from(0.0))?)])
+            Ok(smallvec::smallvec![Some(super::factory::zeros_like(grad))])
         }
         fn saves_tensors(&self) -> bool {
             false
@@ -177,6 +218,6 @@ pub fn fill_(target: &Tensor, value: Scalar, zero: bool) -> Result<()> {
     }
     let name = if zero { "ZeroBackward0" } else { "FillBackward2" };
     let filled = Tensor::full(target.shape(), value, target.dtype());
-    let result = record(filled, &[&before_write(target)], |_| FillBackward(name))?;
+    let result = record(filled, &[&history_alias(target)], |_| FillBackward(name))?;
     commit(target, &result, true)
 }

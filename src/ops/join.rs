@@ -2,7 +2,7 @@
 //! new one. The gradient of each input is its slice of the output's.
 
 use super::index::{index, IndexItem};
-use super::{to_dtype, view};
+use super::to_dtype;
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
 use crate::dtype::{DType, Scalar};
@@ -18,6 +18,8 @@ fn slice_items(dim: usize, start: usize, stop: usize) -> Vec<IndexItem> {
 }
 
 struct CatBackward {
+    /// `CatBackward0`, or `StackBackward0` (whose inputs gained `dim`).
+    name: &'static str,
     dim: usize,
     /// Each input's extent along `dim` (`None`: a skipped empty 1-D input).
     sizes: Vec<Option<usize>>,
@@ -25,15 +27,21 @@ struct CatBackward {
 
 impl BackwardFn for CatBackward {
     fn name(&self) -> &'static str {
-        "CatBackward0"
+        self.name
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+        let stacked = self.name == "StackBackward0";
         let mut offset = 0;
         let mut grads = Grads::new();
         for (size, &need) in self.sizes.iter().zip(needs) {
             grads.push(match size {
                 Some(n) => {
-                    let part = need.then(|| index(grad, &slice_items(self.dim, offset, offset + n))).transpose()?;
+                    let part = need
+                        .then(|| match stacked {
+                            true => index(grad, &select_items(self.dim, offset)),
+                            false => index(grad, &slice_items(self.dim, offset, offset + n)),
+                        })
+                        .transpose()?;
                     offset += n;
                     part
                 }
@@ -47,16 +55,31 @@ impl BackwardFn for CatBackward {
     }
 }
 
+/// The items selecting index `i` of dimension `dim`.
+fn select_items(dim: usize, i: usize) -> Vec<IndexItem> {
+    let mut items = vec![IndexItem::Slice { start: None, stop: None, step: None }; dim];
+    items.push(IndexItem::Int(i as i64));
+    items
+}
+
 /// `torch.cat(tensors, dim)`: inputs of one shape but along `dim`, promoted
 /// to a common dtype. Legacy empty 1-D inputs (`torch.tensor([])`) are
 /// skipped, as in PyTorch.
 pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
+    let (out, d, sizes) = concatenate(tensors, dim)?;
+    let inputs: Vec<&Tensor> = tensors.iter().collect();
+    record(out, &inputs, |_| CatBackward { name: "CatBackward0", dim: d, sizes })
+}
+
+/// `cat`'s values without history: the result, the resolved dimension and
+/// each input's extent along it.
+fn concatenate(tensors: &[Tensor], dim: i64) -> Result<(Tensor, usize, Vec<Option<usize>>)> {
     if tensors.is_empty() {
         bail!(Runtime, "torch.cat(): expected a non-empty list of Tensors");
     }
     let skipped = |t: &Tensor| t.ndim() == 1 && t.numel() == 0;
     let Some(first) = tensors.iter().find(|t| !skipped(t)) else {
-        return Ok(tensors[0].clone());
+        return Ok((tensors[0].detach(), 0, vec![None; tensors.len()]));
     };
     if first.ndim() == 0 {
         bail!(Runtime, "zero-dimensional tensor (at position {}) cannot be concatenated", tensors.iter().position(|t| t.ndim() == 0).unwrap_or(0));
@@ -84,7 +107,8 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         }
         shape[d] += t.shape()[d];
     }
-    let out = Tensor::full(&shape, Scalar::Int(0), dtype);
+    let layout = crate::layout::Layout::contiguous(&shape);
+    let mut data = crate::cpu_backend::CpuStorage::filled(dtype, crate::layout::numel(&shape), Scalar::Int(0));
     let mut offset = 0;
     let mut sizes = Vec::with_capacity(tensors.len());
     for t in tensors {
@@ -93,14 +117,12 @@ pub fn cat(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
             continue;
         }
         let n = t.shape()[d];
-        let target = out.view_with(super::index::index_layout(out.layout(), &slice_items(d, offset, offset + n))?);
-        target.write_dense(&to_dtype(&t.detach(), dtype)?.to_dense())?;
+        let part = super::index::index_layout(&layout, &slice_items(d, offset, offset + n))?;
+        crate::cpu_backend::write_strided(&mut data, &part, &to_dtype(&t.detach(), dtype)?.to_dense());
         sizes.push(Some(n));
         offset += n;
     }
-    let out = out.detach();
-    let inputs: Vec<&Tensor> = tensors.iter().collect();
-    record(out, &inputs, |_| CatBackward { dim: d, sizes })
+    Ok((Tensor::from_cpu(data, &shape), d, sizes))
 }
 
 /// `torch.stack(tensors, dim)`: inputs of one shape joined along a new
@@ -118,6 +140,8 @@ pub fn stack(tensors: &[Tensor], dim: i64) -> Result<Tensor> {
         }
     }
     let d = normalize_dim(dim, first.ndim() + 1)?;
-    let parts: Vec<Tensor> = tensors.iter().map(|t| view::unsqueeze(t, d as i64)).collect::<Result<_>>()?;
-    cat(&parts, d as i64)
+    let parts: Vec<Tensor> = tensors.iter().map(|t| t.detach().view_with(t.layout().unsqueeze(d))).collect();
+    let (out, _, sizes) = concatenate(&parts, d as i64)?;
+    let inputs: Vec<&Tensor> = tensors.iter().collect();
+    record(out, &inputs, |_| CatBackward { name: "StackBackward0", dim: d, sizes })
 }

@@ -133,6 +133,7 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
 
 struct NormBackward {
     x: SavedTensor,
+    result: SavedTensor,
     p: f64,
     dims: Option<Dims>,
     keepdim: bool,
@@ -144,10 +145,9 @@ impl BackwardFn for NormBackward {
     }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
         let x = &self.x.get()?;
-        let dims: Option<Vec<i64>> = self.dims.as_ref().map(|d| d.iter().map(|&d| d as i64).collect());
-        // The norm is recomputed rather than saved, so no output is kept
-        // alive and higher-order gradients see its full history.
-        let n = norm(x, self.p, dims.as_deref(), true)?;
+        // The saved result (linked to this node under create_graph), shaped
+        // to broadcast against `x`.
+        let n = view::reshape_to(&self.result.get()?, &keep_shape(x.shape(), self.dims.as_ref()))?;
         let g = expand_back(grad, &keep_shape(x.shape(), self.dims.as_ref()), self.dims.as_ref(), self.keepdim)?;
         let local = if self.p == 1.0 {
             unary::sign(x)?
@@ -191,7 +191,14 @@ pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<T
         let r = if p == 1.0 { s } else if p == 2.0 { unary::sqrt(&s)? } else { binary::pow(&s, Arg::from(1.0 / p))? };
         r.detach()
     };
-    record(out, &[x], |_| NormBackward { x: SavedTensor::new(x), p, dims: resolved, keepdim })
+    let result = out.clone();
+    record(out, &[x], |_| NormBackward {
+        x: SavedTensor::new(x),
+        result: SavedTensor::output(&result, 0, "LinalgVectorNormBackward0"),
+        p,
+        dims: resolved,
+        keepdim,
+    })
 }
 
 /// Sums `g` down to `shape` (which `g`'s shape broadcasts from).

@@ -4,7 +4,7 @@
 
 use num_traits::Float;
 
-use super::{binary, compare, to_dtype, Arg};
+use super::{binary, compare, masked, to_dtype, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::cpu_backend;
 use crate::dtype::{DType, DEFAULT_FLOAT};
@@ -153,15 +153,43 @@ unary_op!(sigmoid, SigmoidKernel, "SigmoidBackward0", keeps_int = false, saves =
 unary_op!(abs, AbsKernel, "AbsBackward0", keeps_int = true,
     forward: |x| x.abs(), int: |x| x.wrapping_abs(),
     backward: |g, x| binary::mul(g, &sign(x)?)?);
-unary_op!(relu, ReluKernel, "ReluBackward0", keeps_int = true,
-    forward: |x| if x > T::zero() { x } else { T::zero() }, int: |x| x.max(0),
-    backward: |g, x| binary::mul(g, &to_dtype(&compare::gt(x, Arg::from(0.0))?, g.dtype())?)?);
-unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false,
+unary_op!(relu, ReluKernel, "ReluBackward0", keeps_int = true, saves = Saves::Result,
+    // NaN stays NaN, as in PyTorch.
+    forward: |x| if x > T::zero() || x.is_nan() { x } else { T::zero() }, int: |x| x.max(0),
+    // The gradient is selected, not multiplied: an infinite gradient where
+    // the result is 0 gives 0 (PyTorch's threshold_backward).
+    backward: |g, r| masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0)?);
+unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.recip(), int: |x| x,
-    backward: |g, x| neg(&binary::div(&binary::div(g, x)?, x)?)?);
-unary_op!(
-    /// The sign of each element (0 at 0); its derivative is zero.
-    sign, SignKernel, "SignBackward0", keeps_int = true,
-    forward: |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x },
-    int: |x| x.signum(),
-    backward: |g, _x| binary::mul(g, Arg::from(0.0))?);
+    backward: |g, r| neg(&binary::mul(g, &binary::mul(r, r)?)?)?);
+
+#[derive(Clone, Copy)]
+pub struct SignKernel;
+impl UnaryOpT for SignKernel {
+    const KERNEL: &'static str = "sign";
+    const KEEPS_INT: bool = true;
+    fn float<T: Float>(self, x: T) -> T {
+        if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x }
+    }
+    fn int(self, x: i64) -> i64 {
+        x.signum()
+    }
+}
+
+/// The sign of each element (0 at 0); its derivative is zero, so its rule
+/// saves nothing.
+pub fn sign(x: &Tensor) -> Result<Tensor> {
+    struct SignBackward;
+    impl BackwardFn for SignBackward {
+        fn name(&self) -> &'static str {
+            "SignBackward0"
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            Ok(smallvec::smallvec![Some(super::factory::zeros_like(grad))])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    record(map(SignKernel, x)?, &[x], |_| SignBackward)
+}

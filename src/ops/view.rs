@@ -164,35 +164,53 @@ pub fn size_str(shape: &[usize]) -> String {
     format!("torch.Size([{}])", join(shape))
 }
 
-/// Where a view lies inside its (contiguous) base: its layout with the
-/// offset counted from the base's first element.
+/// Where a view's elements lie inside its base, counted in the base's
+/// row-major element order.
 #[derive(Clone, Debug)]
-pub struct Geometry(Layout);
+pub enum Geometry {
+    /// The view's layout with its offset counted from the base's first
+    /// element (the base is dense, as every op's output is).
+    Strided(Layout),
+    /// For a base that is not dense (`detach()` or `.data` of a transposed
+    /// tensor): the base element under each view element, and the shape.
+    Indexed(Shape, std::sync::Arc<Vec<usize>>),
+}
 
 impl Geometry {
-    /// The geometry of a view with layout `view` inside `base`. Bases are
-    /// never views and are dense (every op's output is), so base element
-    /// `i` sits at storage offset `base.offset + i`.
+    /// The geometry of a view with layout `view` inside `base`.
     pub fn of(base: &Tensor, view: &Layout) -> Geometry {
-        debug_assert!(base.layout().is_contiguous(), "a view's base is dense");
-        let mut l = view.clone();
-        l.offset -= base.layout().offset;
-        Geometry(l)
-    }
-
-    pub fn shape(&self) -> &[usize] {
-        &self.0.shape
+        let b = base.layout();
+        if b.is_contiguous() {
+            let mut l = view.clone();
+            l.offset -= b.offset;
+            return Geometry::Strided(l);
+        }
+        let element_at: std::collections::HashMap<usize, usize> = b.offsets().enumerate().map(|(i, o)| (o, i)).collect();
+        let index = view.offsets().map(|o| element_at.get(&o).copied().unwrap_or(0)).collect();
+        Geometry::Indexed(view.shape.clone(), std::sync::Arc::new(index))
     }
 }
 
-/// `x.as_strided(...)` for a `x` shaped like the base: the view's elements.
+/// `x.as_strided(...)` for a `x` shaped like the base: the view's elements
+/// (a view of `x` for a strided geometry, a copy otherwise).
 pub fn as_strided(x: &Tensor, geom: &Geometry) -> Result<Tensor> {
     let dense = super::contiguous(x)?;
-    let mut layout = geom.0.clone();
-    layout.offset += dense.layout().offset;
     let base_shape = x.shape_vec();
-    let geom = geom.clone();
-    record_view(&dense, dense.view_with(layout), "AsStridedBackward0", move |g| as_strided_scatter(g, &base_shape, &geom))
+    let rule_geom = geom.clone();
+    let rule = move |g: &Tensor| as_strided_scatter(g, &base_shape, &rule_geom);
+    match geom {
+        Geometry::Strided(l) => {
+            let mut layout = l.clone();
+            layout.offset += dense.layout().offset;
+            record_view(&dense, dense.view_with(layout), "AsStridedBackward0", rule)
+        }
+        Geometry::Indexed(shape, index) => {
+            let start = dense.layout().offset;
+            let offsets: Vec<usize> = index.iter().map(|i| start + i).collect();
+            let out = Tensor::from_cpu(dense.with_cpu(|d, _| cpu_backend::gather_at(d, &offsets)), shape);
+            record_view(&dense, out, "AsStridedBackward0", rule)
+        }
+    }
 }
 
 /// Zeros shaped like the base with `g` added at the view's elements (a
@@ -201,7 +219,10 @@ pub fn as_strided(x: &Tensor, geom: &Geometry) -> Result<Tensor> {
 pub fn as_strided_scatter(g: &Tensor, base_shape: &[usize], geom: &Geometry) -> Result<Tensor> {
     let src = g.to_dense();
     let mut out = cpu_backend::CpuStorage::filled(g.dtype(), crate::layout::numel(base_shape), Scalar::Int(0));
-    cpu_backend::scatter_add(&mut out, &geom.0, &src);
+    match geom {
+        Geometry::Strided(l) => cpu_backend::scatter_add(&mut out, l.offsets(), &src),
+        Geometry::Indexed(_, index) => cpu_backend::scatter_add(&mut out, index.iter().copied(), &src),
+    }
     let out = Tensor::from_cpu(out, base_shape);
     let geom = geom.clone();
     record(out, &[g], |_| ShapeBackward { name: "AsStridedScatterBackward0", rule: move |gg: &Tensor| as_strided(gg, &geom) })

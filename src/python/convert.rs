@@ -198,7 +198,11 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
         match got.kind.unwrap_or(DEFAULT_FLOAT) {
             DType::I64 => Tensor::from_vec(got.ints, &shape),
             DType::Bool => Tensor::from_vec(got.values.iter().map(|&v| v != 0.0).collect::<Vec<_>>(), &shape),
-            float => Tensor::from_cpu(CpuStorage::from_f64s(float, got.values.into_iter()), &shape),
+            // Python floats are doubles: converted once, to the dtype asked for.
+            float => {
+                let dtype = dtype.filter(|d| d.is_float()).unwrap_or(float);
+                Tensor::from_cpu(CpuStorage::from_f64s(dtype, got.values.into_iter()), &shape)
+            }
         }
     };
     match dtype {

@@ -23,7 +23,7 @@ use crate::dtype::Scalar;
 use crate::tensor::Tensor;
 
 /// `ctx.saved_tensors`'s store; emptied when the graph is freed.
-type SavedSlot = Mutex<Option<Vec<Option<SavedTensor>>>>;
+type SavedSlot = Mutex<Option<Vec<Option<Arc<SavedTensor>>>>>;
 
 #[pyclass(module = "rustgrad.autograd.function", frozen)]
 pub struct SavedTensors(Arc<SavedSlot>);
@@ -32,8 +32,9 @@ pub struct SavedTensors(Arc<SavedSlot>);
 impl SavedTensors {
     /// The saved tensors, checked against in-place changes.
     fn unpack<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let guard = self.0.lock();
-        let saved = guard.as_ref().ok_or_else(|| PyRuntimeError::new_err(FREED_GRAPH))?;
+        // Unpacked outside the lock: unpacking may take the arena's lock or
+        // run Python.
+        let saved = self.0.lock().clone().ok_or_else(|| PyRuntimeError::new_err(FREED_GRAPH))?;
         let items: Vec<Bound<'py, PyAny>> = saved
             .iter()
             .map(|s| match s {
@@ -51,6 +52,9 @@ struct PyFunctionBackward {
     saved: Arc<SavedSlot>,
     outputs: Vec<OutputMeta>,
     materialize: bool,
+    /// Whether `save_for_backward` kept anything (read without the slot's
+    /// lock: the arena asks while holding its own).
+    saves: bool,
 }
 
 impl Drop for PyFunctionBackward {
@@ -92,7 +96,10 @@ impl BackwardFn for PyFunctionBackward {
         .map_err(foreign)
     }
     fn saves_tensors(&self) -> bool {
-        self.saved.lock().as_ref().is_some_and(|s| !s.is_empty())
+        self.saves
+    }
+    fn runs_without_grads(&self) -> bool {
+        self.materialize
     }
 }
 
@@ -166,24 +173,27 @@ pub fn _function_record<'py>(
         to_save.try_iter()?.map(|t| t.map(|t| tensor_of(&t))).collect::<PyResult<_>>()?
     };
     if !recording {
-        let slot: Vec<Option<SavedTensor>> = saved.iter().map(|s| s.as_ref().map(SavedTensor::new)).collect();
+        let slot: Vec<Option<Arc<SavedTensor>>> = saved.iter().map(|s| s.as_ref().map(|s| Arc::new(SavedTensor::new(s)))).collect();
         ctx.setattr("_saved", SavedTensors(Arc::new(Mutex::new(Some(slot)))))?;
         return PyTuple::new(py, results);
     }
     let name = intern(name);
     let outputs_meta: Vec<OutputMeta> = out_tensors.iter().map(|(_, t)| OutputMeta { shape: t.shape_vec(), dtype: t.dtype() }).collect();
-    let slot: Vec<Option<SavedTensor>> = saved
+    let slot: Vec<Option<Arc<SavedTensor>>> = saved
         .iter()
         .map(|s| {
-            s.as_ref().map(|s| match out_tensors.iter().position(|(_, t)| t.same(s)) {
-                Some(nr) => SavedTensor::output(s, nr as u32, name),
-                None => SavedTensor::new(s),
+            s.as_ref().map(|s| {
+                Arc::new(match out_tensors.iter().position(|(_, t)| t.same(s)) {
+                    Some(nr) => SavedTensor::output(s, nr as u32, name),
+                    None => SavedTensor::new(s),
+                })
             })
         })
         .collect();
+    let saves = !slot.is_empty();
     let saved_slot = Arc::new(Mutex::new(Some(slot)));
     ctx.setattr("_saved", SavedTensors(saved_slot.clone()))?;
-    let op = PyFunctionBackward { name, ctx: ctx.clone().unbind(), saved: saved_slot, outputs: outputs_meta.clone(), materialize: materialize_grads };
+    let op = PyFunctionBackward { name, ctx: ctx.clone().unbind(), saved: saved_slot, outputs: outputs_meta.clone(), materialize: materialize_grads, saves };
     let edges: SmallVec<[_; 2]> = inputs.iter().map(|t| t.as_ref().and_then(edge_of)).collect();
     let node = make_node(Arc::new(op), edges, outputs_meta.into_iter().collect())?;
     let extra: Arc<dyn std::any::Any + Send + Sync> = Arc::new(NodeExtra::Ctx(ctx.clone().unbind()));
@@ -191,7 +201,16 @@ pub fn _function_record<'py>(
     ctx.setattr("_node", WeakNode(node.id()))?;
     for (nr, (_, t)) in out_tensors.iter().enumerate() {
         let differentiable = t.dtype().is_float() && !non_diff.iter().any(|x| x.same(t));
-        if differentiable {
+        if !differentiable {
+            continue;
+        }
+        if t.is_tracked_view() && dirty.iter().any(|x| x.same(t)) {
+            // A view modified in place: its base's history becomes
+            // CopySlices over this node, as for a built-in in-place op.
+            let written = t.detach();
+            written.set_history(Some(node.clone()), nr as u32);
+            crate::ops::inplace::rebase_history(t, &written)?;
+        } else {
             t.set_history(Some(node.clone()), nr as u32);
         }
     }

@@ -300,6 +300,7 @@ impl PyNode {
         // Hand-written nodes are named by their C++ class in PyTorch.
         match arena::name(self.node.id()) {
             "CopySlices" => "torch::autograd::CopySlices",
+            "CopyBackwards" => "torch::autograd::CopyBackwards",
             n => n,
         }
     }

@@ -71,7 +71,12 @@ pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -
     let items = items(index_obj)?;
     // An index that selects everything (`...`, `:`) writes into `t` itself,
     // not into a view of it, as in PyTorch.
-    let whole = |i: &IndexItem| matches!(i, IndexItem::Ellipsis | IndexItem::Slice { start: None, stop: None, step: None });
-    let target = if items.iter().all(whole) { t.clone() } else { index::index(t, &items)? };
+    let target = if index::selects_everything(&items, t.shape()) { t.clone() } else { index::index(t, &items)? };
+    // Leading size-1 dimensions of the value beyond the target's are dropped
+    // (PyTorch's setitem does so before broadcasting).
+    let mut value = value;
+    while value.ndim() > target.ndim() && value.shape()[0] == 1 {
+        value = crate::ops::view::squeeze(&value, Some(0))?;
+    }
     Ok(crate::ops::inplace::copy_(&target, &value)?)
 }

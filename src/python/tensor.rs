@@ -35,6 +35,18 @@ impl Drop for PyTensor {
     }
 }
 
+/// Makes `slf` the Python object of its tensor if it has none: objects made
+/// by `Tensor(...)` (or a subclass's constructor) are not registered when
+/// created, since the constructor does not know its object yet.
+fn adopt(slf: &Bound<'_, PyTensor>) {
+    let t = slf.get().tensor();
+    let current = t.pyobj().get();
+    // SAFETY: as in `wrap`.
+    if current == 0 || unsafe { pyo3::ffi::Py_REFCNT(current as *mut pyo3::ffi::PyObject) } <= 0 {
+        t.pyobj().set(slf.as_ptr() as usize, slf.get() as *const PyTensor as usize);
+    }
+}
+
 /// The Python object for `t`: the live one if there is one (so that
 /// `x.grad is x.grad`, as in PyTorch), else a new one.
 pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
@@ -59,7 +71,9 @@ pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
 const NON_LEAF_GRAD: &std::ffi::CStr = c"The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad attribute won't be populated during autograd.backward(). If you indeed want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor instead. See github.com/pytorch/pytorch/pull/30531 for more information.";
 
 /// Tensors at least this large release the GIL while their op runs.
-const RELEASE_GIL_MIN: usize = 1 << 16;
+/// Kernels split work across rayon's pool from `PARALLEL_MIN_ELEMENTS` on;
+/// a thread must never wait on that pool while holding the GIL.
+const RELEASE_GIL_MIN: usize = crate::cpu_backend::PARALLEL_MIN_ELEMENTS;
 
 /// Runs `f` without the GIL when the work is large enough to matter.
 fn maybe_detached<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> R + Send) -> R {
@@ -288,23 +302,26 @@ impl PyTensor {
     }
 
     #[setter]
-    fn set_requires_grad(&self, flag: bool) -> PyResult<()> {
-        if !self.tensor().is_leaf() {
+    fn set_requires_grad(slf: &Bound<'_, Self>, flag: bool) -> PyResult<()> {
+        adopt(slf);
+        let this = slf.get();
+        if !this.tensor().is_leaf() {
             return Err(PyRuntimeError::new_err(if flag {
                 "you can only change requires_grad flags of leaf variables.".to_string()
             } else {
                 "you can only change requires_grad flags of leaf variables. If you want to use a computed variable in a subgraph that doesn't require differentiation use var_no_grad = var.detach().".to_string()
             }));
         }
-        if flag && !self.tensor().dtype().is_float() {
+        if flag && !this.tensor().dtype().is_float() {
             return Err(PyRuntimeError::new_err("only Tensors of floating point and complex dtype can require gradients"));
         }
-        Ok(self.tensor().set_requires_grad(flag)?)
+        Ok(this.tensor().set_requires_grad(flag)?)
     }
 
     #[pyo3(signature = (requires_grad=true))]
     fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: bool) -> PyResult<Bound<'py, Self>> {
         slf.get().tensor().set_requires_grad(requires_grad)?;
+        adopt(slf);
         Ok(slf.clone())
     }
 
@@ -455,8 +472,15 @@ impl PyTensor {
             })
             .map_err(super::errors::foreign)
         };
-        let key = self.tensor().register_hook(std::sync::Arc::new(call))?;
-        Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.tensor().clone()), key })
+        let me = self.tensor();
+        // The handle names where the hook lives now: after an in-place op the
+        // tensor has another node, but the hook stays on this one.
+        let target = match me.grad_fn() {
+            Some(node) => super::graph::HookTarget::Node(node),
+            None => super::graph::HookTarget::Tensor(me.clone()),
+        };
+        let key = me.register_hook(std::sync::Arc::new(call))?;
+        Ok(super::graph::RemovableHandle { target, key })
     }
 
     /// Registers `hook(tensor)` to run after this leaf's `.grad` was updated.
