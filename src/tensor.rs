@@ -417,7 +417,12 @@ impl Tensor {
                 bail!(Runtime, "can't assign Variable as its own grad");
             }
             if g.dtype() != self.dtype() {
-                bail!(Runtime, "assigned grad has data of a different type");
+                bail!(
+                    Runtime,
+                    "attempting to assign a gradient with dtype '{}' to a tensor with grad_dtype '{}'. The gradient must match the tensor's grad_dtype (defaults to the tensor's dtype). You can set the tensor's grad_dtype attribute with a specific dtype, or None to allow any dtype. Set grad_dtype with caution. Diverging the dtypes of a tensor and its gradient may break downstream systems that assume they match.",
+                    g.dtype().scalar_name().to_lowercase(),
+                    self.dtype().scalar_name()
+                );
             }
             if g.shape() != self.shape() {
                 bail!(

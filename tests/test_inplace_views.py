@@ -271,3 +271,22 @@ def test_inplace_add_of_grad_value_into_a_view_of_a_plain_tensor():
     assert type(v.grad_fn).__name__ == "AsStridedBackward0"
     (b * rg.tensor([[1.0, 2.0], [3.0, 4.0]])).sum().backward()
     assert N(val.grad).tolist() == [1.0, 2.0]
+
+
+def test_inplace_on_a_no_grad_view_of_a_base_requiring_grad_raises():
+    x = rg.ones(3, requires_grad=True)
+    base = x.clone()
+    with rg.no_grad():
+        v = base[:2]
+    with pytest.raises(RuntimeError) as e:
+        v.mul_(2)
+    assert message(e).startswith("A view was created in no_grad mode and is being modified inplace with grad mode enabled.")
+
+
+def test_assigning_a_tensor_into_a_view_links_copy_slices_to_the_source():
+    x = rg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    h = x * 2
+    h[1] = x[0] * 10
+    assert [type(n).__name__ for n, _ in h.grad_fn.next_functions] == ["MulBackward0", "MulBackward0"]
+    h.sum().backward()
+    assert N(x.grad).tolist() == [12.0, 0.0, 2.0]

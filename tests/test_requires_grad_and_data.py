@@ -215,3 +215,12 @@ def test_data_setter_errors():
     with pytest.raises(RuntimeError) as e:
         w.data = rg.tensor([1, 2])
     assert message(e) == "data set to a tensor that requires gradients must be floating point or complex dtype"
+
+
+def test_assigning_a_grad_of_another_dtype_raises():
+    x = rg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError) as e:
+        x.grad = rg.ones(2, dtype=rg.float64)
+    assert message(e).startswith(
+        "attempting to assign a gradient with dtype 'double' to a tensor with grad_dtype 'Float'. "
+        "The gradient must match the tensor's grad_dtype")

@@ -40,16 +40,17 @@ fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
         if base.is_leaf() && base.requires_grad() {
             bail!(Runtime, "a view of a leaf Variable that requires grad is being used in an in-place operation.");
         }
+        if !target.is_tracked_view() && base.requires_grad() {
+            bail!(Runtime, "{NO_GRAD_VIEW}");
+        }
     }
     if target.is_leaf() && target.requires_grad() {
         bail!(Runtime, "a leaf Variable that requires grad is being used in an in-place operation.");
     }
-    let recording = target.requires_grad() || other.is_some_and(Tensor::requires_grad);
-    if recording && target.is_view() && !target.is_tracked_view() && target.view_base().is_some_and(Tensor::requires_grad) {
-        bail!(Runtime, "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).");
-    }
-    Ok(recording)
+    Ok(target.requires_grad() || other.is_some_and(Tensor::requires_grad))
 }
+
+const NO_GRAD_VIEW: &str = "A view was created in no_grad mode and is being modified inplace with grad mode enabled. Given that this use case is ambiguous and error-prone, it is forbidden. You can clarify your code by moving both the view and the inplace either both inside the no_grad block (if you don't want the inplace to be tracked) or both outside (if you want the inplace to be tracked).";
 
 /// A copy of `target`'s current values that carries its history, so that
 /// the recorded op sees the values from before the write.
@@ -173,10 +174,15 @@ pub fn binary_(target: &Tensor, other: Arg, op: InplaceOp) -> Result<()> {
 pub fn copy_(target: &Tensor, src: &Tensor) -> Result<()> {
     let recording = check(target, Some(src))?;
     let src = if recording { src.clone() } else { src.detach() };
-    let values = view::expand_to(&src, target.shape())?;
+    let values = if src.shape() == target.shape() { src } else { view::expand_to(&src, target.shape())? };
     let values = super::to_dtype(&values, target.dtype())?;
     if !recording {
         return commit(target, &values, false);
+    }
+    if target.is_tracked_view() {
+        // The view's region takes the source's gradient directly: CopySlices
+        // links to the source's history, as PyTorch's does.
+        return commit(target, &values, true);
     }
     /// The old values get no gradient; the source gets all of it.
     struct CopyBackwards;
