@@ -44,6 +44,7 @@ _core._set_size_class(Size)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 
 concat = concatenate = cat
+selu, celu, logit = _core.selu, _core.celu, _core.logit
 
 float32 = float = _core.float32
 float64 = double = _core.float64
@@ -83,6 +84,6 @@ __all__ = [
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
     "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
-    "cat", "concat", "concatenate", "stack", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
 ] + list(_function_names)

@@ -1,15 +1,19 @@
-"""Module-level spellings of tensor methods (``torch.sin(x)`` is ``x.sin()``)."""
+"""Module-level spellings of tensor methods (``torch.sin(x)`` is ``x.sin()``).
+
+The element-wise functions of one tensor come from the compiled module's own
+list (``_core._UNARY_FUNCTIONS``), so adding one in Rust adds its
+``torch.`` function here too.
+"""
 
 from . import _core
 
 _Tensor = _core.Tensor
 
-_METHODS = (
-    "add", "sub", "mul", "div", "neg", "sin", "cos", "exp", "log", "log1p",
-    "sqrt", "tanh", "sigmoid", "relu", "abs", "sign", "reciprocal", "sum",
-    "mean", "norm", "t", "transpose", "reshape", "unsqueeze", "squeeze",
-    "flatten", "clone", "matmul", "mm", "lt", "le", "gt", "ge", "eq", "ne",
-    "masked_fill", "detach",
+_METHODS = tuple(_core._UNARY_FUNCTIONS) + (
+    "add", "sub", "mul", "div", "sum", "mean", "norm", "t", "transpose", "reshape",
+    "unsqueeze", "squeeze", "flatten", "clone", "matmul", "mm", "lt", "le", "gt", "ge", "eq",
+    "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
+    "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
 )
 
 
@@ -20,7 +24,7 @@ def _as_function(name):
         return method(input, *args, **kwargs)
 
     function.__name__ = function.__qualname__ = name
-    function.__doc__ = f"``torch.{name}(input, ...)``: the same as ``input.{name}(...)``."
+    function.__doc__ = f"``torch.{name}(input, ...)``: the same as ``input.{name}(...)``.\n\n{method.__doc__ or ''}"
     return function
 
 
@@ -35,6 +39,9 @@ def pow(input, exponent):
     return exponent.__rpow__(input)
 
 
+where = _core.where
 subtract, multiply, divide, true_divide = sub, mul, div, div
+negative, arcsin, arccos, arctan, fix = neg, asin, acos, atan, trunc  # noqa: F821
 
-__all__ = list(_METHODS) + ["pow", "subtract", "multiply", "divide", "true_divide"]
+__all__ = list(_METHODS) + ["pow", "where", "subtract", "multiply", "divide", "true_divide", "negative",
+                            "arcsin", "arccos", "arctan", "fix"]

@@ -8,7 +8,7 @@ mod matmul;
 mod reduce;
 
 pub use copy::{cast, fill, gather, gather_at, scatter_add, write_strided};
-pub use map::{binary, compare, unary, Operand};
+pub use map::{binary, compare, map_unary, unary, Operand};
 pub use matmul::matmul;
 pub use reduce::{sum_all, sum_dims};
 

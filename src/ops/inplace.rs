@@ -227,3 +227,12 @@ pub fn fill_(target: &Tensor, value: Scalar, zero: bool) -> Result<()> {
     let result = record(filled, &[&history_alias(target)], |_| FillBackward(name))?;
     commit(target, &result, true)
 }
+
+/// `x.sin_()`, `x.clamp_(...)` and the other in-place element-wise
+/// functions: `f` of the old values, written back (the node is `f`'s own,
+/// as in PyTorch).
+pub fn apply_(target: &Tensor, f: impl FnOnce(&Tensor) -> Result<Tensor>) -> Result<()> {
+    let recording = check(target, None)?;
+    let source = if recording { before_write(target) } else { target.detach() };
+    commit(target, &f(&source)?, recording)
+}

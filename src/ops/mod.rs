@@ -2,17 +2,21 @@
 //! backward rule side by side; backward rules are written with these same
 //! ops, so they record a graph of their own under `create_graph=True`.
 
+pub mod activation;
 pub mod binary;
 pub mod compare;
 pub mod convert;
 pub mod factory;
+pub mod gather;
 pub mod index;
 pub mod inplace;
 pub mod join;
+pub mod logical;
 pub mod loss;
 pub mod masked;
 pub mod matmul;
 pub mod reduce;
+pub mod select;
 pub mod unary;
 pub mod view;
 

@@ -223,3 +223,166 @@ pub fn has_nan(x: &Tensor) -> bool {
         _ => false,
     })
 }
+
+/// `amax`/`amin` over `dims` (all when `None`), and the whole-tensor
+/// `max()`/`min()` (`name` MaxBackward1/MinBackward1): NaN propagates; the
+/// gradient is shared evenly among the elements equal to the result, as
+/// PyTorch does.
+pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name: &'static str) -> Result<Tensor> {
+    if x.dtype() == DType::Bool {
+        bail!(Runtime, "\"{}\" not implemented for 'Bool'", if is_max { "max_all" } else { "min_all" });
+    }
+    let resolved = resolve_dims(dims, x.ndim())?;
+    let all: Dims = (0..x.ndim()).collect();
+    let reduced: &[usize] = resolved.as_deref().unwrap_or(&all);
+    if x.numel() == 0 && reduced.iter().any(|&d| x.shape()[d] == 0) || (x.numel() == 0 && reduced.is_empty() && x.ndim() > 0) {
+        bail!(
+            Runtime,
+            "{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.",
+            if name.starts_with("Max") || name.starts_with("Min") { if is_max { "max" } else { "min" } } else if is_max { "amax" } else { "amin" }
+        );
+    }
+    // Reduced dims last, then one row per kept position.
+    let kept: Vec<usize> = (0..x.ndim()).filter(|d| !reduced.contains(d)).collect();
+    let order: Vec<i64> = kept.iter().chain(reduced.iter()).map(|&d| d as i64).collect();
+    let moved = if x.ndim() == 0 { x.detach() } else { view::permute(&x.detach(), &order)? };
+    let dense = moved.to_dense();
+    let k: usize = reduced.iter().map(|&d| x.shape()[d]).product();
+    let rows = if k == 0 { 0 } else { dense.len() / k };
+    let data = crate::with_dtype!(dense.dtype(), T => {
+        use crate::cpu_backend::Element;
+        let v = T::slice(&dense);
+        #[allow(clippy::eq_op)]
+        let nan = |a: T| a != a;
+        T::wrap((0..rows).map(|r| {
+            v[r * k..(r + 1) * k].iter().copied().reduce(|a, b| if nan(a) { a } else if nan(b) || (if is_max { b > a } else { b < a }) { b } else { a }).unwrap_or_default()
+        }).collect())
+    });
+    let out_shape = reduced_shape(x.shape(), reduced, keepdim);
+    let out = Tensor::from_cpu(data, &out_shape);
+    struct AmaxBackward {
+        name: &'static str,
+        x: SavedTensor,
+        result: SavedTensor,
+        dims: Dims,
+        keepdim: bool,
+    }
+    impl BackwardFn for AmaxBackward {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let x = self.x.get()?;
+            let dims = Some(&self.dims);
+            let r = expand_back(&self.result.get()?, x.shape(), dims, self.keepdim)?;
+            let g = expand_back(grad, x.shape(), dims, self.keepdim)?;
+            let hit = to_dtype(&compare::eq(&x, &r)?, g.dtype())?;
+            let d: Vec<i64> = self.dims.iter().map(|&d| d as i64).collect();
+            let count = expand_back(&sum(&hit, Some(&d), true, None)?, x.shape(), None, true)?;
+            Ok(smallvec::smallvec![Some(binary::div(&binary::mul(&g, &hit)?, &count)?)])
+        }
+    }
+    let result = out.clone();
+    record(out, &[x], |_| AmaxBackward {
+        name,
+        x: SavedTensor::new(x),
+        result: SavedTensor::output(&result, 0, name),
+        dims: reduced.iter().copied().collect(),
+        keepdim,
+    })
+}
+
+/// `argmax`/`argmin` along `dim` (over the flattened tensor when `None`):
+/// int64, the first index of the extreme value.
+pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, is_max: bool) -> Result<Tensor> {
+    match dim {
+        Some(d) => Ok(super::gather::max_dim(x, d, keepdim, is_max)?.1),
+        None => {
+            let flat = view::reshape_to(&x.detach(), &[x.numel()])?;
+            let i = super::gather::max_dim(&flat, 0, false, is_max)?.1;
+            if keepdim { view::reshape_to(&i, &vec![1; x.ndim()]) } else { Ok(i) }
+        }
+    }
+}
+
+/// `var`/`std` over `dims` with Bessel's `correction` (1 = unbiased),
+/// written with differentiable ops: `sum((x - mean)^2) / (n - correction)`.
+pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+    if !x.dtype().is_float() {
+        bail!(Runtime, "std and var only support floating point and complex dtypes");
+    }
+    let resolved = resolve_dims(dims, x.ndim())?;
+    let n: usize = match &resolved {
+        None => x.numel(),
+        Some(d) => d.iter().map(|&d| x.shape()[d]).product(),
+    };
+    let centered = binary::sub(x, &mean(x, dims, true, None)?)?;
+    let ss = sum(&binary::mul(&centered, &centered)?, dims, keepdim, None)?;
+    binary::div(&ss, Arg::from((n as f64 - correction).max(0.0)))
+}
+
+/// `softmax` (or `log_softmax`) along `dim`, shifted by the maximum for
+/// stability; the rules reuse the result, as PyTorch's do.
+pub fn softmax(x: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
+    let d = normalize_dim(dim, x.ndim().max(1))? as i64;
+    let src = if x.dtype().is_float() { x.detach() } else { to_dtype(&x.detach(), crate::dtype::DEFAULT_FLOAT)? };
+    let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
+    let m = if src.numel() == 0 { src.clone() } else { amax(&src, Some(&[d]), true, true, "AmaxBackward0")? };
+    // A row of -inf gives NaN, as in PyTorch.
+    let shifted = binary::sub(&src, &m)?;
+    let e = unary::exp(&shifted)?;
+    let s = sum(&e, Some(&[d]), true, None)?;
+    let out = if log { binary::sub(&shifted, &unary::log(&s)?)? } else { binary::div(&e, &s)? };
+    drop(_no_grad);
+    struct SoftmaxBackward {
+        log: bool,
+        dim: i64,
+        result: SavedTensor,
+    }
+    impl BackwardFn for SoftmaxBackward {
+        fn name(&self) -> &'static str {
+            if self.log { "LogSoftmaxBackward0" } else { "SoftmaxBackward0" }
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let y = self.result.get()?;
+            let d = [self.dim];
+            Ok(smallvec::smallvec![Some(if self.log {
+                // g - exp(y) sum(g)
+                binary::sub(grad, &binary::mul(&unary::exp(&y)?, &sum(grad, Some(&d), true, None)?)?)?
+            } else {
+                // y (g - sum(g y))
+                binary::mul(&y, &binary::sub(grad, &sum(&binary::mul(grad, &y)?, Some(&d), true, None)?)?)?
+            })])
+        }
+    }
+    let result = out.clone();
+    let name = if log { "LogSoftmaxBackward0" } else { "SoftmaxBackward0" };
+    record(out, &[x], |_| SoftmaxBackward { log, dim: d, result: SavedTensor::output(&result, 0, name) })
+}
+
+/// `logsumexp` over `dims`: `max + log(sum(exp(x - max)))`; its gradient is
+/// `softmax`-like, `g * exp(x - result)`.
+pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+    let src = if x.dtype().is_float() { x.clone() } else { to_dtype(x, crate::dtype::DEFAULT_FLOAT)? };
+    let m = {
+        let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
+        let m = amax(&src.detach(), Some(dims), true, true, "AmaxBackward0")?;
+        // Infinite maxima are not subtracted (that would give NaN).
+        super::masked::masked_fill(&m, &compare::eq(&unary::abs(&m)?, Arg::from(f64::INFINITY))?, 0.0)?
+    };
+    let s = sum(&unary::exp(&binary::sub(&src, &m)?)?, Some(dims), true, None)?;
+    let out = binary::add(&unary::log(&s)?, &m)?;
+    if keepdim { Ok(out) } else { squeeze_dims(&out, dims, x.ndim()) }
+}
+
+fn squeeze_dims(t: &Tensor, dims: &[i64], ndim: usize) -> Result<Tensor> {
+    let mut ds: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, ndim.max(1))).collect::<Result<_>>()?;
+    ds.sort_unstable();
+    let mut out = t.clone();
+    for &d in ds.iter().rev() {
+        if out.ndim() > 0 {
+            out = view::squeeze(&out, Some(d as i64))?;
+        }
+    }
+    Ok(out)
+}

@@ -154,8 +154,8 @@ unary_op!(abs, AbsKernel, "AbsBackward0", keeps_int = true,
     forward: |x| x.abs(), int: |x| x.wrapping_abs(),
     backward: |g, x| binary::mul(g, &sign(x)?)?);
 unary_op!(relu, ReluKernel, "ReluBackward0", keeps_int = true, saves = Saves::Result,
-    // NaN stays NaN, as in PyTorch.
-    forward: |x| if x > T::zero() || x.is_nan() { x } else { T::zero() }, int: |x| x.max(0),
+    // NaN and -0 pass through, as in PyTorch (`x < 0 ? 0 : x`).
+    forward: |x| if x < T::zero() { T::zero() } else { x }, int: |x| x.max(0),
     // The gradient is selected, not multiplied: an infinite gradient where
     // the result is 0 gives 0 (PyTorch's threshold_backward).
     backward: |g, r| masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0)?);
@@ -163,26 +163,69 @@ unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false
     forward: |x| x.recip(), int: |x| x,
     backward: |g, r| neg(&binary::mul(g, &binary::mul(r, r)?)?)?);
 
-#[derive(Clone, Copy)]
-pub struct SignKernel;
-impl UnaryOpT for SignKernel {
-    const KERNEL: &'static str = "sign";
-    const KEEPS_INT: bool = true;
-    fn float<T: Float>(self, x: T) -> T {
-        if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { x }
-    }
-    fn int(self, x: i64) -> i64 {
-        x.signum()
-    }
+/// Ops whose derivative is zero almost everywhere (sign, rounding): the
+/// rule saves nothing and gives zeros, as PyTorch's does.
+macro_rules! zero_grad_op {
+    ($(#[$doc:meta])* $fn_name:ident, $kernel:ident, $node:literal, forward: |$x:ident| $fwd:expr, int: |$xi:ident| $int:expr) => {
+        #[derive(Clone, Copy)]
+        pub struct $kernel;
+        impl UnaryOpT for $kernel {
+            const KERNEL: &'static str = stringify!($fn_name);
+            const KEEPS_INT: bool = true;
+            fn float<T: Float>(self, $x: T) -> T {
+                $fwd
+            }
+            fn int(self, $xi: i64) -> i64 {
+                $int
+            }
+        }
+
+        $(#[$doc])*
+        pub fn $fn_name(x: &Tensor) -> Result<Tensor> {
+            struct Backward;
+            impl BackwardFn for Backward {
+                fn name(&self) -> &'static str {
+                    $node
+                }
+                fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+                    Ok(smallvec::smallvec![Some(super::factory::zeros_like(grad))])
+                }
+                fn saves_tensors(&self) -> bool {
+                    false
+                }
+            }
+            record(map($kernel, x)?, &[x], |_| Backward)
+        }
+    };
 }
 
-/// The sign of each element (0 at 0); its derivative is zero, so its rule
-/// saves nothing.
-pub fn sign(x: &Tensor) -> Result<Tensor> {
-    struct SignBackward;
-    impl BackwardFn for SignBackward {
+zero_grad_op!(
+    /// -1, 0 or 1 (0 for ±0 and NaN, as in PyTorch).
+    sign, SignKernel, "SignBackward0",
+    forward: |x| if x > T::zero() { T::one() } else if x < T::zero() { -T::one() } else { T::zero() },
+    int: |x| x.signum());
+zero_grad_op!(floor, FloorKernel, "FloorBackward0", forward: |x| x.floor(), int: |x| x);
+zero_grad_op!(ceil, CeilKernel, "CeilBackward0", forward: |x| x.ceil(), int: |x| x);
+zero_grad_op!(trunc, TruncKernel, "TruncBackward0", forward: |x| x.trunc(), int: |x| x);
+zero_grad_op!(
+    /// Rounds half to even, as PyTorch (and NumPy) do.
+    round, RoundKernel, "RoundBackward0",
+    forward: |x| {
+        let r = x.round();
+        if (x - x.trunc()).abs() == T::from(0.5).unwrap() { (x / T::from(2.0).unwrap()).round() * T::from(2.0).unwrap() } else { r }
+    },
+    int: |x| x);
+
+/// `round(decimals)`: `round(x * 10^d) / 10^d`, as PyTorch computes it; its
+/// derivative is zero.
+pub fn round_decimals(x: &Tensor, decimals: i64) -> Result<Tensor> {
+    if decimals == 0 {
+        return round(x);
+    }
+    struct RoundBackward;
+    impl BackwardFn for RoundBackward {
         fn name(&self) -> &'static str {
-            "SignBackward0"
+            "RoundBackward1"
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
             Ok(smallvec::smallvec![Some(super::factory::zeros_like(grad))])
@@ -191,5 +234,106 @@ pub fn sign(x: &Tensor) -> Result<Tensor> {
             false
         }
     }
-    record(map(SignKernel, x)?, &[x], |_| SignBackward)
+    let scale = 10f64.powi(decimals as i32);
+    let scaled = binary::mul(&x.detach(), Arg::from(scale))?;
+    let out = binary::div(&round(&scaled)?, Arg::from(scale))?;
+    let out = if out.dtype() == x.dtype() || !x.dtype().is_float() { out } else { to_dtype(&out, x.dtype())? };
+    record(out, &[x], |_| RoundBackward)
 }
+
+/// Converts through f64 for functions `Float` lacks (erf, erfc).
+fn via_f64<T: Float>(x: T, f: fn(f64) -> f64) -> T {
+    T::from(f(x.to_f64().unwrap_or(f64::NAN))).unwrap_or_else(T::nan)
+}
+
+unary_op!(exp2, Exp2Kernel, "Exp2Backward0", keeps_int = false, saves = Saves::Result,
+    forward: |x| x.exp2(), int: |x| x,
+    backward: |g, r| binary::mul(g, &binary::mul(r, Arg::from(std::f64::consts::LN_2))?)?);
+unary_op!(expm1, Expm1Kernel, "Expm1Backward0", keeps_int = false, saves = Saves::Result,
+    forward: |x| x.exp_m1(), int: |x| x,
+    backward: |g, r| binary::mul(g, &binary::add(r, Arg::from(1.0))?)?);
+unary_op!(log2, Log2Kernel, "Log2Backward0", keeps_int = false,
+    forward: |x| x.log2(), int: |x| x,
+    backward: |g, x| binary::div(g, &binary::mul(x, Arg::from(std::f64::consts::LN_2))?)?);
+unary_op!(log10, Log10Kernel, "Log10Backward0", keeps_int = false,
+    forward: |x| x.log10(), int: |x| x,
+    backward: |g, x| binary::div(g, &binary::mul(x, Arg::from(std::f64::consts::LN_10))?)?);
+unary_op!(rsqrt, RsqrtKernel, "RsqrtBackward0", keeps_int = false, saves = Saves::Result,
+    forward: |x| x.sqrt().recip(), int: |x| x,
+    backward: |g, r| binary::mul(g, &binary::mul(&binary::pow(r, Arg::from(3.0))?, Arg::from(-0.5))?)?);
+unary_op!(tan, TanKernel, "TanBackward0", keeps_int = false, saves = Saves::Result,
+    forward: |x| x.tan(), int: |x| x,
+    backward: |g, r| binary::mul(g, &binary::add(&binary::mul(r, r)?, Arg::from(1.0))?)?);
+unary_op!(asin, AsinKernel, "AsinBackward0", keeps_int = false,
+    forward: |x| x.asin(), int: |x| x,
+    backward: |g, x| binary::div(g, &sqrt(&binary::sub(Arg::from(1.0), &binary::mul(x, x)?)?)?)?);
+unary_op!(acos, AcosKernel, "AcosBackward0", keeps_int = false,
+    forward: |x| x.acos(), int: |x| x,
+    backward: |g, x| neg(&binary::div(g, &sqrt(&binary::sub(Arg::from(1.0), &binary::mul(x, x)?)?)?)?)?);
+unary_op!(atan, AtanKernel, "AtanBackward0", keeps_int = false,
+    forward: |x| x.atan(), int: |x| x,
+    backward: |g, x| binary::div(g, &binary::add(&binary::mul(x, x)?, Arg::from(1.0))?)?);
+unary_op!(sinh, SinhKernel, "SinhBackward0", keeps_int = false,
+    forward: |x| x.sinh(), int: |x| x,
+    backward: |g, x| binary::mul(g, &cosh(x)?)?);
+unary_op!(cosh, CoshKernel, "CoshBackward0", keeps_int = false,
+    forward: |x| x.cosh(), int: |x| x,
+    backward: |g, x| binary::mul(g, &sinh(x)?)?);
+unary_op!(erf, ErfKernel, "ErfBackward0", keeps_int = false,
+    forward: |x| via_f64(x, libm::erf), int: |x| x,
+    // 2/sqrt(pi) e^(-x^2)
+    backward: |g, x| binary::mul(g, &binary::mul(&exp(&neg(&binary::mul(x, x)?)?)?, Arg::from(std::f64::consts::FRAC_2_SQRT_PI))?)?);
+unary_op!(frac, FracKernel, "FracBackward0", keeps_int = false,
+    forward: |x| x - x.trunc(), int: |x| x,
+    backward: |g, _x| g.clone());
+unary_op!(
+    /// `x * sigmoid(x)` (SiLU, swish).
+    silu, SiluKernel, "SiluBackward0", keeps_int = false,
+    forward: |x| x / (T::one() + (-x).exp()), int: |x| x,
+    // s (1 + x (1 - s)), s = sigmoid(x)
+    backward: |g, x| {
+        let s = sigmoid(x)?;
+        binary::mul(g, &binary::mul(&s, &binary::add(&binary::mul(x, &binary::sub(Arg::from(1.0), &s)?)?, Arg::from(1.0))?)?)?
+    });
+unary_op!(
+    /// `x * tanh(softplus(x))` (Misra 2019).
+    mish, MishKernel, "MishBackward0", keeps_int = false,
+    forward: |x| x * softplus_f(x).tanh(), int: |x| x,
+    // tanh(sp) + x sigmoid(x) (1 - tanh(sp)^2), sp = softplus(x)
+    backward: |g, x| {
+        let t = tanh(&softplus_default(x)?)?;
+        let d = binary::add(&t, &binary::mul(&binary::mul(x, &sigmoid(x)?)?, &binary::sub(Arg::from(1.0), &binary::mul(&t, &t)?)?)?)?;
+        binary::mul(g, &d)?
+    });
+unary_op!(
+    /// `x / (1 + |x|)`.
+    softsign, SoftsignKernel, "DivBackward0", keeps_int = false,
+    forward: |x| x / (T::one() + x.abs()), int: |x| x,
+    backward: |g, x| {
+        let d = binary::add(&abs(x)?, Arg::from(1.0))?;
+        binary::div(g, &binary::mul(&d, &d)?)?
+    });
+
+/// `log(1 + e^x)`, stable for large |x|.
+fn softplus_f<T: Float>(x: T) -> T {
+    if x > T::from(20.0).unwrap() { x } else { x.exp().ln_1p() }
+}
+
+/// softplus with PyTorch's defaults (beta 1, threshold 20), for mish.
+fn softplus_default(x: &Tensor) -> Result<Tensor> {
+    super::activation::softplus(x, 1.0, 20.0)
+}
+
+/// Every element-wise function of one tensor above, for the bindings: each
+/// becomes a `Tensor` method, its in-place `_` form and a `torch.` function.
+#[cfg_attr(not(feature = "python"), allow(unused_macros))]
+macro_rules! for_each_unary {
+    ($m:ident) => {
+        $m!(
+            neg, sin, cos, tan, asin, acos, atan, sinh, cosh, exp, exp2, expm1, log, log1p, log2, log10,
+            sqrt, rsqrt, tanh, sigmoid, abs, relu, reciprocal, sign, floor, ceil, trunc, frac, erf
+        );
+    };
+}
+#[cfg_attr(not(feature = "python"), allow(unused_imports))]
+pub(crate) use for_each_unary;

@@ -238,3 +238,175 @@ pub fn as_strided_history(base: &Tensor, view: &Layout) -> Option<NodeRef> {
     let out = OutputMeta { shape: view.shape.clone(), dtype: base.dtype() };
     make_node(std::sync::Arc::new(rule), smallvec::smallvec![Some(edge)], smallvec::smallvec![out]).ok()
 }
+
+/// `x.permute(dims)`: the dimensions reordered (a view).
+pub fn permute(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    let n = x.ndim();
+    if dims.len() != n {
+        bail!(
+            Runtime,
+            "permute(sparse_coo): number of dimensions in the tensor input does not match the length of the desired ordering of dimensions i.e. input.dim() = {n} is not equal to len(dims) = {}",
+            dims.len()
+        );
+    }
+    let order: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
+    let mut seen = vec![false; n];
+    for &d in &order {
+        if std::mem::replace(&mut seen[d], true) {
+            bail!(Runtime, "permute(): duplicate dims are not allowed.");
+        }
+    }
+    let l = x.layout();
+    let layout = Layout {
+        shape: order.iter().map(|&d| l.shape[d]).collect(),
+        strides: order.iter().map(|&d| l.strides[d]).collect(),
+        offset: l.offset,
+    };
+    let mut inverse = vec![0i64; n];
+    for (i, &d) in order.iter().enumerate() {
+        inverse[d] = i as i64;
+    }
+    record_view(x, x.view_with(layout), "PermuteBackward0", move |g| permute(g, &inverse))
+}
+
+/// `x.movedim(source, destination)`.
+pub fn movedim(x: &Tensor, source: &[i64], destination: &[i64]) -> Result<Tensor> {
+    let n = x.ndim();
+    if source.len() != destination.len() {
+        bail!(
+            Runtime,
+            "movedim: Invalid source or destination dims: source ({:?} dims) should contain the same number of dims as destination ({:?} dims)",
+            source,
+            destination
+        );
+    }
+    let src: Vec<usize> = source.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
+    let dst: Vec<usize> = destination.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
+    let mut order = vec![usize::MAX; n];
+    for (&s, &d) in src.iter().zip(&dst) {
+        order[d] = s;
+    }
+    let mut rest = (0..n).filter(|d| !src.contains(d));
+    for slot in order.iter_mut().filter(|s| **s == usize::MAX) {
+        *slot = rest.next().unwrap_or(0);
+    }
+    permute(x, &order.iter().map(|&d| d as i64).collect::<Vec<_>>())
+}
+
+/// `x.flatten(start_dim, end_dim)`: those dimensions merged into one.
+pub fn flatten(x: &Tensor, start_dim: i64, end_dim: i64) -> Result<Tensor> {
+    if x.ndim() == 0 {
+        return reshape_to(x, &[1]);
+    }
+    let (s, e) = (normalize_dim(start_dim, x.ndim())?, normalize_dim(end_dim, x.ndim())?);
+    if s > e {
+        bail!(Runtime, "flatten() has invalid args: start_dim cannot come after end_dim");
+    }
+    if s == e {
+        return Ok(x.clone());
+    }
+    let mut shape: Shape = x.shape()[..s].into();
+    shape.push(x.shape()[s..=e].iter().product());
+    shape.extend_from_slice(&x.shape()[e + 1..]);
+    reshape_to(x, &shape)
+}
+
+/// `x.narrow(dim, start, length)`: `length` elements of `dim` from `start`
+/// (a view).
+pub fn narrow(x: &Tensor, dim: i64, start: i64, length: i64) -> Result<Tensor> {
+    use crate::ops::index::{index, IndexItem};
+    let d = normalize_dim(dim, x.ndim())?;
+    let size = x.shape()[d] as i64;
+    let start = if start < 0 { start + size } else { start };
+    if start < 0 || start > size {
+        bail!(Index, "start out of range (expected to be in range of [{}, {}], but got {})", -size, size, start);
+    }
+    if length < 0 || start + length > size {
+        bail!(Runtime, "start ({start}) + length ({length}) exceeds dimension size ({size}).");
+    }
+    let mut items = vec![IndexItem::Slice { start: None, stop: None, step: None }; d];
+    items.push(IndexItem::Slice { start: Some(start), stop: Some(start + length), step: None });
+    index(x, &items)
+}
+
+/// `x.select(dim, index)` (a view without `dim`).
+pub fn select(x: &Tensor, dim: i64, i: i64) -> Result<Tensor> {
+    use crate::ops::index::{index, IndexItem};
+    let d = normalize_dim(dim, x.ndim())?;
+    let mut items = vec![IndexItem::Slice { start: None, stop: None, step: None }; d];
+    items.push(IndexItem::Int(i));
+    index(x, &items)
+}
+
+/// `x.split(size, dim)` / `x.split([sizes], dim)`: consecutive views along
+/// `dim` (the last may be shorter for an int size).
+pub fn split(x: &Tensor, sizes: &[i64], as_sizes: bool, dim: i64) -> Result<Vec<Tensor>> {
+    let d = normalize_dim(dim, x.ndim())?;
+    let total = x.shape()[d] as i64;
+    let lens: Vec<i64> = if as_sizes {
+        if sizes.iter().sum::<i64>() != total {
+            bail!(
+                Runtime,
+                "split_with_sizes expects split_sizes to sum exactly to {total} (input tensor's size at dimension {d}), but got split_sizes=[{}]",
+                sizes.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
+            );
+        }
+        sizes.to_vec()
+    } else {
+        let step = sizes[0];
+        if step <= 0 && total > 0 {
+            bail!(Runtime, "split_size can only be 0 if dimension size is 0, but got dimension size of {total}");
+        }
+        let mut v = Vec::new();
+        let mut at = 0;
+        while at < total {
+            v.push(step.min(total - at));
+            at += step;
+        }
+        if v.is_empty() {
+            v.push(0);
+        }
+        v
+    };
+    let mut out = Vec::with_capacity(lens.len());
+    let mut at = 0;
+    for len in lens {
+        out.push(narrow(x, d as i64, at, len)?);
+        at += len;
+    }
+    Ok(out)
+}
+
+/// `x.chunk(chunks, dim)`: `split` with size `ceil(n / chunks)`.
+pub fn chunk(x: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
+    if chunks <= 0 {
+        bail!(Runtime, "chunk expects `chunks` to be greater than 0, got: {chunks}");
+    }
+    let d = normalize_dim(dim, x.ndim())?;
+    let n = x.shape()[d] as i64;
+    let size = ((n + chunks - 1) / chunks).max(1);
+    split(x, &[size], false, d as i64)
+}
+
+/// `x.unbind(dim)`: the slices along `dim`, each without it.
+pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
+    let d = normalize_dim(dim, x.ndim())?;
+    (0..x.shape()[d] as i64).map(|i| select(x, d as i64, i)).collect()
+}
+
+/// `x.flip(dims)`: a copy with the order of `dims` reversed (its own
+/// inverse, so its rule is itself).
+pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    let ds: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, x.ndim())).collect::<Result<_>>()?;
+    let mut l = x.layout().clone();
+    for &d in &ds {
+        if l.shape[d] > 0 {
+            l.offset = (l.offset as isize + (l.shape[d] as isize - 1) * l.strides[d]) as usize;
+        }
+        l.strides[d] = -l.strides[d];
+    }
+    let values = x.with_cpu(|data, _| crate::cpu_backend::gather(data, &l));
+    let out = Tensor::from_cpu(values, x.shape());
+    let dims = dims.to_vec();
+    record(out, &[x], |_| ShapeBackward { name: "FlipBackward0", rule: move |g: &Tensor| flip(g, &dims) })
+}

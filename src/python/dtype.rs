@@ -7,6 +7,9 @@ use pyo3::types::PyString;
 use crate::device::Device;
 use crate::dtype::DType;
 
+/// The element type of a tensor (`torch.dtype`): `torch.bool`, `torch.int64`,
+/// `torch.float32` or `torch.float64`. There is one object per dtype, so
+/// `t.dtype is torch.float32`; it pickles by name. Not constructible.
 #[pyclass(name = "dtype", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
 pub struct PyDType(pub DType);
@@ -17,16 +20,19 @@ impl PyDType {
         format!("torch.{}", self.0.name())
     }
 
+    /// True for float32 and float64.
     #[getter]
     fn is_floating_point(&self) -> bool {
         self.0.is_float()
     }
 
+    /// True for every dtype but bool.
     #[getter]
     fn is_signed(&self) -> bool {
         self.0 != DType::Bool
     }
 
+    /// Bytes per element: 1 (bool), 4 (float32) or 8 (int64, float64).
     #[getter]
     fn itemsize(&self) -> usize {
         match self.0 {
@@ -51,6 +57,11 @@ pub fn dtype_object(py: Python<'_>, dtype: DType) -> &Py<PyDType> {
     &all[dtype as usize]
 }
 
+/// Where a tensor's data lives (`torch.device`): `device('cpu')`,
+/// `device('cuda')`, `device('cuda:1')`, `device('cuda', 1)` or `device(1)`
+/// (a CUDA index; `index` is ignored for the CPU). RuntimeError for an
+/// unknown string, or for CUDA when this build or machine has none; TypeError
+/// for other argument types.
 #[pyclass(name = "device", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
 pub struct PyDevice(pub Device);
@@ -67,6 +78,7 @@ impl PyDevice {
         Ok(PyDevice(device))
     }
 
+    /// The device type: 'cpu' or 'cuda'.
     #[getter]
     fn r#type(&self) -> &'static str {
         match self.0 {
@@ -75,6 +87,7 @@ impl PyDevice {
         }
     }
 
+    /// The CUDA device index (an int), or None for the CPU.
     #[getter]
     fn index(&self) -> Option<usize> {
         match self.0 {

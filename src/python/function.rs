@@ -25,6 +25,9 @@ use crate::tensor::Tensor;
 /// `ctx.saved_tensors`'s store; emptied when the graph is freed.
 type SavedSlot = Mutex<Option<Vec<Option<Arc<SavedTensor>>>>>;
 
+/// `ctx.saved_tensors`' store for a custom autograd Function: `unpack()`
+/// gives the saved tensors, checked against in-place changes; RuntimeError
+/// once the graph is freed.
 #[pyclass(module = "rustgrad.autograd.function", frozen)]
 pub struct SavedTensors(Arc<SavedSlot>);
 

@@ -37,6 +37,11 @@ fn as_tensor<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Bound<'a, PyTensor>> {
     })
 }
 
+/// A new tensor copying `data`: a number, (nested) sequences, a NumPy array or
+/// a tensor. The dtype is inferred as PyTorch does (bool, int64, else float32;
+/// NumPy arrays keep theirs) unless `dtype` is given. ValueError for ragged
+/// data, TypeError for strings, RuntimeError for other objects, or for
+/// `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (data, *, dtype=None, device=None, requires_grad=false))]
 pub fn tensor<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -50,18 +55,27 @@ fn filled<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, value: Scalar, dtype
     finish(py, t, device, requires_grad)
 }
 
+/// A tensor of zeros of shape `size` (ints or one sequence), float32 unless
+/// `dtype` is given. RuntimeError for a negative size, or for
+/// `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn zeros<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     filled(py, size, Scalar::Int(0), dtype, device, requires_grad)
 }
 
+/// A tensor of ones of shape `size` (ints or one sequence), float32 unless
+/// `dtype` is given. RuntimeError for a negative size, or for
+/// `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn ones<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     filled(py, size, Scalar::Int(1), dtype, device, requires_grad)
 }
 
+/// A tensor of shape `size` (ints or one sequence), float32 unless `dtype`
+/// is given. Here the values are zeros, but as in PyTorch they are meant
+/// to be overwritten. RuntimeError for a negative size.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn empty<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -83,6 +97,10 @@ fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     Ok(Scalar::Float(obj.extract::<f64>()?))
 }
 
+/// A tensor of shape `size` (a sequence of ints) filled with `fill_value`;
+/// the dtype is inferred from the value (bool, int64 or float32) unless
+/// given. RuntimeError for a negative size, or for `requires_grad=True` with
+/// a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
 pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -99,18 +117,24 @@ fn like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, ma
     finish(py, make(src.shape(), dtype)?, device, requires_grad)
 }
 
+/// Zeros with the shape of `input` and, unless given, its dtype. TypeError if
+/// `input` is not a Tensor.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn zeros_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     like(py, input, dtype, |s, d| Ok(factory::full(s, Scalar::Int(0), d)), device, requires_grad)
 }
 
+/// Ones with the shape of `input` and, unless given, its dtype. TypeError if
+/// `input` is not a Tensor.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn ones_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     like(py, input, dtype, |s, d| Ok(factory::full(s, Scalar::Int(1), d)), device, requires_grad)
 }
 
+/// `fill_value` (cast to the dtype) with the shape of `input` and, unless
+/// given, its dtype. TypeError if `input` is not a Tensor.
 #[pyfunction]
 #[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
 pub fn full_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -118,18 +142,27 @@ pub fn full_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, fill_value: &B
     like(py, input, dtype, |s, d| Ok(factory::full(s, value, d)), device, requires_grad)
 }
 
+/// Standard normal samples (as `randn`) with the shape of `input` and, unless
+/// given, its dtype. TypeError if `input` is not a Tensor, RuntimeError for a
+/// non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     like(py, input, dtype, factory::randn, device, requires_grad)
 }
 
+/// Uniform samples on [0, 1) (as `rand`) with the shape of `input` and,
+/// unless given, its dtype. TypeError if `input` is not a Tensor,
+/// RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     like(py, input, dtype, factory::rand, device, requires_grad)
 }
 
+/// A 2-D `(n, m)` tensor with ones on the diagonal and zeros elsewhere; `m`
+/// defaults to `n`, the dtype to float32. RuntimeError if `n` or `m` is
+/// negative.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
 pub fn eye<'py>(py: Python<'py>, n: i64, m: Option<i64>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -143,6 +176,10 @@ pub fn eye<'py>(py: Python<'py>, n: i64, m: Option<i64>, dtype: Opt<'_, 'py>, de
     finish(py, t, device, requires_grad)
 }
 
+/// A 1-D tensor of `start, start + step, ...` up to but excluding `end`:
+/// `ceil((end - start) / step)` values. With one bound it is `end` and
+/// `start` is 0. int64 if all arguments are ints, else float32, unless
+/// `dtype` is given. RuntimeError for `step == 0` or a step of the wrong sign.
 #[pyfunction]
 #[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
 pub fn arange<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: Opt<'_, 'py>, step: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -161,6 +198,9 @@ pub fn arange<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: Opt<'_, 'py>
     finish(py, t, device, requires_grad)
 }
 
+/// A 1-D tensor of `steps` evenly spaced values from `start` to `end`, both
+/// included; float32 unless `dtype` is given. RuntimeError if `steps` is
+/// negative.
 #[pyfunction]
 #[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
 pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py, PyAny>, steps: i64, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -168,6 +208,10 @@ pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py
     finish(py, t, device, requires_grad)
 }
 
+/// Samples from the standard normal distribution N(0, 1) in shape `size`,
+/// float32 unless `dtype` is given, drawn from the global generator
+/// (xoshiro256**, Box-Muller transform; seed with `manual_seed`).
+/// `generator` is ignored. RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
@@ -176,6 +220,10 @@ pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'p
     finish(py, t, device, requires_grad)
 }
 
+/// Samples from the uniform distribution on [0, 1) in shape `size`, float32
+/// unless `dtype` is given, drawn from the global generator (xoshiro256**,
+/// 53-bit uniforms; seed with `manual_seed`). `generator` is ignored.
+/// RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
@@ -184,7 +232,11 @@ pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py
     finish(py, t, device, requires_grad)
 }
 
-/// `randint(high, size)` or `randint(low, high, size)`.
+/// `randint(high, size)` or `randint(low, high, size)`: integers drawn
+/// uniformly from `[low, high)` (`low` defaults to 0) in shape `size`, int64
+/// unless `dtype` is given, from the global generator (`generator` is
+/// ignored). TypeError for a missing `size` or other arguments,
+/// RuntimeError if `high <= low`.
 #[pyfunction]
 #[pyo3(signature = (*args, size=None, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
@@ -211,16 +263,23 @@ pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, '
     finish(py, t, device, requires_grad)
 }
 
+/// Reseeds the global random generator (xoshiro256** seeded by SplitMix64)
+/// used by `rand`, `randn`, `randint` and their `_like` forms; negative seeds
+/// wrap modulo 2**64. Returns None.
 #[pyfunction]
 pub fn manual_seed(seed: i128) {
     crate::random::manual_seed(seed as u64);
 }
 
+/// The seed of the global random generator: the last `manual_seed`, or the
+/// one drawn from the clock at start-up.
 #[pyfunction]
 pub fn initial_seed() -> u64 {
     crate::random::initial_seed()
 }
 
+/// True if autograd records operations on this thread (False inside
+/// `torch.no_grad()` or `torch.set_grad_enabled(False)`).
 #[pyfunction]
 pub fn is_grad_enabled() -> bool {
     grad_mode::is_enabled()
@@ -247,7 +306,11 @@ fn tensor_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
     tensor_list(obj)
 }
 
-/// `torch.cat(tensors, dim=0)` (also `concat`, `concatenate`).
+/// `torch.cat(tensors, dim=0)` (also `concat`, `concatenate`): joins a sequence
+/// of tensors along the existing dimension `dim`, promoting to a common dtype;
+/// the other sizes must match (empty 1-D tensors are skipped). Differentiable.
+/// TypeError for a lone Tensor, RuntimeError for an empty sequence, 0-d
+/// tensors or mismatched sizes, IndexError for a dim out of range.
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
@@ -255,7 +318,10 @@ pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyRes
     wrap(py, crate::ops::join::cat(&tensors, dim)?)
 }
 
-/// `torch.stack(tensors, dim=0)`.
+/// `torch.stack(tensors, dim=0)`: joins equal-shape tensors along a new
+/// dimension `dim` (in `[-ndim-1, ndim]`), so the result has one more
+/// dimension. Differentiable. TypeError for a lone Tensor, RuntimeError for an
+/// empty sequence or unequal shapes, IndexError for a dim out of range.
 #[pyfunction]
 #[pyo3(signature = (tensors, dim=0))]
 pub fn stack<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
@@ -359,6 +425,11 @@ pub fn run_grad<'py>(
     result.into_iter().map(|g| g.map(|g| wrap(py, g)).transpose()).collect()
 }
 
+/// Binary cross-entropy between `sigmoid(input)` and `target` (same shape,
+/// float): per element `(1 - y) x + (1 + (pos_weight - 1) y) softplus(-x)`,
+/// times `weight`, as in ATen's loss.cpp; `reduction` is 'none', 'mean' or
+/// 'sum'. Differentiable in `input` and `target`. ValueError for a shape
+/// mismatch or a bad reduction, RuntimeError for non-float inputs.
 #[pyfunction]
 #[pyo3(signature = (input, target, weight=None, pos_weight=None, reduction="mean"))]
 pub fn binary_cross_entropy_with_logits<'py>(
@@ -384,11 +455,13 @@ pub fn binary_cross_entropy_with_logits<'py>(
     wrap(py, out)
 }
 
+/// True if this build has a CUDA backend and the machine a usable GPU.
 #[pyfunction]
 pub fn cuda_is_available() -> bool {
     crate::cuda_backend::is_available()
 }
 
+/// The number of CUDA GPUs this build can use (0 without a CUDA backend).
 #[pyfunction]
 pub fn cuda_device_count() -> usize {
     crate::cuda_backend::device_count()

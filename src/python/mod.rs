@@ -2,12 +2,14 @@
 
 mod convert;
 mod dtype;
+mod elementwise;
 mod errors;
 mod function;
 mod functions;
 mod graph;
 mod index;
 mod modes;
+mod shape;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -22,6 +24,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::RemovableHandle>()?;
     m.add_class::<function::SavedTensors>()?;
     modes::install_trace_provider();
+    m.add("_UNARY_FUNCTIONS", pyo3::types::PyTuple::new(m.py(), elementwise::UNARY_FUNCTIONS)?)?;
     let py = m.py();
     for d in [crate::dtype::DType::Bool, crate::dtype::DType::I64, crate::dtype::DType::F32, crate::dtype::DType::F64] {
         m.add(d.name(), dtype::dtype_object(py, d).clone_ref(py))?;
@@ -54,6 +57,21 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::run_grad,
         functions::cat,
         functions::stack,
+        elementwise::where_,
+        elementwise::softplus,
+        elementwise::leaky_relu,
+        elementwise::elu,
+        elementwise::selu,
+        elementwise::celu,
+        elementwise::hardtanh,
+        elementwise::relu6,
+        elementwise::hardsigmoid,
+        elementwise::hardswish,
+        elementwise::gelu,
+        elementwise::logit,
+        elementwise::silu,
+        elementwise::mish,
+        elementwise::softsign,
         function::_function_record,
         modes::_set_anomaly_enabled,
         modes::_is_anomaly_enabled,

@@ -44,6 +44,7 @@ pub fn _set_inference_mode(enabled: bool) -> bool {
     grad_mode::set_inference(enabled)
 }
 
+/// True if this thread is inside `torch.inference_mode()`.
 #[pyfunction]
 pub fn is_inference_mode_enabled() -> bool {
     grad_mode::is_inference()

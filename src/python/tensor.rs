@@ -13,6 +13,11 @@ use crate::dtype::{DType, Scalar};
 use crate::ops::{self, compare, inplace, matmul, unary, view, Arg};
 use crate::tensor::{Tensor, TensorCell, TensorGuard};
 
+/// A multi-dimensional array of `bool`, `int64`, `float32` or `float64`
+/// elements that autograd can differentiate through (`torch.Tensor`).
+/// `Tensor(data)` copies numbers, nested sequences or a NumPy array as float32;
+/// `Tensor(*sizes)` is a float32 tensor of zeros of that shape. ValueError for
+/// ragged data, TypeError for strings, RuntimeError for a negative size.
 #[pyclass(name = "Tensor", module = "rustgrad", frozen, subclass, weakref)]
 pub struct PyTensor {
     cell: TensorCell,
@@ -82,7 +87,7 @@ fn maybe_detached<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> R + 
 
 /// An operand from Python: a tensor or a number; `None` for other types (so
 /// the operator can return `NotImplemented`).
-enum PyArg {
+pub enum PyArg {
     Tensor(Tensor),
     Scalar(Scalar),
 }
@@ -98,14 +103,14 @@ impl PyArg {
         })
     }
 
-    fn arg(&self) -> Arg<'_> {
+    pub fn arg(&self) -> Arg<'_> {
         match self {
             PyArg::Tensor(t) => Arg::Tensor(t),
             PyArg::Scalar(s) => Arg::Scalar(*s),
         }
     }
 
-    fn require(obj: &Bound<'_, PyAny>) -> PyResult<PyArg> {
+    pub fn require(obj: &Bound<'_, PyAny>) -> PyResult<PyArg> {
         PyArg::extract(obj).ok_or_else(|| {
             PyTypeError::new_err(format!(
                 "unsupported operand type: expected a Tensor or a number, got {}",
@@ -195,7 +200,7 @@ fn size_object<'py>(py: Python<'py>, shape: &[usize]) -> PyResult<Bound<'py, PyA
 
 impl PyTensor {
     /// Applies an element-wise op, without the GIL for large tensors.
-    fn map<'py>(&self, py: Python<'py>, op: fn(&Tensor) -> crate::Result<Tensor>) -> PyResult<Bound<'py, PyTensor>> {
+    pub fn map<'py>(&self, py: Python<'py>, op: fn(&Tensor) -> crate::Result<Tensor>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, maybe_detached(py, self.tensor().numel(), || op(&self.tensor()))?)
     }
 
@@ -222,11 +227,15 @@ impl PyTensor {
 
     // ---- metadata ---------------------------------------------------------
 
+    /// The size of each dimension as a `torch.Size` (a tuple of ints); `()`
+    /// for a 0-d tensor.
     #[getter]
     fn shape<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         size_object(py, self.tensor().shape())
     }
 
+    /// The shape as a `torch.Size`, or with `dim` (an int, negative counts from
+    /// the end) the size of that one dimension. IndexError if `dim` is out of range.
     #[pyo3(signature = (dim=None))]
     fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Py<PyAny>> {
         match dim {
@@ -238,38 +247,49 @@ impl PyTensor {
         }
     }
 
+    /// The element type: `torch.bool`, `torch.int64`, `torch.float32` or
+    /// `torch.float64` (the module's singletons, so `t.dtype is torch.float32`).
     #[getter]
     fn dtype(&self, py: Python<'_>) -> Py<PyDType> {
         dtype_object(py, self.tensor().dtype()).clone_ref(py)
     }
 
+    /// The `torch.device` holding the data. Tensors made from Python are always
+    /// on the CPU: `device=`, `.to(device)` and `.cuda()` do not move data.
     #[getter]
     fn device(&self) -> PyDevice {
         PyDevice(self.tensor().device())
     }
 
+    /// True if the data is on a CUDA device (never for tensors made from Python;
+    /// see `device`).
     #[getter]
     fn is_cuda(&self) -> bool {
         matches!(self.tensor().device(), Device::Cuda(_))
     }
 
+    /// The number of dimensions (0 for a scalar tensor); the same as `dim()`.
     #[getter]
     fn ndim(&self) -> usize {
         self.tensor().ndim()
     }
 
+    /// The number of dimensions (0 for a scalar tensor); the same as `ndim`.
     fn dim(&self) -> usize {
         self.tensor().ndim()
     }
 
+    /// The number of elements: the product of `shape` (1 for a 0-d tensor).
     fn numel(&self) -> usize {
         self.tensor().numel()
     }
 
+    /// The number of elements; an alias of `numel()`.
     fn nelement(&self) -> usize {
         self.tensor().numel()
     }
 
+    /// Bytes per element: 1 (bool), 4 (float32) or 8 (int64, float64).
     fn element_size(&self) -> usize {
         match self.tensor().dtype() {
             DType::Bool => 1,
@@ -278,24 +298,34 @@ impl PyTensor {
         }
     }
 
+    /// True if `dtype` is float32 or float64.
     fn is_floating_point(&self) -> bool {
         self.tensor().dtype().is_float()
     }
 
+    /// True if the elements lie in memory in row-major (C) order without gaps,
+    /// so any `view` with the same number of elements needs no copy.
     fn is_contiguous(&self) -> bool {
         self.tensor().layout().is_contiguous()
     }
 
+    /// The step in elements (not bytes) between neighbours along each
+    /// dimension, as a tuple of ints (`(3, 1)` for a contiguous 2x3 tensor).
     fn stride<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         PyTuple::new(py, self.tensor().layout().strides.iter())
     }
 
+    /// The address (an int) of the first element in memory; views and
+    /// `detach()` share their base's memory.
     fn data_ptr(&self) -> usize {
         self.tensor().data_ptr() as usize
     }
 
     // ---- autograd -----------------------------------------------------------
 
+    /// Whether autograd records operations on this tensor (settable).
+    /// Setting it raises RuntimeError on a non-leaf, or when setting True on a
+    /// bool or int64 tensor.
     #[getter]
     fn get_requires_grad(&self) -> bool {
         self.tensor().requires_grad()
@@ -318,6 +348,9 @@ impl PyTensor {
         Ok(this.tensor().set_requires_grad(flag)?)
     }
 
+    /// Sets `requires_grad` in place (default True) and returns self.
+    /// RuntimeError when setting True on a bool or int64 tensor, or False on a
+    /// non-leaf.
     #[pyo3(signature = (requires_grad=true))]
     fn requires_grad_<'py>(slf: &Bound<'py, Self>, requires_grad: bool) -> PyResult<Bound<'py, Self>> {
         slf.get().tensor().set_requires_grad(requires_grad)?;
@@ -325,6 +358,10 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// The gradient `backward()` accumulated here: a tensor of this shape and
+    /// dtype, or None. Reading it on a non-leaf that does not `retain_grad()`
+    /// warns (UserWarning). Settable to a Tensor or None: TypeError for other
+    /// values, RuntimeError if the dtype or shape differs.
     #[getter]
     fn get_grad<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyTensor>>> {
         let grad = self.tensor().grad();
@@ -350,23 +387,31 @@ impl PyTensor {
         Ok(self.tensor().set_grad(grad)?)
     }
 
+    /// The backward `Node` that made this tensor (its class is named after the
+    /// op, e.g. `MulBackward0`), or None for a leaf.
     #[getter]
     fn grad_fn<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyAny>>> {
         self.tensor().grad_fn_ref().map(|n| super::graph::node_object(py, &n)).transpose()
     }
 
+    /// True if this tensor has no `grad_fn`: made by the user, or by ops that
+    /// did not record history. Only leaves that require grad get `.grad` filled.
     #[getter]
     fn is_leaf(&self) -> bool {
         self.tensor().is_leaf()
     }
 
+    /// Which output of its `grad_fn` this tensor is (0 for leaves and
+    /// single-output ops).
     #[getter]
     fn output_nr(&self) -> u32 {
         self.tensor().history().map_or(0, |(_, nr)| nr)
     }
 
     /// `.data`: the same values, detached, with a version counter of its own
-    /// (writes through it are not seen by autograd).
+    /// (writes through it are not seen by autograd). Assigning `x.data = y`
+    /// gives `x` the storage, shape and dtype of the Tensor `y` (TypeError
+    /// otherwise; RuntimeError for a non-float `y` when `x` requires grad).
     #[getter]
     fn data<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, self.tensor().data_alias())
@@ -406,23 +451,34 @@ impl PyTensor {
         self.tensor().is_view()
     }
 
+    /// True if this tensor was made in `torch.inference_mode()`: it has no
+    /// version counter and cannot be saved for backward outside that mode.
     fn is_inference(&self) -> bool {
         self.tensor().is_inference()
     }
 
+    /// Makes this non-leaf keep its `.grad` after `backward()` (a no-op on a
+    /// leaf). RuntimeError if it does not require grad.
     fn retain_grad(&self) -> PyResult<()> {
         Ok(self.tensor().retain_grad()?)
     }
 
+    /// True if `retain_grad()` was called on this non-leaf.
     #[getter]
     fn retains_grad(&self) -> bool {
         self.tensor().retains_grad()
     }
 
+    /// A new tensor sharing this one's storage, shape and dtype, with no
+    /// history and `requires_grad=False`. In-place changes to either are seen by
+    /// both (and by autograd's version checks).
     fn detach<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, self.tensor().detach())
     }
 
+    /// Detaches this tensor from the graph in place (no `grad_fn`,
+    /// `requires_grad=False`) and returns it. RuntimeError on a view that
+    /// requires grad.
     fn detach_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
         let t = &slf.get().tensor();
         if t.is_view() && t.requires_grad() {
@@ -433,6 +489,11 @@ impl PyTensor {
         Ok(slf.clone())
     }
 
+    /// Computes the gradient of this tensor with respect to the graph's leaves
+    /// and accumulates it into their `.grad`. `gradient` (same shape) is needed
+    /// unless this tensor has one element (RuntimeError otherwise, or if it does
+    /// not require grad). The graph is freed unless `retain_graph` (default:
+    /// `create_graph`); `inputs` limits which leaves are accumulated into.
     #[pyo3(signature = (gradient=None, retain_graph=None, create_graph=false, inputs=None))]
     fn backward(
         &self,
@@ -452,7 +513,9 @@ impl PyTensor {
     }
 
     /// Registers `hook(grad)` to run when this tensor's gradient is computed;
-    /// a returned tensor replaces the gradient (it must keep its size).
+    /// a returned tensor replaces the gradient (it must keep its shape and
+    /// dtype). Returns a `RemovableHandle`. RuntimeError if this tensor does
+    /// not require grad.
     fn register_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
         let call = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
             Python::attach(|py| {
@@ -483,7 +546,10 @@ impl PyTensor {
         Ok(super::graph::RemovableHandle { target, key })
     }
 
-    /// Registers `hook(tensor)` to run after this leaf's `.grad` was updated.
+    /// Registers `hook(tensor)` to run after `backward()` accumulated into this
+    /// leaf's `.grad`; the hook must return None (RuntimeError otherwise).
+    /// Returns a `RemovableHandle`. RuntimeError on a non-leaf or a tensor that
+    /// does not require grad.
     fn register_post_accumulate_grad_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
         let call = move |t: &Tensor, _grad: &Tensor| -> crate::Result<()> {
             Python::attach(|py| {
@@ -499,7 +565,10 @@ impl PyTensor {
         Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.tensor().clone()), key })
     }
 
-    /// `self.copy_(src)`: `src`'s values (broadcast, converted) written in.
+    /// Copies `src` (a tensor or number) into this tensor in place, broadcast
+    /// to its shape and converted to its dtype; returns self. Differentiable in
+    /// both. RuntimeError if `src` does not broadcast, or on a leaf that
+    /// requires grad. `non_blocking` is ignored.
     #[pyo3(signature = (src, non_blocking=false))]
     fn copy_<'py>(slf: &Bound<'py, Self>, src: &Bound<'py, PyAny>, non_blocking: bool) -> PyResult<Bound<'py, Self>> {
         let _ = non_blocking;
@@ -513,14 +582,21 @@ impl PyTensor {
 
     // ---- conversion -----------------------------------------------------------
 
+    /// The value of a one-element tensor as a Python bool, int or float.
+    /// RuntimeError if `numel() != 1`. Not differentiable.
     fn item(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         convert::scalar_to_py(py, self.tensor().item()?)
     }
 
+    /// The values as nested Python lists of bool, int or float (a plain number
+    /// for a 0-d tensor). Not differentiable.
     fn tolist(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         convert::to_list(py, &self.tensor())
     }
 
+    /// A NumPy array sharing this tensor's memory (same shape, strides and
+    /// dtype; writes are seen by both). RuntimeError if the tensor requires
+    /// grad, unless `force=True`, which returns a copy instead.
     #[pyo3(signature = (*, force=false))]
     fn numpy<'py>(slf: &Bound<'py, Self>, force: bool) -> PyResult<Bound<'py, PyAny>> {
         let t = &slf.get().tensor();
@@ -674,30 +750,53 @@ impl PyTensor {
         inplace(slf, other, inplace::InplaceOp::Div).map(drop)
     }
 
+    /// `self + alpha * other`, element-wise with broadcasting; `other` and `alpha`
+    /// are tensors or numbers. The dtype follows PyTorch's type promotion (int64
+    /// plus a float number gives float32). Differentiable. RuntimeError if the
+    /// shapes do not broadcast, TypeError for other operand types.
     #[pyo3(signature = (other, *, alpha=None))]
     fn add<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let py = slf.py();
         let other = scaled(PyArg::require(other)?, alpha)?;
         wrap(py, ops::add(&*slf.get().tensor(), other.arg())?)
     }
+    /// `self - alpha * other`, element-wise with broadcasting and type
+    /// promotion, like `add`. Differentiable. RuntimeError if the shapes do not
+    /// broadcast, TypeError for other operand types.
     #[pyo3(signature = (other, *, alpha=None))]
     fn sub<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let py = slf.py();
         let other = scaled(PyArg::require(other)?, alpha)?;
         wrap(py, ops::sub(&*slf.get().tensor(), other.arg())?)
     }
+    /// `self * other` (a tensor or number), element-wise with broadcasting and
+    /// type promotion. Differentiable. RuntimeError if the shapes do not
+    /// broadcast, TypeError for other operand types.
     fn mul<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(slf.py(), ops::mul(&*slf.get().tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self / other` (a tensor or number): true division with broadcasting;
+    /// integer inputs give float32. Differentiable. RuntimeError if the shapes do
+    /// not broadcast, TypeError for other operand types.
     fn div<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(slf.py(), ops::div(&*slf.get().tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self ** exponent` (a tensor or number), element-wise with broadcasting
+    /// and type promotion. Differentiable in both. RuntimeError for integers to
+    /// negative integer powers or shapes that do not broadcast.
     fn pow<'py>(slf: &Bound<'py, Self>, exponent: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(slf.py(), ops::pow(&*slf.get().tensor(), PyArg::require(exponent)?.arg())?)
     }
+    /// Matrix product as `torch.matmul`: 1-D @ 1-D is a 0-d dot product, 2-D @
+    /// 2-D is (n, k) @ (k, m) -> (n, m), and more dims are batches with broadcast
+    /// batch dimensions. Differentiable. RuntimeError for 0-d operands, unequal
+    /// inner sizes or unequal dtypes; NotImplementedError for bool.
     fn matmul<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         matmul_impl(py, &self.tensor(), &other.tensor())
     }
+    /// Matrix product of two 2-D tensors: (n, k) @ (k, m) -> (n, m), same dtype.
+    /// Differentiable. RuntimeError if either is not 2-D, the inner sizes differ
+    /// or the dtypes differ.
     fn mm<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         if self.tensor().ndim() != 2 || other.tensor().ndim() != 2 {
             return Err(PyRuntimeError::new_err(format!(
@@ -708,28 +807,44 @@ impl PyTensor {
         matmul_impl(py, &self.tensor(), &other.tensor())
     }
 
+    /// In place: `self += alpha * other`; returns self. `other` must broadcast
+    /// to self's shape and the result type cast to self's dtype (RuntimeError
+    /// otherwise, e.g. int64 += 1.5); RuntimeError on a leaf that requires grad
+    /// or a view of one. Differentiable.
     #[pyo3(signature = (other, *, alpha=None))]
     fn add_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
         let other = scaled(PyArg::require(other)?, alpha)?;
         inplace::binary_(&slf.get().tensor(), other.arg(), inplace::InplaceOp::Add)?;
         Ok(slf.clone())
     }
+    /// In place: `self -= alpha * other`; returns self. Errors as `add_`.
+    /// Differentiable.
     #[pyo3(signature = (other, *, alpha=None))]
     fn sub_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>, alpha: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
         let other = scaled(PyArg::require(other)?, alpha)?;
         inplace::binary_(&slf.get().tensor(), other.arg(), inplace::InplaceOp::Sub)?;
         Ok(slf.clone())
     }
+    /// In place: `self *= other`; returns self. Errors as `add_`.
+    /// Differentiable.
     fn mul_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
         inplace(slf, other, inplace::InplaceOp::Mul)
     }
+    /// In place: `self /= other`; returns self. RuntimeError on an integer
+    /// tensor (the float quotient cannot be cast back) and otherwise as `add_`.
+    /// Differentiable.
     fn div_<'py>(slf: &Bound<'py, Self>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
         inplace(slf, other, inplace::InplaceOp::Div)
     }
+    /// Fills this tensor with zeros in place and returns it (the gradient
+    /// through it is zero). RuntimeError on a leaf that requires grad.
     fn zero_<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
         inplace::fill_(&slf.get().tensor(), Scalar::Int(0), true)?;
         Ok(slf.clone())
     }
+    /// Fills this tensor in place with `value` (a number or a 0-d tensor), cast
+    /// to its dtype, and returns it. RuntimeError for a tensor value with
+    /// dimensions, or on a leaf that requires grad.
     fn fill_<'py>(slf: &Bound<'py, Self>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, Self>> {
         let value = match PyArg::require(value)? {
             PyArg::Scalar(s) => s,
@@ -761,84 +876,74 @@ impl PyTensor {
         }?;
         Ok(wrap(py, out)?.into_any().unbind())
     }
+    /// `self < other` element-wise with broadcasting (`other` a tensor or
+    /// number): a bool tensor of the broadcast shape. Not differentiable.
+    /// RuntimeError if the shapes do not broadcast.
     fn lt<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::lt(&self.tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self <= other` element-wise with broadcasting: a bool tensor. Not
+    /// differentiable. RuntimeError if the shapes do not broadcast.
     fn le<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::le(&self.tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self > other` element-wise with broadcasting: a bool tensor. Not
+    /// differentiable. RuntimeError if the shapes do not broadcast.
     fn gt<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::gt(&self.tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self >= other` element-wise with broadcasting: a bool tensor. Not
+    /// differentiable. RuntimeError if the shapes do not broadcast.
     fn ge<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::ge(&self.tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self == other` element-wise with broadcasting: a bool tensor. Not
+    /// differentiable. RuntimeError if the shapes do not broadcast.
     fn eq<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::eq(&self.tensor(), PyArg::require(other)?.arg())?)
     }
+    /// `self != other` element-wise with broadcasting: a bool tensor. Not
+    /// differentiable. RuntimeError if the shapes do not broadcast.
     fn ne<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, compare::ne(&self.tensor(), PyArg::require(other)?.arg())?)
     }
 
     // ---- element-wise functions ----------------------------------------------------
 
-    fn neg<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::neg)
-    }
-    fn sin<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::sin)
-    }
-    fn cos<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::cos)
-    }
-    fn exp<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::exp)
-    }
-    fn log<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::log)
-    }
-    fn log1p<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::log1p)
-    }
-    fn sqrt<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::sqrt)
-    }
-    fn tanh<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::tanh)
-    }
-    fn sigmoid<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::sigmoid)
-    }
-    fn relu<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::relu)
-    }
-    fn abs<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::abs)
-    }
-    fn sign<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::sign)
-    }
-    fn reciprocal<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        self.map(py, unary::reciprocal)
-    }
+    /// A copy with `value` (a float, cast to this dtype) where the bool `mask`
+    /// is True; `mask` broadcasts and the result has the broadcast shape.
+    /// Differentiable in self (zero gradient where filled). RuntimeError if
+    /// `mask` is not bool or the shapes do not broadcast.
     fn masked_fill<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, ops::masked::masked_fill(&self.tensor(), &mask.tensor(), value)?)
     }
 
     // ---- reductions -------------------------------------------------------------------
 
+    /// The sum of all elements (a 0-d tensor), or over `dim` (an int or a
+    /// sequence of ints), keeping reduced dims as size 1 if `keepdim`. bool and
+    /// int64 sum to int64; `dtype` converts the input first. Differentiable.
+    /// IndexError for a dim out of range, RuntimeError for a repeated dim.
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn sum<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
         wrap(py, maybe_detached(py, self.tensor().numel(), || ops::sum(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
+    /// The arithmetic mean of all elements, or over `dim` (an int or a sequence
+    /// of ints), keeping reduced dims as size 1 if `keepdim`. Float input only:
+    /// NotImplementedError (a RuntimeError) for bool or int64 unless `dtype` is a
+    /// float. Differentiable. IndexError for a dim out of range.
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn mean<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
         wrap(py, maybe_detached(py, self.tensor().numel(), || ops::mean(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
+    /// The vector p-norm `(sum |x|^p)^(1/p)` of all elements, or over `dim`,
+    /// as `torch.linalg.vector_norm`; `p` defaults to 2 (`'fro'` is 2). Float
+    /// input and finite `p > 0` only (NotImplementedError otherwise; RuntimeError
+    /// for other strings). Differentiable; the gradient is 0 where the norm is 0.
     #[pyo3(signature = (p=None, dim=None, keepdim=false))]
     fn norm<'py>(&self, py: Python<'py>, p: Option<&Bound<'py, PyAny>>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
         let p = match p {
@@ -856,9 +961,13 @@ impl PyTensor {
 
     // ---- shape ------------------------------------------------------------------------
 
+    /// The transpose of a matrix, as a view; 0-d and 1-D tensors are returned
+    /// as they are (as views). Differentiable. RuntimeError for more than 2 dims.
     fn t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::t(&self.tensor())?)
     }
+    /// This tensor with all its dimensions reversed, as a view (the transpose
+    /// of a matrix). Differentiable.
     #[getter(T)]
     fn big_t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         let mut out = self.tensor().clone();
@@ -868,38 +977,66 @@ impl PyTensor {
         }
         wrap(py, out)
     }
+    /// This tensor with its last two dimensions swapped, as a view: the
+    /// transpose of each matrix in a batch. Meant for tensors with at least 2
+    /// dims. Differentiable.
     #[getter(mT)]
     fn matrix_t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::transpose_last2(&self.tensor())?)
     }
+    /// A view with dimensions `dim0` and `dim1` swapped (negative dims count
+    /// from the end); shares storage. Differentiable. IndexError for a dim out of
+    /// range.
     fn transpose<'py>(&self, py: Python<'py>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::transpose(&self.tensor(), dim0, dim1)?)
     }
+    /// The same elements in shape `shape` (ints or one sequence; one -1 is
+    /// inferred): a view when the strides allow, otherwise a copy.
+    /// Differentiable. RuntimeError if the number of elements differs.
     #[pyo3(signature = (*shape))]
     fn reshape<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::reshape(&self.tensor(), &sizes_arg(shape)?)?)
     }
+    /// A view of the same storage with shape `shape` (ints or one sequence; one
+    /// -1 is inferred). Differentiable. RuntimeError if the number of elements
+    /// differs or the strides cannot express it without a copy (use `reshape`).
     #[pyo3(signature = (*shape))]
     fn view<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::view(&self.tensor(), &sizes_arg(shape)?)?)
     }
+    /// The elements as a 1-D tensor (shape `(numel,)`; `(1,)` for a 0-d
+    /// tensor), a view when possible. Differentiable. `start_dim`/`end_dim` are
+    /// not supported.
     fn flatten<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::reshape(&self.tensor(), &[-1])?)
     }
+    /// A view with a new dimension of size 1 at `dim` (in `[-ndim-1, ndim]`).
+    /// Differentiable. IndexError for a dim out of range.
     fn unsqueeze<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::unsqueeze(&self.tensor(), dim)?)
     }
+    /// A view without dimensions of size 1: all of them, or only `dim` (the
+    /// tensor is unchanged if that size is not 1). Differentiable. IndexError for
+    /// a dim out of range.
     #[pyo3(signature = (dim=None))]
     fn squeeze<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::squeeze(&self.tensor(), dim)?)
     }
+    /// A view that repeats size-1 dimensions to `sizes` (ints or one sequence;
+    /// -1 keeps a size; new leading dims may be added) without copying.
+    /// Differentiable: the gradient sums over the repeats. RuntimeError if a
+    /// size other than 1 would change.
     #[pyo3(signature = (*sizes))]
     fn expand<'py>(&self, py: Python<'py>, sizes: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::expand(&self.tensor(), &sizes_arg(sizes)?)?)
     }
+    /// `self.expand(other.shape)`: a view broadcast to `other`'s shape.
+    /// Differentiable. RuntimeError if the shapes are not compatible.
     fn expand_as<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::expand_to(&self.tensor(), other.tensor().shape())?)
     }
+    /// Self if it is already contiguous, otherwise a row-major copy.
+    /// Differentiable.
     fn contiguous<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         let t = &slf.get().tensor();
         if t.layout().is_contiguous() {
@@ -907,29 +1044,45 @@ impl PyTensor {
         }
         wrap(slf.py(), ops::contiguous(t)?)
     }
+    /// A contiguous copy with its own storage, same shape and dtype.
+    /// Differentiable (`CloneBackward0`).
     fn clone<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, ops::contiguous_copy(&self.tensor())?)
     }
 
     // ---- dtype / device ------------------------------------------------------------
 
+    /// This tensor as float32 (self if it already is). Differentiable between
+    /// float dtypes.
     fn float<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         convert_to(slf, DType::F32)
     }
+    /// This tensor as float64 (self if it already is). Differentiable between
+    /// float dtypes.
     fn double<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         convert_to(slf, DType::F64)
     }
+    /// This tensor as int64 (self if it already is), truncating floats toward
+    /// zero. Not differentiable.
     fn long<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         convert_to(slf, DType::I64)
     }
+    /// This tensor as bool (self if it already is): True where nonzero. Not
+    /// differentiable.
     fn bool<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
         convert_to(slf, DType::Bool)
     }
+    /// This tensor converted to `other.dtype` (self if they are equal).
+    /// Differentiable between float dtypes.
     fn type_as<'py>(slf: &Bound<'py, Self>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         convert_to(slf, other.tensor().dtype())
     }
 
-    /// `to(dtype)`, `to(device)`, `to(tensor)`, with `dtype=`/`device=` keywords.
+    /// `to(dtype)`, `to(device)`, `to(tensor)` (its dtype), with `dtype=`/`device=`
+    /// keywords: this tensor converted to the dtype, or self if nothing changes.
+    /// Devices are only checked (RuntimeError for a bad string or CUDA without a
+    /// backend); `non_blocking`, `copy`, `memory_format` are ignored, other
+    /// keywords raise TypeError. Differentiable between float dtypes.
     #[pyo3(signature = (*args, **kwargs))]
     fn to<'py>(slf: &Bound<'py, Self>, args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyTensor>> {
         let mut dtype = None;
@@ -960,9 +1113,12 @@ impl PyTensor {
             None => Ok(slf.clone()),
         }
     }
+    /// Self: tensors made from Python are already on the CPU.
     fn cpu<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
         slf.clone()
     }
+    /// Self, unchanged: the data is not moved. RuntimeError unless this build has
+    /// a CUDA backend and the machine a GPU.
     #[pyo3(signature = (device=None))]
     fn cuda<'py>(slf: &Bound<'py, Self>, device: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
         let _ = device;

@@ -1,0 +1,223 @@
+//! Index-driven ops along one dimension: `gather` and `scatter_add`, each
+//! the other's adjoint (so double backward works), and the reductions that
+//! select elements (`max`/`min` along a dim, `argmax`/`argmin`).
+
+use crate::autograd::{record, BackwardFn, Grads};
+use crate::bail;
+use crate::cpu_backend::CpuStorage;
+use crate::dtype::{DType, Scalar};
+use crate::error::Result;
+use crate::layout::{contiguous_strides, join, normalize_dim, Shape};
+use crate::tensor::Tensor;
+
+fn indices(index: &Tensor) -> Result<Vec<i64>> {
+    if index.dtype() != DType::I64 {
+        bail!(Runtime, "gather(): Expected dtype int64 for index");
+    }
+    Ok(match index.to_dense() {
+        CpuStorage::I64(v) => v,
+        _ => unreachable!("checked dtype"),
+    })
+}
+
+/// For each element of a tensor shaped `shape` (row-major), its flat
+/// position in a contiguous tensor shaped `target` where dimension `dim`
+/// takes the value `index[i]` instead: the addressing of gather/scatter.
+fn positions(shape: &[usize], target: &[usize], dim: usize, index: &[i64]) -> Result<Vec<usize>> {
+    let strides = contiguous_strides(target);
+    let n = crate::layout::numel(shape);
+    let mut out = Vec::with_capacity(n);
+    let mut coord: Shape = smallvec::smallvec![0; shape.len()];
+    for &ix in index.iter().take(n) {
+        let size = target[dim] as i64;
+        if ix < -size || ix >= size {
+            bail!(Runtime, "index {ix} is out of bounds for dimension {dim} with size {size}");
+        }
+        let ix = if ix < 0 { ix + size } else { ix } as usize;
+        let mut pos = 0isize;
+        for (d, &c) in coord.iter().enumerate() {
+            pos += strides[d] * if d == dim { ix } else { c } as isize;
+        }
+        out.push(pos as usize);
+        for d in (0..shape.len()).rev() {
+            coord[d] += 1;
+            if coord[d] < shape[d] {
+                break;
+            }
+            coord[d] = 0;
+        }
+    }
+    Ok(out)
+}
+
+fn check_index_shape(op: &str, x: &[usize], index: &[usize], dim: usize) -> Result<()> {
+    if x.len() != index.len() && !(x.is_empty() && index.len() <= 1) {
+        bail!(Runtime, "Index tensor must have the same number of dimensions as input tensor");
+    }
+    for d in 0..index.len() {
+        if d != dim && index[d] > x.get(d).copied().unwrap_or(1) {
+            bail!(
+                Runtime,
+                "Size does not match at dimension {d} expected index [{}] to be no larger than self [{}] apart from dimension {dim}",
+                join(index),
+                join(x)
+            );
+        }
+    }
+    let _ = op;
+    Ok(())
+}
+
+/// `torch.gather(input, dim, index)`: `out[i][j] = input[i][index[i][j]]`
+/// (for `dim = 1`); `index` is int64 with `input`'s number of dimensions.
+pub fn gather(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    let d = normalize_dim(dim, x.ndim().max(1))?;
+    check_index_shape("gather", x.shape(), index.shape(), d)?;
+    let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
+    let data = x.to_dense();
+    let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&data, &pos), index.shape());
+    struct GatherBackward {
+        dim: i64,
+        index: Tensor,
+        shape: Shape,
+    }
+    impl BackwardFn for GatherBackward {
+        fn name(&self) -> &'static str {
+            "GatherBackward0"
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
+            Ok(smallvec::smallvec![Some(scatter_add(&zeros, self.dim, &self.index, grad)?)])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    record(out, &[x], |_| GatherBackward { dim, index: index.detach(), shape: x.shape_vec() })
+}
+
+/// `input.scatter_add(dim, index, src)`: a copy of `input` with each element
+/// of `src` added at the position `index` names along `dim`.
+pub fn scatter_add(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+    let d = normalize_dim(dim, base.ndim().max(1))?;
+    check_index_shape("scatter_add", base.shape(), index.shape(), d)?;
+    if src.dtype() != base.dtype() {
+        bail!(Runtime, "scatter(): Expected self.dtype to be equal to src.dtype");
+    }
+    let shape: Vec<usize> = if base.ndim() == 0 { vec![1] } else { base.shape().to_vec() };
+    let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
+    // The elements of `src` in `index`'s shape (src may be larger).
+    let items: Vec<crate::ops::index::IndexItem> =
+        index.shape().iter().map(|&n| crate::ops::index::IndexItem::Slice { start: None, stop: Some(n as i64), step: None }).collect();
+    let src_part = if src.shape() == index.shape() { src.detach() } else { crate::ops::index::index(&src.detach(), &items)? };
+    let mut data = base.to_dense();
+    crate::cpu_backend::scatter_add(&mut data, pos.into_iter(), &src_part.to_dense());
+    struct ScatterAddBackward {
+        dim: i64,
+        index: Tensor,
+        src_shape: Shape,
+    }
+    impl BackwardFn for ScatterAddBackward {
+        fn name(&self) -> &'static str {
+            "ScatterAddBackward0"
+        }
+        fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+            let src = if needs.get(1).copied().unwrap_or(false) {
+                let g = gather(grad, self.dim, &self.index)?;
+                Some(if g.shape() == self.src_shape.as_slice() { g } else { pad_to(&g, &self.src_shape)? })
+            } else {
+                None
+            };
+            Ok(smallvec::smallvec![needs[0].then(|| grad.clone()), src])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    let out = Tensor::from_cpu(data, base.shape());
+    record(out, &[base, src], |_| ScatterAddBackward { dim, index: index.detach(), src_shape: src.shape_vec() })
+}
+
+/// `g` placed at the start of zeros shaped `shape` (the gradient of `src`
+/// elements that `index` did not use is zero).
+fn pad_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    let items: Vec<crate::ops::index::IndexItem> =
+        g.shape().iter().map(|&n| crate::ops::index::IndexItem::Slice { start: None, stop: Some(n as i64), step: None }).collect();
+    crate::ops::index::embed(g, &items, shape)
+}
+
+/// Values and int64 indices of the max (or min) along `dim`; NaN wins, and
+/// among equal values the first index, as in PyTorch.
+pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, is_max: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, x.ndim().max(1))?;
+    let size = x.shape().get(d).copied().unwrap_or(1);
+    if size == 0 {
+        bail!(
+            Index,
+            "{}(): Expected reduction dim {d} to have non-zero size.",
+            if is_max { "max" } else { "min" }
+        );
+    }
+    if x.dtype() == DType::Bool {
+        bail!(Runtime, "\"{}_cpu\" not implemented for 'Bool'", if is_max { "max_all" } else { "min_all" });
+    }
+    // Move `dim` last so each reduced row is contiguous.
+    let order: Vec<i64> = (0..x.ndim()).filter(|&i| i != d).chain(std::iter::once(d)).map(|i| i as i64).collect();
+    let moved = if x.ndim() == 0 { x.detach() } else { super::view::permute(&x.detach(), &order)? };
+    let dense = moved.to_dense();
+    let rows = dense.len() / size.max(1);
+    let mut idx: Vec<i64> = Vec::with_capacity(rows);
+    crate::with_dtype!(dense.dtype(), T => {
+        use crate::cpu_backend::Element;
+        let v = T::slice(&dense);
+        #[allow(clippy::eq_op)]
+        let nan = |a: T| a != a;
+        for r in 0..rows {
+            let row = &v[r * size..(r + 1) * size];
+            let mut best = 0;
+            for (i, &val) in row.iter().enumerate().skip(1) {
+                let cur = row[best];
+                if nan(cur) {
+                    break;
+                }
+                if nan(val) || (if is_max { val > cur } else { val < cur }) {
+                    best = i;
+                }
+            }
+            idx.push(best as i64);
+        }
+    });
+    let mut keep_shape: Shape = x.shape().into();
+    if x.ndim() > 0 {
+        keep_shape[d] = 1;
+    }
+    let index_keep = Tensor::from_vec(idx, &keep_shape);
+    let values = gather(&x.detach(), d as i64, &index_keep)?;
+    let values = record(values, &[x], |_| SelectBackward { dim: d as i64, index: index_keep.clone(), shape: x.shape_vec(), keepdim, is_max })?;
+    let squeeze = |t: Tensor| if keepdim || x.ndim() == 0 { Ok(t) } else { super::view::squeeze(&t, Some(d as i64)) };
+    Ok((squeeze(values)?, squeeze(index_keep.clone())?.detach()))
+}
+
+struct SelectBackward {
+    dim: i64,
+    index: Tensor,
+    shape: Shape,
+    keepdim: bool,
+    is_max: bool,
+}
+
+impl BackwardFn for SelectBackward {
+    fn name(&self) -> &'static str {
+        if self.is_max { "MaxBackward0" } else { "MinBackward0" }
+    }
+    fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+        let _ = self.keepdim;
+        let g = if grad.shape() == self.index.shape() { grad.clone() } else { super::view::reshape_to(grad, self.index.shape())? };
+        let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
+        Ok(smallvec::smallvec![Some(scatter_add(&zeros, self.dim, &self.index, &g)?)])
+    }
+    fn saves_tensors(&self) -> bool {
+        false
+    }
+}

@@ -1,0 +1,216 @@
+//! Element-wise ops as Python sees them. The unary functions come from one
+//! list (`ops::unary::for_each_unary`): each yields `Tensor.name()`, its
+//! in-place `Tensor.name_()` and, through `_UNARY_FUNCTIONS`, `torch.name`.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+
+use super::tensor::{wrap, PyArg, PyTensor};
+use crate::dtype::Scalar;
+use crate::ops::{activation, inplace, logical, select, unary, Arg};
+use crate::tensor::Tensor;
+
+macro_rules! unary_methods {
+    ($($name:ident),* $(,)?) => {
+        paste::paste! {
+            #[pymethods]
+            impl PyTensor {
+                $(
+                    #[doc = concat!("`Tensor.", stringify!($name), "()`: element-wise `", stringify!($name), "`, same shape; integer inputs give float32 unless the function keeps integers. Differentiable.")]
+                    fn $name<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
+                        self.map(py, unary::$name)
+                    }
+
+                    #[doc = concat!("`Tensor.", stringify!($name), "_()`: `", stringify!($name), "` in place (RuntimeError on a leaf that requires grad).")]
+                    fn [<$name _>]<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+                        inplace::apply_(&slf.get().tensor(), unary::$name)?;
+                        Ok(slf.clone())
+                    }
+                )*
+            }
+        }
+
+        /// The names of the unary functions, for `torch.<name>`.
+        pub const UNARY_FUNCTIONS: &[&str] = &[$(stringify!($name)),*];
+    };
+}
+
+unary::for_each_unary!(unary_methods);
+
+fn tensor_of(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
+    Ok(obj
+        .cast::<PyTensor>()
+        .map_err(|_| PyTypeError::new_err(format!("expected Tensor, got {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?
+        .get()
+        .tensor()
+        .clone())
+}
+
+/// A clamp bound: absent, a number or a tensor.
+enum Bound2 {
+    None,
+    Scalar(Scalar),
+    Tensor(Tensor),
+}
+
+fn bound(obj: Option<&Bound<'_, PyAny>>) -> PyResult<Bound2> {
+    match obj {
+        None => Ok(Bound2::None),
+        Some(o) if o.is_none() => Ok(Bound2::None),
+        Some(o) => match PyArg::require(o)? {
+            PyArg::Scalar(s) => Ok(Bound2::Scalar(s)),
+            PyArg::Tensor(t) => Ok(Bound2::Tensor(t)),
+        },
+    }
+}
+
+fn clamp(x: &Tensor, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAny>>) -> PyResult<Tensor> {
+    let (lo, hi) = (bound(min)?, bound(max)?);
+    let as_tensor = |b: &Bound2| match b {
+        Bound2::None => None,
+        Bound2::Scalar(s) => Some(Tensor::scalar_tensor(*s, x.dtype())),
+        Bound2::Tensor(t) => Some(t.clone()),
+    };
+    Ok(match (&lo, &hi) {
+        (Bound2::Tensor(_), _) | (_, Bound2::Tensor(_)) => select::clamp_tensor(x, as_tensor(&lo).as_ref(), as_tensor(&hi).as_ref())?,
+        _ => {
+            let scalar = |b: &Bound2| if let Bound2::Scalar(s) = b { Some(*s) } else { None };
+            select::clamp_scalar(x, scalar(&lo), scalar(&hi))?
+        }
+    })
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `clamp(min=None, max=None)`: elements below `min` become `min`,
+    /// above `max` become `max` (numbers or broadcastable tensors; NaN stays
+    /// NaN). The gradient flows where the element was kept. RuntimeError
+    /// when both bounds are None.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clamp<'py>(&self, py: Python<'py>, min: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, clamp(&self.tensor(), min, max)?)
+    }
+    /// `clip`: the same as `clamp`.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clip<'py>(&self, py: Python<'py>, min: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        self.clamp(py, min, max)
+    }
+    /// `clamp_`: `clamp` in place.
+    #[pyo3(signature = (min=None, max=None))]
+    fn clamp_<'py>(slf: &Bound<'py, Self>, min: Option<&Bound<'py, PyAny>>, max: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
+        inplace::apply_(&slf.get().tensor(), |old| clamp(old, min, max).map_err(super::errors::foreign))?;
+        Ok(slf.clone())
+    }
+    /// `clamp_min(min)`: `clamp(min=min)`.
+    fn clamp_min<'py>(&self, py: Python<'py>, min: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, clamp(&self.tensor(), Some(min), None)?)
+    }
+    /// `clamp_max(max)`: `clamp(max=max)`.
+    fn clamp_max<'py>(&self, py: Python<'py>, max: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, clamp(&self.tensor(), None, Some(max))?)
+    }
+    /// `maximum(other)`: the larger of each pair (broadcasting; NaN wins;
+    /// ties split the gradient).
+    fn maximum<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, select::maximum(&self.tensor(), &tensor_of(other)?)?)
+    }
+    /// `minimum(other)`: the smaller of each pair.
+    fn minimum<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, select::minimum(&self.tensor(), &tensor_of(other)?)?)
+    }
+    /// `self.where(condition, other)`: `self` where `condition`, else `other`.
+    #[pyo3(name = "where")]
+    fn where_<'py>(&self, py: Python<'py>, condition: &Bound<'py, PyAny>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        let other = PyArg::require(other)?;
+        wrap(py, select::where_(&tensor_of(condition)?, Arg::Tensor(&self.tensor()), other.arg())?)
+    }
+    /// `logical_and(other)`: bool, nonzero is true.
+    fn logical_and<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::and(&self.tensor(), &tensor_of(other)?)?)
+    }
+    /// `logical_or(other)`.
+    fn logical_or<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::or(&self.tensor(), &tensor_of(other)?)?)
+    }
+    /// `logical_xor(other)`.
+    fn logical_xor<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::xor(&self.tensor(), &tensor_of(other)?)?)
+    }
+    /// `logical_not()`.
+    fn logical_not<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::not(&self.tensor())?)
+    }
+    /// `square()`: `self ** 2` (PowBackward0), integers stay integers.
+    fn square<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, crate::ops::pow(&*self.tensor(), Arg::Scalar(Scalar::Int(2)))?)
+    }
+    /// `round(decimals=0)`: half to even, at `decimals` places.
+    #[pyo3(signature = (decimals=0))]
+    fn round<'py>(&self, py: Python<'py>, decimals: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, unary::round_decimals(&self.tensor(), decimals)?)
+    }
+}
+
+/// `torch.where(condition, input, other)`.
+#[pyfunction]
+#[pyo3(name = "where")]
+pub fn where_<'py>(py: Python<'py>, condition: &Bound<'py, PyAny>, input: &Bound<'py, PyAny>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+    let (a, b) = (PyArg::require(input)?, PyArg::require(other)?);
+    wrap(py, select::where_(&tensor_of(condition)?, a.arg(), b.arg())?)
+}
+
+macro_rules! activation {
+    ($(#[$doc:meta])* $name:ident ($($arg:ident: $ty:ty = $default:expr),*) => $body:expr) => {
+        $(#[$doc])*
+        #[pyfunction]
+        #[pyo3(signature = (input, $($arg = $default),*))]
+        pub fn $name<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, $($arg: $ty),*) -> PyResult<Bound<'py, PyTensor>> {
+            let x = tensor_of(input)?;
+            let f: &dyn Fn(&Tensor) -> crate::Result<Tensor> = &$body;
+            wrap(py, f(&x)?)
+        }
+    };
+}
+
+activation!(
+    /// `softplus(input, beta=1.0, threshold=20.0)`: `log(1 + e^(beta x)) / beta`.
+    softplus(beta: f64 = 1.0, threshold: f64 = 20.0) => |x| activation::softplus(x, beta, threshold));
+activation!(
+    /// `leaky_relu(input, negative_slope=0.01)`.
+    leaky_relu(negative_slope: f64 = 0.01) => |x| activation::leaky_relu(x, negative_slope));
+activation!(
+    /// `elu(input, alpha=1.0)`.
+    elu(alpha: f64 = 1.0) => |x| activation::elu(x, alpha));
+activation!(
+    /// `selu(input)` with Klambauer et al.'s constants.
+    selu() => activation::selu);
+activation!(
+    /// `celu(input, alpha=1.0)`.
+    celu(alpha: f64 = 1.0) => |x| activation::celu(x, alpha));
+activation!(
+    /// `hardtanh(input, min_val=-1.0, max_val=1.0)`.
+    hardtanh(min_val: f64 = -1.0, max_val: f64 = 1.0) => |x| activation::hardtanh(x, min_val, max_val));
+activation!(
+    /// `relu6(input)`: `hardtanh(input, 0, 6)`.
+    relu6() => activation::relu6);
+activation!(
+    /// `hardsigmoid(input)`: `relu6(x + 3) / 6`.
+    hardsigmoid() => activation::hardsigmoid);
+activation!(
+    /// `hardswish(input)`: `x * relu6(x + 3) / 6`.
+    hardswish() => activation::hardswish);
+activation!(
+    /// `gelu(input, approximate='none')`: exact (`'none'`) or `'tanh'`.
+    gelu(approximate: &str = "none") => |x| activation::gelu(x, approximate));
+activation!(
+    /// `silu(input)`: `x * sigmoid(x)`.
+    silu() => unary::silu);
+activation!(
+    /// `mish(input)`: `x * tanh(softplus(x))`.
+    mish() => unary::mish);
+activation!(
+    /// `softsign(input)`: `x / (1 + |x|)`.
+    softsign() => unary::softsign);
+activation!(
+    /// `logit(input, eps=None)`: `log(x / (1 - x))`, `x` clamped to `[eps, 1-eps]` if given.
+    logit(eps: Option<f64> = None) => |x| activation::logit(x, eps));

@@ -1,0 +1,226 @@
+//! Tensor methods for reordering, slicing and joining dimensions, for the
+//! reductions that pick elements (max/min/argmax/amax) and for softmax-like
+//! reductions.
+
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyTuple, PyType};
+
+use super::tensor::{wrap, PyTensor};
+use crate::ops::{gather, reduce, view};
+use crate::tensor::Tensor;
+
+/// Dims given as `f(0, 2, 1)` or `f((0, 2, 1))`.
+fn dims_of(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
+    if args.len() == 1 {
+        if let Ok(v) = args.get_item(0)?.extract::<Vec<i64>>() {
+            return Ok(v);
+        }
+    }
+    args.extract()
+}
+
+/// An int or a sequence of ints.
+fn int_or_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+    match obj.extract::<i64>() {
+        Ok(i) => Ok(vec![i]),
+        Err(_) => obj.extract(),
+    }
+}
+
+fn tensors<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple>> {
+    let items: Vec<Bound<'py, PyTensor>> = ts.into_iter().map(|t| wrap(py, t)).collect::<PyResult<_>>()?;
+    PyTuple::new(py, items)
+}
+
+/// PyTorch's `torch.return_types.<name>`: a named tuple `(values, indices)`.
+fn values_indices<'py>(py: Python<'py>, name: &'static str, values: Tensor, indices: Tensor) -> PyResult<Bound<'py, PyAny>> {
+    static TYPES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
+    let types = TYPES.get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(pyo3::types::PyDict::new(py).into_any().unbind()) })?;
+    let types = types.bind(py);
+    let cls = match types.get_item(name) {
+        Ok(c) => c,
+        Err(_) => {
+            let c = py.import("collections")?.getattr("namedtuple")?.call1((name, ("values", "indices")))?;
+            c.setattr("__module__", "torch.return_types")?;
+            types.set_item(name, &c)?;
+            c
+        }
+    };
+    let _ = cls.cast::<PyType>();
+    cls.call1((wrap(py, values)?, wrap(py, indices)?))
+}
+
+fn extremum<'py>(t: &Tensor, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, is_max: bool) -> PyResult<Bound<'py, PyAny>> {
+    match dim.filter(|d| !d.is_none()) {
+        None => {
+            let name = if is_max { "MaxBackward1" } else { "MinBackward1" };
+            Ok(wrap(py, reduce::amax(t, None, false, is_max, name)?)?.into_any())
+        }
+        Some(d) => {
+            if let Ok(other) = d.cast::<PyTensor>() {
+                let other = other.get().tensor().clone();
+                let f = if is_max { crate::ops::select::maximum } else { crate::ops::select::minimum };
+                return Ok(wrap(py, f(t, &other)?)?.into_any());
+            }
+            let (values, indices) = gather::max_dim(t, d.extract()?, keepdim, is_max)?;
+            values_indices(py, if is_max { "max" } else { "min" }, values, indices)
+        }
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `permute(*dims)`: a view with the dimensions in the order `dims`.
+    /// RuntimeError when `dims` is not a permutation of the dimensions.
+    #[pyo3(signature = (*dims))]
+    fn permute<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::permute(&self.tensor(), &dims_of(dims)?)?)
+    }
+    /// `movedim(source, destination)`: dimensions moved to new positions
+    /// (ints or sequences), the others keeping their order. A view.
+    fn movedim<'py>(&self, py: Python<'py>, source: &Bound<'py, PyAny>, destination: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::movedim(&self.tensor(), &int_or_list(source)?, &int_or_list(destination)?)?)
+    }
+    /// `moveaxis`: the same as `movedim`.
+    fn moveaxis<'py>(&self, py: Python<'py>, source: &Bound<'py, PyAny>, destination: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        self.movedim(py, source, destination)
+    }
+    /// `swapaxes(dim0, dim1)`: the same as `transpose`.
+    fn swapaxes<'py>(&self, py: Python<'py>, axis0: i64, axis1: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::transpose(&self.tensor(), axis0, axis1)?)
+    }
+    /// `swapdims(dim0, dim1)`: the same as `transpose`.
+    fn swapdims<'py>(&self, py: Python<'py>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::transpose(&self.tensor(), dim0, dim1)?)
+    }
+    /// `narrow(dim, start, length)`: `length` elements of `dim` from
+    /// `start`, as a view.
+    fn narrow<'py>(&self, py: Python<'py>, dim: i64, start: i64, length: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::narrow(&self.tensor(), dim, start, length)?)
+    }
+    /// `select(dim, index)`: the slice at `index` of `dim`, without `dim`.
+    fn select<'py>(&self, py: Python<'py>, dim: i64, index: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::select(&self.tensor(), dim, index)?)
+    }
+    /// `split(split_size_or_sections, dim=0)`: views of `split_size`
+    /// elements (the last may be smaller), or of the listed sizes (which
+    /// must add up to the dimension's size).
+    #[pyo3(signature = (split_size_or_sections, dim=0))]
+    fn split<'py>(&self, py: Python<'py>, split_size_or_sections: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTuple>> {
+        let as_sizes = split_size_or_sections.extract::<i64>().is_err();
+        tensors(py, view::split(&self.tensor(), &int_or_list(split_size_or_sections)?, as_sizes, dim)?)
+    }
+    /// `chunk(chunks, dim=0)`: at most `chunks` views of equal size (the
+    /// last may be smaller).
+    #[pyo3(signature = (chunks, dim=0))]
+    fn chunk<'py>(&self, py: Python<'py>, chunks: i64, dim: i64) -> PyResult<Bound<'py, PyTuple>> {
+        tensors(py, view::chunk(&self.tensor(), chunks, dim)?)
+    }
+    /// `unbind(dim=0)`: the slices along `dim`, each without it.
+    #[pyo3(signature = (dim=0))]
+    fn unbind<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyTuple>> {
+        tensors(py, view::unbind(&self.tensor(), dim)?)
+    }
+    /// `flip(dims)`: a copy with the order of `dims` reversed.
+    #[pyo3(signature = (*dims))]
+    fn flip<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::flip(&self.tensor(), &dims_of(dims)?)?)
+    }
+    /// `max()`: the largest element (NaN wins); `max(dim, keepdim=False)`:
+    /// the named tuple `(values, indices)` along `dim` (first index among
+    /// ties); `max(other)`: `maximum`. The gradient goes to the selected
+    /// elements (shared among ties for the whole-tensor form).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn max<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+        extremum(&self.tensor(), py, dim, keepdim, true)
+    }
+    /// `min()`, `min(dim, keepdim=False)`, `min(other)`: as `max`.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn min<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyAny>> {
+        extremum(&self.tensor(), py, dim, keepdim, false)
+    }
+    /// `amax(dim=(), keepdim=False)`: the maximum over `dim` (all dims when
+    /// empty); the gradient is shared evenly among equal maxima.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amax<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        wrap(py, reduce::amax(&self.tensor(), dims.as_deref(), keepdim, true, "AmaxBackward0")?)
+    }
+    /// `amin(dim=(), keepdim=False)`: as `amax`, for the minimum.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn amin<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        wrap(py, reduce::amax(&self.tensor(), dims.as_deref(), keepdim, false, "AminBackward0")?)
+    }
+    /// `argmax(dim=None, keepdim=False)`: int64 index of the first maximum
+    /// (over the flattened tensor when `dim` is None).
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmax<'py>(&self, py: Python<'py>, dim: Option<i64>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, reduce::argmax(&self.tensor(), dim, keepdim, true)?)
+    }
+    /// `argmin(dim=None, keepdim=False)`: as `argmax`, for the minimum.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn argmin<'py>(&self, py: Python<'py>, dim: Option<i64>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, reduce::argmax(&self.tensor(), dim, keepdim, false)?)
+    }
+    /// `softmax(dim)`: `exp(x) / sum(exp(x))` along `dim`, computed shifted
+    /// by the maximum; integer inputs give float32.
+    #[pyo3(signature = (dim, dtype=None))]
+    fn softmax<'py>(&self, py: Python<'py>, dim: i64, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        let x = cast(&self.tensor(), dtype)?;
+        wrap(py, reduce::softmax(&x, dim, false)?)
+    }
+    /// `log_softmax(dim)`: `x - logsumexp(x, dim)`, stably.
+    #[pyo3(signature = (dim, dtype=None))]
+    fn log_softmax<'py>(&self, py: Python<'py>, dim: i64, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        let x = cast(&self.tensor(), dtype)?;
+        wrap(py, reduce::softmax(&x, dim, true)?)
+    }
+    /// `logsumexp(dim, keepdim=False)`: `log(sum(exp(x)))` over `dim`,
+    /// stably (shifted by the maximum).
+    #[pyo3(signature = (dim, keepdim=false))]
+    fn logsumexp<'py>(&self, py: Python<'py>, dim: &Bound<'py, PyAny>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, reduce::logsumexp(&self.tensor(), &int_or_list(dim)?, keepdim)?)
+    }
+    /// `var(dim=None, unbiased=None, keepdim=False, *, correction=None)`:
+    /// `sum((x - mean)^2) / (n - correction)`, correction 1 by default
+    /// (`unbiased=False` means 0). Floating-point inputs only.
+    #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
+    fn var<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, unbiased: Option<bool>, keepdim: bool, correction: Option<f64>) -> PyResult<Bound<'py, PyTensor>> {
+        let (dims, c) = var_args(dim, unbiased, correction)?;
+        wrap(py, reduce::var(&self.tensor(), dims.as_deref(), c, keepdim)?)
+    }
+    /// `std(...)`: the square root of `var(...)`, same arguments.
+    #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
+    fn std<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, unbiased: Option<bool>, keepdim: bool, correction: Option<f64>) -> PyResult<Bound<'py, PyTensor>> {
+        let (dims, c) = var_args(dim, unbiased, correction)?;
+        wrap(py, crate::ops::unary::sqrt(&reduce::var(&self.tensor(), dims.as_deref(), c, keepdim)?)?)
+    }
+    /// `gather(dim, index)`: `out[i][j] = self[i][index[i][j]]` for `dim=1`;
+    /// `index` is int64 with as many dimensions as `self`.
+    fn gather<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, gather::gather(&self.tensor(), dim, &index.tensor())?)
+    }
+    /// `scatter_add(dim, index, src)`: a copy of `self` with `src`'s
+    /// elements added at the positions `index` names along `dim`.
+    fn scatter_add<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, src: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, gather::scatter_add(&self.tensor(), dim, &index.tensor(), &src.tensor())?)
+    }
+}
+
+fn var_args(dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, correction: Option<f64>) -> PyResult<(Option<Vec<i64>>, f64)> {
+    let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+    if unbiased.is_some() && correction.is_some() {
+        return Err(PyTypeError::new_err("var(): cannot specify both unbiased and correction"));
+    }
+    Ok((dims, correction.unwrap_or(if unbiased == Some(false) { 0.0 } else { 1.0 })))
+}
+
+fn cast(t: &Tensor, dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Tensor> {
+    match super::convert::dtype_arg(dtype)? {
+        Some(d) => Ok(crate::ops::to_dtype(t, d)?),
+        None => Ok(t.clone()),
+    }
+}

@@ -1,0 +1,345 @@
+"""The operators added for real training code (issue 6, first part):
+element-wise functions and activations, selection (`where`, `clamp`,
+`maximum`), reordering and splitting dimensions, the reductions that pick
+elements, softmax-like reductions, `gather`/`scatter_add`.
+
+Forward values are checked against NumPy in float64 (and PyTorch's signed
+zero and NaN conventions by hand), backward rules by gradcheck, and, where
+PyTorch is installed, values against PyTorch too."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import rustgrad as rg
+import rustgrad.nn.functional as F
+from conftest import N, hsettings, rand_array, seeds, shapes
+
+gradcheck = rg.autograd.gradcheck
+erf = np.vectorize(math.erf)
+
+# name -> (NumPy reference, domain low, domain high)
+UNARY = {
+    "neg": (np.negative, -2, 2), "sin": (np.sin, -2, 2), "cos": (np.cos, -2, 2), "tan": (np.tan, -1.2, 1.2),
+    "asin": (np.arcsin, -0.9, 0.9), "acos": (np.arccos, -0.9, 0.9), "atan": (np.arctan, -2, 2),
+    "sinh": (np.sinh, -2, 2), "cosh": (np.cosh, -2, 2), "exp": (np.exp, -2, 2), "exp2": (np.exp2, -2, 2),
+    "expm1": (np.expm1, -2, 2), "log": (np.log, 0.1, 3), "log1p": (np.log1p, -0.5, 3), "log2": (np.log2, 0.1, 3),
+    "log10": (np.log10, 0.1, 3), "sqrt": (np.sqrt, 0.1, 3), "rsqrt": (lambda a: 1 / np.sqrt(a), 0.1, 3),
+    "tanh": (np.tanh, -2, 2), "sigmoid": (lambda a: 1 / (1 + np.exp(-a)), -3, 3), "abs": (np.abs, -2, 2),
+    "relu": (lambda a: np.maximum(a, 0), -2, 2), "reciprocal": (np.reciprocal, 0.2, 3), "sign": (np.sign, -2, 2),
+    "floor": (np.floor, -3, 3), "ceil": (np.ceil, -3, 3), "trunc": (np.trunc, -3, 3),
+    "frac": (lambda a: a - np.trunc(a), -3, 3), "erf": (erf, -2, 2),
+}
+# functions with kinks or jumps: gradcheck stays away from them
+KINKS = {"abs": [0], "relu": [0], "sign": [0], "floor": [-2, -1, 0, 1, 2], "ceil": [-2, -1, 0, 1, 2],
+         "trunc": [-2, -1, 0, 1, 2], "frac": [-2, -1, 0, 1, 2]}
+
+
+def test_every_unary_function_is_listed_and_tested():
+    assert set(rg._core._UNARY_FUNCTIONS) == set(UNARY)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@given(seed=seeds, shape=shapes(max_dims=3))
+@hsettings(max_examples=8)
+def test_unary_forward_matches_numpy(name, seed, shape):
+    ref, lo, hi = UNARY[name]
+    a = rand_array(seed, shape, low=lo, high=hi, avoid=KINKS.get(name))
+    for method in (getattr(rg, name), lambda t: getattr(t, name)()):
+        np.testing.assert_allclose(N(method(rg.tensor(a))), ref(a), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_backward_by_gradcheck(name):
+    ref, lo, hi = UNARY[name]
+    a = rand_array(7, (2, 3), low=lo, high=hi, avoid=KINKS.get(name), margin=0.05)
+    assert gradcheck(getattr(rg, name), (rg.tensor(a, requires_grad=True),))
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_unary_in_place_form(name):
+    ref, lo, hi = UNARY[name]
+    a = rand_array(3, (4,), low=lo, high=hi, avoid=KINKS.get(name))
+    t = rg.tensor(a)
+    assert getattr(t, name + "_")() is t
+    np.testing.assert_allclose(N(t), ref(a), rtol=1e-10, atol=1e-12)
+    x = rg.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation."):
+        getattr(x, name + "_")()
+
+
+def test_in_place_unary_on_a_non_leaf_differentiates():
+    x = rg.tensor([0.5, 1.0], dtype=rg.float64, requires_grad=True)
+    h = x * 2
+    h.sin_()
+    assert type(h.grad_fn).__name__ == "SinBackward0"
+    h.sum().backward()
+    np.testing.assert_allclose(N(x.grad), 2 * np.cos(2 * np.array([0.5, 1.0])))
+
+
+def test_signed_zeros_and_nan_follow_pytorch():
+    t = rg.tensor([-0.0, 0.0, math.nan, -1.5, 2.0])
+    assert N(t.sign()).tolist()[:2] == [0.0, 0.0] and not np.signbit(N(t.sign())[:3]).any()
+    assert N(t.sign())[2] == 0.0                                   # sign(nan) is 0
+    r = N(t.relu())
+    assert np.signbit(r[0]) and not np.signbit(r[1]) and math.isnan(r[2])   # -0 and NaN pass through
+    x = rg.tensor([-0.0, 0.0], requires_grad=True)
+    x.abs().sum().backward()
+    assert N(x.grad).tolist() == [0.0, 0.0] and not np.signbit(N(x.grad)).any()
+
+
+def test_round_is_half_to_even_with_decimals():
+    assert N(rg.tensor([0.5, 1.5, 2.5, -0.5, -1.5]).round()).tolist() == [0.0, 2.0, 2.0, -0.0, -2.0]
+    np.testing.assert_allclose(N(rg.tensor([1.2345, -2.5678], dtype=rg.float64).round(decimals=2)), [1.23, -2.57])
+
+
+def test_integer_inputs():
+    i = rg.tensor([-2, 3])
+    assert i.abs().dtype == rg.int64 and i.sign().dtype == rg.int64 and i.floor().dtype == rg.int64
+    assert i.sin().dtype == rg.float32 and i.square().dtype == rg.int64
+    assert N(i.square()).tolist() == [4, 9]
+
+
+# ---------------------------------------------------------------------------
+# activations (torch.nn.functional)
+# ---------------------------------------------------------------------------
+
+def _selu(a):
+    alpha, scale = 1.6732632423543772, 1.0507009873554805
+    return scale * np.where(a > 0, a, alpha * np.expm1(a))
+
+
+ACTIVATIONS = {
+    "softplus": (F.softplus, lambda a: np.log1p(np.exp(a))),
+    "leaky_relu": (F.leaky_relu, lambda a: np.where(a > 0, a, 0.01 * a)),
+    "elu": (F.elu, lambda a: np.where(a > 0, a, np.expm1(a))),
+    "selu": (F.selu, _selu),
+    "celu": (lambda t: F.celu(t, alpha=0.5), lambda a: np.where(a > 0, a, 0.5 * np.expm1(a / 0.5))),
+    "hardtanh": (F.hardtanh, lambda a: np.clip(a, -1, 1)),
+    "relu6": (F.relu6, lambda a: np.clip(a, 0, 6)),
+    "hardsigmoid": (F.hardsigmoid, lambda a: np.clip(a + 3, 0, 6) / 6),
+    "hardswish": (F.hardswish, lambda a: a * np.clip(a + 3, 0, 6) / 6),
+    "gelu": (F.gelu, lambda a: 0.5 * a * (1 + erf(a / math.sqrt(2)))),
+    "gelu_tanh": (lambda t: F.gelu(t, approximate="tanh"),
+                  lambda a: 0.5 * a * (1 + np.tanh(math.sqrt(2 / math.pi) * (a + 0.044715 * a ** 3)))),
+    "silu": (F.silu, lambda a: a / (1 + np.exp(-a))),
+    "mish": (F.mish, lambda a: a * np.tanh(np.log1p(np.exp(a)))),
+    "softsign": (F.softsign, lambda a: a / (1 + np.abs(a))),
+    "logit": (lambda t: rg.logit(t, eps=1e-6), lambda a: np.log(a / (1 - a))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(ACTIVATIONS))
+def test_activation_forward_and_gradcheck(name):
+    f, ref = ACTIVATIONS[name]
+    lo, hi = (0.05, 0.95) if name == "logit" else (-7, 7)
+    kinks = [] if name == "logit" else [-6, -3, -1, 0, 1, 3, 6]
+    a = rand_array(11, (3, 5), low=lo, high=hi, avoid=kinks, margin=0.05)
+    np.testing.assert_allclose(N(f(rg.tensor(a))), ref(a), rtol=1e-9, atol=1e-12)
+    assert gradcheck(f, (rg.tensor(a, requires_grad=True),))
+
+
+def test_activations_in_place_and_float32():
+    x = rg.tensor([-1.0, 2.0])
+    assert F.leaky_relu(x, 0.1, inplace=True) is x and N(x).tolist() == pytest.approx([-0.1, 2.0])
+    assert F.gelu(rg.tensor([1, 2])).dtype == rg.float32
+
+
+def test_activations_match_torch(torch):
+    import torch.nn.functional as TF
+    a = rand_array(5, (2, 6), low=-5, high=5)
+    for name in ["softplus", "leaky_relu", "elu", "selu", "celu", "hardtanh", "relu6", "hardsigmoid",
+                 "hardswish", "gelu", "silu", "mish", "softsign"]:
+        ours = getattr(F, name)(rg.tensor(a, dtype=rg.float32))
+        theirs = getattr(TF, name)(torch.tensor(a, dtype=torch.float32))
+        np.testing.assert_allclose(N(ours), theirs.numpy(), rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+# ---------------------------------------------------------------------------
+# selection
+# ---------------------------------------------------------------------------
+
+def test_where_broadcasts_and_routes_gradients():
+    c = rg.tensor([[True, False, True]])
+    a = rg.tensor([[1.0], [2.0]], dtype=rg.float64, requires_grad=True)
+    b = rg.tensor([10.0, 20.0, 30.0], dtype=rg.float64, requires_grad=True)
+    out = rg.where(c, a, b)
+    assert N(out).tolist() == [[1, 20, 1], [2, 20, 2]]
+    out.sum().backward()
+    assert N(a.grad).tolist() == [[2.0], [2.0]] and N(b.grad).tolist() == [0.0, 2.0, 0.0]
+    assert N(rg.where(c, a.detach(), 0.0)).tolist() == [[1, 0, 1], [2, 0, 2]]
+    assert N(a.detach().where(rg.tensor([True, False]).reshape(2, 1), -1.0)).tolist() == [[1.0], [-1.0]]
+    with pytest.raises(RuntimeError, match="where expected condition to be a boolean tensor"):
+        rg.where(rg.tensor([1, 0]), a, b)
+
+
+def test_clamp_bounds_numbers_and_tensors():
+    x = rg.tensor([-2.0, 0.5, 3.0, math.nan], dtype=rg.float64)
+    r = N(x.clamp(-1, 2))
+    assert r[:3].tolist() == [-1.0, 0.5, 2.0] and math.isnan(r[3])
+    assert N(rg.clamp(x[:3], min=0)).tolist() == [0.0, 0.5, 3.0]
+    assert N(x[:3].clip(max=1)).tolist() == [-2.0, 0.5, 1.0]
+    assert N(x[:3].clamp(min=rg.tensor([0.0, 1.0, 0.0], dtype=rg.float64))).tolist() == [0.0, 1.0, 3.0]
+    with pytest.raises(RuntimeError, match="At least one of 'min' or 'max' must not be None"):
+        x.clamp()
+    g = rg.tensor([-2.0, 0.5, 3.0], dtype=rg.float64, requires_grad=True)
+    g.clamp(-1, 2).sum().backward()
+    assert N(g.grad).tolist() == [0.0, 1.0, 0.0]
+    assert gradcheck(lambda t: t.clamp(-1, 2), (rg.tensor([-2.0, 0.5, 3.0, 1.5], dtype=rg.float64, requires_grad=True),))
+
+
+def test_maximum_minimum_nan_and_ties():
+    a = rg.tensor([1.0, math.nan, 2.0], dtype=rg.float64, requires_grad=True)
+    b = rg.tensor([3.0, 0.0, 2.0], dtype=rg.float64, requires_grad=True)
+    m = rg.maximum(a, b)
+    assert N(m)[0] == 3.0 and math.isnan(N(m)[1]) and N(m)[2] == 2.0
+    assert N(rg.minimum(a, b))[0] == 1.0
+    rg.maximum(a, b).sum().backward()
+    # a tie splits, the loser gets nothing, NaN passes the gradient to both (PyTorch)
+    assert N(a.grad).tolist() == [0.0, 1.0, 0.5] and N(b.grad).tolist() == [1.0, 1.0, 0.5]
+
+
+def test_logical_ops():
+    a, b = rg.tensor([True, False, True]), rg.tensor([1, 1, 0])
+    assert N(a.logical_and(b)).tolist() == [True, False, False]
+    assert N(rg.logical_or(a, b)).tolist() == [True, True, True]
+    assert N(a.logical_xor(b)).tolist() == [False, True, True]
+    assert N(b.logical_not()).tolist() == [False, False, True]
+
+
+# ---------------------------------------------------------------------------
+# dimensions
+# ---------------------------------------------------------------------------
+
+@given(seed=seeds, shape=shapes(min_dims=1, max_dims=4))
+@hsettings(max_examples=20)
+def test_permute_movedim_flip_against_numpy(seed, shape):
+    a = rand_array(seed, shape)
+    order = list(np.random.default_rng(seed).permutation(len(shape)))
+    np.testing.assert_array_equal(N(rg.tensor(a).permute(*order)), a.transpose(order))
+    np.testing.assert_array_equal(N(rg.tensor(a).movedim(0, -1)), np.moveaxis(a, 0, -1))
+    np.testing.assert_array_equal(N(rg.tensor(a).flip(0)), np.flip(a, 0))
+    assert rg.tensor(a).permute(*order)._is_view()
+
+
+def test_split_chunk_unbind_narrow_select():
+    a = np.arange(24.0).reshape(2, 3, 4)
+    t = rg.tensor(a)
+    assert [p.shape[2] for p in t.split(3, 2)] == [3, 1]
+    assert [p.shape[2] for p in t.split([1, 3], 2)] == [1, 3]
+    assert [p.shape[1] for p in t.chunk(2, 1)] == [2, 1]
+    assert len(t.unbind(1)) == 3 and N(t.unbind(1)[2]).tolist() == a[:, 2].tolist()
+    assert N(t.narrow(2, 1, 2)).tolist() == a[:, :, 1:3].tolist()
+    assert N(t.select(0, -1)).tolist() == a[-1].tolist()
+    with pytest.raises(RuntimeError, match="split_with_sizes expects split_sizes to sum exactly to 4"):
+        t.split([1, 2], 2)
+
+
+def test_dimension_ops_gradients():
+    x = rg.tensor(rand_array(2, (2, 3, 4)), requires_grad=True)
+    for f in (lambda t: t.permute(2, 0, 1), lambda t: t.movedim(1, 0), lambda t: t.flip(0, 2),
+              lambda t: t.narrow(1, 1, 2), lambda t: t.select(2, 1), lambda t: t.split(3, 2)[1],
+              lambda t: t.chunk(2, 1)[0], lambda t: t.unbind(0)[1]):
+        assert gradcheck(f, (x,))
+
+
+# ---------------------------------------------------------------------------
+# reductions that pick elements, softmax, var/std
+# ---------------------------------------------------------------------------
+
+@given(seed=seeds, shape=shapes(min_dims=1, max_dims=3), data=st.data())
+@hsettings(max_examples=20)
+def test_max_min_argmax_against_numpy(seed, shape, data):
+    a = rand_array(seed, shape)
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    t = rg.tensor(a)
+    values, indices = t.max(d)
+    np.testing.assert_array_equal(N(values), a.max(d))
+    np.testing.assert_array_equal(N(indices), a.argmax(d))
+    assert N(t.min(d, keepdim=True).values).shape == np.min(a, d, keepdims=True).shape
+    np.testing.assert_array_equal(N(t.argmin(d)), a.argmin(d))
+    assert N(t.argmax()).item() == a.argmax() and N(t.max()).item() == a.max()
+    np.testing.assert_array_equal(N(t.amax(d)), a.max(d))
+
+
+def test_max_gradients_and_ties():
+    x = rg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]], dtype=rg.float64, requires_grad=True)
+    x.max().backward()
+    assert N(x.grad).tolist() == [[0.0, 0.5, 0.5], [0.0, 0.0, 0.0]]     # shared among ties
+    x.grad = None
+    x.max(1).values.sum().backward()
+    assert N(x.grad).tolist() == [[0.0, 1.0, 0.0], [1.0, 0.0, 0.0]]     # the first maximum
+    y = rg.tensor(rand_array(4, (3, 4)), requires_grad=True)
+    assert gradcheck(lambda t: t.max(1).values, (y,)) and gradcheck(lambda t: t.amin(0), (y,))
+    with pytest.raises(IndexError, match=r"max\(\): Expected reduction dim 0 to have non-zero size."):
+        rg.zeros(0).max(0)
+
+
+@given(seed=seeds, shape=shapes(min_dims=1, max_dims=3), data=st.data())
+@hsettings(max_examples=20)
+def test_softmax_logsumexp_var_against_numpy(seed, shape, data):
+    a = rand_array(seed, shape, low=-5, high=5)
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    e = np.exp(a - a.max(d, keepdims=True))
+    np.testing.assert_allclose(N(rg.tensor(a).softmax(d)), e / e.sum(d, keepdims=True), rtol=1e-12, atol=1e-15)
+    lse = np.log(np.exp(a).sum(d))
+    np.testing.assert_allclose(N(rg.tensor(a).logsumexp(d)), lse, rtol=1e-12)
+    np.testing.assert_allclose(N(rg.tensor(a).log_softmax(d)), a - np.expand_dims(lse, d), rtol=1e-10, atol=1e-12)
+    if a.shape[d] > 1:
+        np.testing.assert_allclose(N(rg.tensor(a).var(d)), a.var(d, ddof=1), rtol=1e-10)
+        np.testing.assert_allclose(N(rg.tensor(a).std(d, unbiased=False)), a.std(d), rtol=1e-10)
+
+
+def test_softmax_family_gradients_and_stability():
+    x = rg.tensor(rand_array(9, (3, 4)), requires_grad=True)
+    for f in (lambda t: t.softmax(1), lambda t: t.log_softmax(0), lambda t: t.logsumexp(1),
+              lambda t: t.var(1), lambda t: t.std(), lambda t: t.var(0, correction=0)):
+        assert gradcheck(f, (x,))
+    big = rg.tensor([1000.0, 1000.0])
+    assert N(big.softmax(0)).tolist() == [0.5, 0.5] and N(big.logsumexp(0)).item() == pytest.approx(1000 + math.log(2))
+
+
+def test_gather_and_scatter_add():
+    x = rg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=rg.float64, requires_grad=True)
+    idx = rg.tensor([[2, 0], [1, 1]])
+    out = x.gather(1, idx)
+    assert N(out).tolist() == [[3.0, 1.0], [5.0, 5.0]]
+    out.sum().backward()
+    assert N(x.grad).tolist() == [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]          # duplicates accumulate
+    s = rg.zeros(2, 3, dtype=rg.float64).scatter_add(1, idx, rg.ones(2, 2, dtype=rg.float64))
+    assert N(s).tolist() == [[1.0, 0.0, 1.0], [0.0, 2.0, 0.0]]
+    assert gradcheck(lambda t: t.gather(1, idx), (x,))
+    src = rg.tensor(rand_array(1, (2, 2)), requires_grad=True)
+    assert gradcheck(lambda b, s: b.scatter_add(1, idx, s), (x, src))
+    with pytest.raises(RuntimeError, match="index 3 is out of bounds for dimension 1 with size 3"):
+        x.gather(1, rg.tensor([[3]]))
+
+
+def test_added_ops_match_torch(torch):
+    a = rand_array(12, (3, 4, 5))
+    cases = [
+        lambda m, t: t.permute(1, 2, 0), lambda m, t: t.flip(1), lambda m, t: t.max(1).values,
+        lambda m, t: t.max(1).indices, lambda m, t: t.amin((0, 2)), lambda m, t: t.softmax(-1),
+        lambda m, t: t.log_softmax(0), lambda m, t: t.logsumexp(2), lambda m, t: t.var(1),
+        lambda m, t: t.std(), lambda m, t: m.where(t > 0, t, 0.0), lambda m, t: t.clamp(-0.5, 0.5),
+        lambda m, t: m.maximum(t, t.flip(0)), lambda m, t: t.chunk(2, 2)[1], lambda m, t: t.argmax(),
+    ]
+    for i, f in enumerate(cases):
+        ours, theirs = f(rg, rg.tensor(a)), f(torch, torch.tensor(a))
+        np.testing.assert_allclose(N(ours), theirs.numpy(), rtol=1e-10, atol=1e-12, err_msg=str(i))
+
+
+def test_clamp_in_place_and_saved_input_version():
+    a = rg.tensor([-1.0, 0.5, 2.0], dtype=rg.float64, requires_grad=True)
+    x = a * 1
+    assert x.clamp_(0, 1) is x
+    x.sum().backward()
+    assert N(a.grad).tolist() == [0.0, 1.0, 0.0]
+    y = a * 1
+    z = y.clamp(0, 1)
+    y.mul_(0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
