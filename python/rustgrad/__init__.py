@@ -35,7 +35,7 @@ from ._core import (
 )
 from ._size import Size
 from .grad_mode import enable_grad, inference_mode, is_inference_mode_enabled, no_grad, set_grad_enabled
-from . import autograd, cuda, nn
+from . import accelerator, autograd, cuda, nn
 from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names
 
@@ -44,6 +44,10 @@ _core._set_size_class(Size)
 from .autograd.anomaly_mode import is_anomaly_check_nan_enabled, is_anomaly_enabled, set_anomaly_enabled  # noqa: E402
 
 concat = concatenate = cat
+
+import math as _math  # noqa: E402
+
+pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 selu, celu, logit = _core.selu, _core.celu, _core.logit
 
 float32 = float = _core.float32
@@ -84,6 +88,6 @@ __all__ = [
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
     "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
-    "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+    "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
 ] + list(_function_names)

@@ -14,6 +14,10 @@ _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "unsqueeze", "squeeze", "flatten", "clone", "matmul", "mm", "lt", "le", "gt", "ge", "eq",
     "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
+    "permute", "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",
+    "unbind", "flip", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
+    "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
+    "index_fill", "masked_select", "nonzero",
 )
 
 

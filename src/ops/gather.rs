@@ -221,3 +221,163 @@ impl BackwardFn for SelectBackward {
         false
     }
 }
+
+/// For `index_select`-style ops: the flat positions, in a contiguous tensor
+/// shaped `shape`, of the elements whose coordinate along `dim` is each of
+/// `index` in turn (row-major over the result shaped like `shape` with `dim`
+/// replaced by `index.len()`).
+fn slice_positions(shape: &[usize], dim: usize, index: &[i64]) -> Result<Vec<usize>> {
+    let mut out_shape: Shape = shape.into();
+    out_shape[dim] = index.len();
+    let n = crate::layout::numel(&out_shape);
+    let per = index.len();
+    // Each output element's coordinate along `dim` cycles through `index`.
+    let inner: usize = shape[dim + 1..].iter().product();
+    let coords: Vec<i64> = (0..n).map(|i| index[(i / inner.max(1)) % per.max(1)]).collect();
+    positions(&out_shape, shape, dim, &coords)
+}
+
+fn index_vector(op: &str, index: &Tensor) -> Result<Vec<i64>> {
+    if index.ndim() > 1 {
+        bail!(Index, "{op}(): Index is supposed to be a vector");
+    }
+    if index.dtype() != DType::I64 {
+        bail!(Index, "{op}(): Expected dtype int64 for index");
+    }
+    indices(index)
+}
+
+/// `x.index_select(dim, index)`: the slices of `dim` named by the 1-D int64
+/// `index`, in its order (repeats allowed; their gradients add up).
+pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    let idx = index_vector("index_select", index)?;
+    let d = normalize_dim(dim, x.ndim().max(1))?;
+    let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    let pos = slice_positions(&shape, d, &idx)?;
+    let mut out_shape: Shape = x.shape().into();
+    if x.ndim() > 0 {
+        out_shape[d] = idx.len();
+    }
+    let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&x.to_dense(), &pos), &out_shape);
+    struct IndexSelectBackward {
+        dim: i64,
+        index: Tensor,
+        shape: Shape,
+    }
+    impl BackwardFn for IndexSelectBackward {
+        fn name(&self) -> &'static str {
+            "IndexSelectBackward0"
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
+            Ok(smallvec::smallvec![Some(index_add(&zeros, self.dim, &self.index, grad)?)])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    record(out, &[x], |_| IndexSelectBackward { dim, index: index.detach(), shape: x.shape_vec() })
+}
+
+/// `base.index_add(dim, index, src)`: `src`'s slices added into `base`'s
+/// slices of `dim` named by `index` (repeats add up).
+pub fn index_add(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+    index_write(base, dim, index, src, true)
+}
+
+/// `base.index_copy(dim, index, src)`: `base` with its slices of `dim`
+/// named by `index` replaced by `src`'s.
+pub fn index_copy(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+    index_write(base, dim, index, src, false)
+}
+
+fn index_write(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor, add: bool) -> Result<Tensor> {
+    let op = if add { "index_add" } else { "index_copy" };
+    let idx = index_vector(op, index)?;
+    let d = normalize_dim(dim, base.ndim().max(1))?;
+    let shape: Vec<usize> = if base.ndim() == 0 { vec![1] } else { base.shape().to_vec() };
+    let mut want: Shape = shape.as_slice().into();
+    want[d] = idx.len();
+    if src.numel() != crate::layout::numel(&want) {
+        bail!(Runtime, "{op}(): Source/destination tensor must have same slice shapes. Destination slice shape: [{}] at dimension {d} and source slice shape: [{}]", join(&shape), join(src.shape()));
+    }
+    let src = if src.dtype() == base.dtype() { src.clone() } else { super::to_dtype(src, base.dtype())? };
+    let pos = slice_positions(&shape, d, &idx)?;
+    let mut data = base.to_dense();
+    let values = src.to_dense();
+    if add {
+        crate::cpu_backend::scatter_add(&mut data, pos.into_iter(), &values);
+    } else {
+        crate::with_dtype!(data.dtype(), T => {
+            use crate::cpu_backend::Element;
+            let (to, from) = (T::slice_mut(&mut data), T::slice(&values));
+            for (p, &v) in pos.iter().zip(from) {
+                to[*p] = v;
+            }
+        });
+    }
+    struct IndexWriteBackward {
+        add: bool,
+        dim: i64,
+        index: Tensor,
+        src_shape: Shape,
+    }
+    impl BackwardFn for IndexWriteBackward {
+        fn name(&self) -> &'static str {
+            if self.add { "IndexAddBackward0" } else { "IndexCopyBackward0" }
+        }
+        fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+            let base = if !needs[0] {
+                None
+            } else if self.add {
+                Some(grad.clone())
+            } else {
+                // The overwritten slices get no gradient.
+                let zeros = Tensor::full(&self.src_shape, Scalar::Int(0), grad.dtype());
+                Some(index_copy(grad, self.dim, &self.index, &zeros)?)
+            };
+            let src = match needs.get(1) {
+                Some(true) => Some(super::view::reshape_to(&index_select(grad, self.dim, &self.index)?, &self.src_shape)?),
+                _ => None,
+            };
+            Ok(smallvec::smallvec![base, src])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    let out = Tensor::from_cpu(data, base.shape());
+    record(out, &[base, &src], |_| IndexWriteBackward { add, dim, index: index.detach(), src_shape: src.shape_vec() })
+}
+
+/// `x.nonzero()`: int64 `[n, ndim]`, the coordinates of the nonzero
+/// elements in row-major order.
+pub fn nonzero(x: &Tensor) -> Result<Tensor> {
+    let truth = match super::to_dtype(&x.detach(), DType::Bool)?.to_dense() {
+        CpuStorage::Bool(v) => v,
+        _ => unreachable!("converted to bool"),
+    };
+    let strides = contiguous_strides(x.shape());
+    let mut coords = Vec::new();
+    let mut n = 0;
+    for (i, &t) in truth.iter().enumerate() {
+        if t {
+            n += 1;
+            for &s in strides.iter() {
+                coords.push((i as isize / s.max(1)) as i64);
+            }
+        }
+    }
+    // Strides give the index along each dimension modulo its size.
+    for (k, c) in coords.iter_mut().enumerate() {
+        let d = k % x.ndim().max(1);
+        if x.ndim() > 0 {
+            *c %= x.shape()[d] as i64;
+        }
+    }
+    let ndim = x.ndim();
+    if ndim == 0 {
+        return Ok(Tensor::from_vec(Vec::<i64>::new(), &[n, 0]));
+    }
+    Ok(Tensor::from_vec(coords, &[n, ndim]))
+}

@@ -210,6 +210,65 @@ impl PyTensor {
     }
 }
 
+#[pymethods]
+impl PyTensor {
+    /// `index_select(dim, index)`: the slices of `dim` named by the 1-D int64
+    /// `index` (repeats allowed; their gradients add up). IndexError for a
+    /// non-vector or non-int64 index.
+    fn index_select<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, gather::index_select(&self.tensor(), dim, &index.tensor())?)
+    }
+    /// `index_add(dim, index, source, *, alpha=1)`: a copy with `alpha *
+    /// source`'s slices added at the slices of `dim` named by `index`.
+    #[pyo3(signature = (dim, index, source, *, alpha=None))]
+    fn index_add<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, source: PyRef<'py, PyTensor>, alpha: Option<f64>) -> PyResult<Bound<'py, PyTensor>> {
+        let src = match alpha {
+            Some(a) => crate::ops::mul(&*source.tensor(), crate::ops::Arg::from(a))?,
+            None => source.tensor().clone(),
+        };
+        wrap(py, gather::index_add(&self.tensor(), dim, &index.tensor(), &src)?)
+    }
+    /// `index_copy(dim, index, source)`: a copy with the slices of `dim`
+    /// named by `index` replaced by `source`'s.
+    fn index_copy<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, source: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, gather::index_copy(&self.tensor(), dim, &index.tensor(), &source.tensor())?)
+    }
+    /// `index_fill(dim, index, value)`: a copy with the slices of `dim`
+    /// named by `index` set to `value`.
+    fn index_fill<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
+        let t = self.tensor();
+        let d = crate::layout::normalize_dim(dim, t.ndim().max(1))?;
+        let mut shape = t.shape_vec();
+        if t.ndim() > 0 {
+            shape[d] = index.tensor().numel();
+        }
+        let fill = Tensor::full(&shape, crate::dtype::Scalar::Float(value), t.dtype());
+        wrap(py, gather::index_copy(&t, dim, &index.tensor(), &fill)?)
+    }
+    /// `masked_select(mask)`: the 1-D tensor of the elements where the
+    /// (broadcast) bool `mask` is set.
+    fn masked_select<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
+        let (t, m) = (self.tensor().clone(), mask.tensor().clone());
+        let shape = crate::layout::broadcast_shapes(t.shape(), m.shape())?;
+        let flat = crate::ops::view::reshape_to(&crate::ops::contiguous(&view::expand_to(&t, &shape)?)?, &[crate::layout::numel(&shape)])?;
+        let mflat = crate::ops::view::reshape_to(&crate::ops::contiguous(&view::expand_to(&m, &shape)?)?, &[crate::layout::numel(&shape)])?;
+        let at = gather::nonzero(&mflat)?;
+        let n = at.shape()[0];
+        wrap(py, gather::index_select(&flat, 0, &crate::ops::view::reshape_to(&at, &[n])?)?)
+    }
+    /// `nonzero(*, as_tuple=False)`: int64 `[n, ndim]` coordinates of the
+    /// nonzero elements (row-major), or one 1-D tensor per dim.
+    #[pyo3(signature = (*, as_tuple=false))]
+    fn nonzero<'py>(&self, py: Python<'py>, as_tuple: bool) -> PyResult<Bound<'py, PyAny>> {
+        let coords = gather::nonzero(&self.tensor())?;
+        if !as_tuple {
+            return Ok(wrap(py, coords)?.into_any());
+        }
+        let cols = (0..self.tensor().ndim().max(1) as i64).map(|d| view::select(&coords, 1, d).and_then(|c| crate::ops::contiguous(&c))).collect::<crate::Result<Vec<_>>>()?;
+        Ok(tensors(py, cols)?.into_any())
+    }
+}
+
 fn var_args(dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, correction: Option<f64>) -> PyResult<(Option<Vec<i64>>, f64)> {
     let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
     if unbiased.is_some() && correction.is_some() {
