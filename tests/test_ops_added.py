@@ -343,3 +343,40 @@ def test_clamp_in_place_and_saved_input_version():
     y.mul_(0)
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         z.sum().backward()
+
+
+# ---------------------------------------------------------------------------
+# running sums, sorting, all/any
+# ---------------------------------------------------------------------------
+
+@given(seed=seeds, shape=shapes(min_dims=1, max_dims=3), data=st.data())
+@hsettings(max_examples=20)
+def test_cumsum_sort_topk_against_numpy(seed, shape, data):
+    a = rand_array(seed, shape)
+    d = data.draw(st.integers(-len(shape), len(shape) - 1))
+    t = rg.tensor(a)
+    np.testing.assert_allclose(N(t.cumsum(d)), np.cumsum(a, d), rtol=1e-12, atol=1e-12)
+    values, indices = t.sort(d)
+    np.testing.assert_array_equal(N(values), np.sort(a, d))
+    np.testing.assert_array_equal(N(indices), np.argsort(a, d, kind="stable"))
+    np.testing.assert_array_equal(N(t.argsort(d, descending=True)), np.argsort(-a, d, kind="stable"))
+    k = data.draw(st.integers(0, a.shape[d]))
+    np.testing.assert_array_equal(N(t.topk(k, d).values), np.take(-np.sort(-a, d), range(k), d))
+
+
+def test_sorting_nan_and_gradients():
+    t = rg.tensor([3.0, math.nan, 1.0, 2.0], dtype=rg.float64)
+    assert N(t.sort().indices).tolist() == [2, 3, 0, 1]                  # NaN last
+    assert N(t.sort(descending=True).indices).tolist() == [1, 0, 3, 2]    # NaN first
+    x = rg.tensor(rand_array(5, (3, 4)), requires_grad=True)
+    for f in (lambda u: u.cumsum(1), lambda u: u.sort(0).values, lambda u: u.topk(2).values):
+        assert gradcheck(f, (x,))
+    with pytest.raises(RuntimeError, match="selected index k out of range"):
+        x.topk(5)
+
+
+def test_all_any_count_nonzero_and_int_cumsum():
+    b = rg.tensor([[True, False], [True, True]])
+    assert N(b.all(1)).tolist() == [False, True] and N(b.any(0)).tolist() == [True, True]
+    assert N(b.all()).item() is False and N(rg.tensor([0, 2, 0]).count_nonzero()).item() == 1
+    assert b.cumsum(1).dtype == rg.int64 and N(b.cumsum(1)).tolist() == [[1, 1], [1, 2]]

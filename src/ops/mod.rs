@@ -16,6 +16,7 @@ pub mod loss;
 pub mod masked;
 pub mod matmul;
 pub mod reduce;
+pub mod scan;
 pub mod select;
 pub mod unary;
 pub mod view;

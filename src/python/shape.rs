@@ -8,7 +8,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTuple, PyType};
 
 use super::tensor::{wrap, PyTensor};
-use crate::ops::{gather, reduce, view};
+use crate::ops::{gather, reduce, scan, view};
 use crate::tensor::Tensor;
 
 /// Dims given as `f(0, 2, 1)` or `f((0, 2, 1))`.
@@ -266,6 +266,60 @@ impl PyTensor {
         }
         let cols = (0..self.tensor().ndim().max(1) as i64).map(|d| view::select(&coords, 1, d).and_then(|c| crate::ops::contiguous(&c))).collect::<crate::Result<Vec<_>>>()?;
         Ok(tensors(py, cols)?.into_any())
+    }
+}
+
+#[pymethods]
+impl PyTensor {
+    /// `cumsum(dim, *, dtype=None)`: running sums along `dim` (bool and
+    /// integer inputs sum in int64). Differentiable.
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumsum<'py>(&self, py: Python<'py>, dim: i64, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, scan::cumsum(&self.tensor(), dim, super::convert::dtype_arg(dtype)?)?)
+    }
+    /// `sort(dim=-1, descending=False, stable=False)`: the named tuple
+    /// `(values, indices)`; NaN sorts last, equal values keep their order.
+    #[pyo3(signature = (dim=-1, descending=false, *, stable=false))]
+    fn sort<'py>(&self, py: Python<'py>, dim: i64, descending: bool, stable: bool) -> PyResult<Bound<'py, PyAny>> {
+        let _ = stable;
+        let (values, indices) = scan::sort(&self.tensor(), dim, descending)?;
+        values_indices(py, "sort", values, indices)
+    }
+    /// `argsort(dim=-1, descending=False, stable=False)`: the int64 indices
+    /// that sort `dim`.
+    #[pyo3(signature = (dim=-1, descending=false, *, stable=false))]
+    fn argsort<'py>(&self, py: Python<'py>, dim: i64, descending: bool, stable: bool) -> PyResult<Bound<'py, PyTensor>> {
+        let _ = stable;
+        wrap(py, scan::sort(&self.tensor(), dim, descending)?.1)
+    }
+    /// `topk(k, dim=-1, largest=True, sorted=True)`: the named tuple
+    /// `(values, indices)` of the `k` largest (or smallest) along `dim`.
+    /// RuntimeError when `k` exceeds the dimension.
+    #[pyo3(signature = (k, dim=-1, largest=true, sorted=true))]
+    fn topk<'py>(&self, py: Python<'py>, k: i64, dim: i64, largest: bool, sorted: bool) -> PyResult<Bound<'py, PyAny>> {
+        let _ = sorted;
+        let (values, indices) = scan::topk(&self.tensor(), k, dim, largest)?;
+        values_indices(py, "topk", values, indices)
+    }
+    /// `all(dim=None, keepdim=False)`: bool, whether every element (along
+    /// `dim`) is nonzero.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn all<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        wrap(py, scan::all_any(&self.tensor(), dims.as_deref(), keepdim, true)?)
+    }
+    /// `any(dim=None, keepdim=False)`: bool, whether some element (along
+    /// `dim`) is nonzero.
+    #[pyo3(signature = (dim=None, keepdim=false))]
+    fn any<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        wrap(py, scan::all_any(&self.tensor(), dims.as_deref(), keepdim, false)?)
+    }
+    /// `count_nonzero(dim=None)`: int64 counts of nonzero elements.
+    #[pyo3(signature = (dim=None))]
+    fn count_nonzero<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        wrap(py, scan::count_nonzero(&self.tensor(), dims.as_deref())?)
     }
 }
 
