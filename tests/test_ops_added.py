@@ -380,3 +380,31 @@ def test_all_any_count_nonzero_and_int_cumsum():
     assert N(b.all(1)).tolist() == [False, True] and N(b.any(0)).tolist() == [True, True]
     assert N(b.all()).item() is False and N(rg.tensor([0, 2, 0]).count_nonzero()).item() == 1
     assert b.cumsum(1).dtype == rg.int64 and N(b.cumsum(1)).tolist() == [[1, 1], [1, 2]]
+
+
+# ---------------------------------------------------------------------------
+# products
+# ---------------------------------------------------------------------------
+
+def test_products_values_gradients_and_errors():
+    a, b = rand_array(1, (2, 3)), rand_array(2, (3, 4))
+    v, w = rand_array(3, (3,)), rand_array(4, (3,))
+    np.testing.assert_allclose(N(rg.mm(rg.tensor(a), rg.tensor(b))), a @ b)
+    np.testing.assert_allclose(N(rg.tensor(a).mv(rg.tensor(v))), a @ v)
+    np.testing.assert_allclose(N(rg.dot(rg.tensor(v), rg.tensor(w))), v @ w)
+    np.testing.assert_allclose(N(rg.outer(rg.tensor(v), rg.tensor(w))), np.outer(v, w))
+    np.testing.assert_allclose(N(rg.bmm(rg.tensor(a[None]), rg.tensor(b[None]))), (a @ b)[None])
+    c = rand_array(5, (4,))
+    np.testing.assert_allclose(N(rg.addmm(rg.tensor(c), rg.tensor(a), rg.tensor(b), beta=0.5, alpha=2)), 0.5 * c + 2 * a @ b)
+    x, y = rg.tensor(a, requires_grad=True), rg.tensor(b, requires_grad=True)
+    assert gradcheck(lambda p, q: rg.addmm(rg.tensor(c), p, q, alpha=3), (x, y))
+    assert gradcheck(lambda p, q: rg.bmm(p.unsqueeze(0), q.unsqueeze(0)), (x, y))
+    for call, text in [
+        (lambda: rg.dot(rg.ones(2, 2), rg.ones(2)), "1D tensors expected, but got 2D and 1D tensors"),
+        (lambda: rg.mv(rg.ones(2, 3), rg.ones(4)), r"size mismatch, got input \(2\), mat \(2x3\), vec \(4\)"),
+        (lambda: rg.bmm(rg.ones(2, 3), rg.ones(3, 2)), "batch1 must be a 3D tensor"),
+        (lambda: rg.mm(rg.ones(3), rg.ones(3, 2)), "mm: self must be a matrix, got 1-D tensor"),
+        (lambda: rg.outer(rg.ones(2, 2), rg.ones(2)), "outer: Expected 1-D argument self, but got 2-D"),
+    ]:
+        with pytest.raises(RuntimeError, match=text):
+            call()

@@ -11,7 +11,7 @@ _Tensor = _core.Tensor
 
 _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "add", "sub", "mul", "div", "sum", "mean", "norm", "t", "transpose", "reshape",
-    "unsqueeze", "squeeze", "flatten", "clone", "matmul", "mm", "lt", "le", "gt", "ge", "eq",
+    "unsqueeze", "squeeze", "flatten", "clone", "matmul", "lt", "le", "gt", "ge", "eq",
     "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
     "permute", "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",

@@ -794,18 +794,6 @@ impl PyTensor {
     fn matmul<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         matmul_impl(py, &self.tensor(), &other.tensor())
     }
-    /// Matrix product of two 2-D tensors: (n, k) @ (k, m) -> (n, m), same dtype.
-    /// Differentiable. RuntimeError if either is not 2-D, the inner sizes differ
-    /// or the dtypes differ.
-    fn mm<'py>(&self, py: Python<'py>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
-        if self.tensor().ndim() != 2 || other.tensor().ndim() != 2 {
-            return Err(PyRuntimeError::new_err(format!(
-                "{} must be a matrix",
-                if self.tensor().ndim() != 2 { "self" } else { "mat2" }
-            )));
-        }
-        matmul_impl(py, &self.tensor(), &other.tensor())
-    }
 
     /// In place: `self += alpha * other`; returns self. `other` must broadcast
     /// to self's shape and the result type cast to self's dtype (RuntimeError
