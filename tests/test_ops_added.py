@@ -408,3 +408,31 @@ def test_products_values_gradients_and_errors():
     ]:
         with pytest.raises(RuntimeError, match=text):
             call()
+
+
+# ---------------------------------------------------------------------------
+# compositions
+# ---------------------------------------------------------------------------
+
+def test_compositions_against_numpy():
+    a, b = rand_array(1, (2, 3)), rand_array(2, (2, 3))
+    x, y = rg.tensor(a), rg.tensor(b)
+    np.testing.assert_array_equal(N(rg.hstack([x, y])), np.hstack([a, b]))
+    np.testing.assert_array_equal(N(rg.vstack([x[0], y[0]])), np.vstack([a[0], b[0]]))
+    for indexing in ("ij", "xy"):
+        ours = rg.meshgrid(x[0], y[:, 0], indexing=indexing)
+        for g, ref in zip(ours, np.meshgrid(a[0], b[:, 0], indexing=indexing)):
+            np.testing.assert_array_equal(N(g), ref)
+    np.testing.assert_array_equal(N(rg.tile(x, (2, 1, 2))), np.tile(a, (2, 1, 2)))
+    np.testing.assert_array_equal(N(x.repeat(2, 2)), np.tile(a, (2, 2)))
+    np.testing.assert_array_equal(N(x.flatten(0, 1)), a.reshape(-1))
+    np.testing.assert_array_equal(N(x.unflatten(1, (3, 1))), a.reshape(2, 3, 1))
+    np.testing.assert_allclose(N(rg.lerp(x, y, 0.25)), a + 0.25 * (b - a))
+    np.testing.assert_allclose(N(rg.addcdiv(x, x, y, value=2)), a + 2 * a / b)
+    np.testing.assert_allclose(N(rg.hypot(x, y)), np.hypot(a, b))
+    n = rg.tensor([1.0, math.nan, math.inf, -math.inf])
+    assert N(n.isnan()).tolist() == [False, True, False, False]
+    assert N(n.isinf()).tolist() == [False, False, True, True] and N(n.isfinite()).tolist() == [True, False, False, False]
+    assert N(rg.nan_to_num(n, posinf=9.0))[:3].tolist() == [1.0, 0.0, 9.0]
+    assert N((x > 0) & (y > 0)).tolist() == ((a > 0) & (b > 0)).tolist() and N(~(x > 0)).tolist() == (a <= 0).tolist()
+    assert gradcheck(lambda t: rg.tile(t, (2, 2)).sin(), (rg.tensor(a, requires_grad=True),))

@@ -992,11 +992,12 @@ impl PyTensor {
     fn view<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::view(&self.tensor(), &sizes_arg(shape)?)?)
     }
-    /// The elements as a 1-D tensor (shape `(numel,)`; `(1,)` for a 0-d
-    /// tensor), a view when possible. Differentiable. `start_dim`/`end_dim` are
-    /// not supported.
-    fn flatten<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::reshape(&self.tensor(), &[-1])?)
+    /// `flatten(start_dim=0, end_dim=-1)`: dims `start_dim..=end_dim` merged
+    /// into one (`(1,)` for a 0-d tensor), a view when possible.
+    /// Differentiable. RuntimeError when `start_dim` comes after `end_dim`.
+    #[pyo3(signature = (start_dim=0, end_dim=-1))]
+    fn flatten<'py>(&self, py: Python<'py>, start_dim: i64, end_dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::flatten(&self.tensor(), start_dim, end_dim)?)
     }
     /// A view with a new dimension of size 1 at `dim` (in `[-ndim-1, ndim]`).
     /// Differentiable. IndexError for a dim out of range.

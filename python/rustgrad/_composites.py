@@ -1,0 +1,177 @@
+"""Operators that are compositions of others (as they are in PyTorch's own
+Python layer): joining, grids, broadcasting helpers, NaN tests and
+replacement, interpolation and fused multiply-adds. Each is differentiable
+through the ops it is written with, and available as a ``torch.`` function
+and, where PyTorch has one, a Tensor method."""
+
+import math
+
+from . import _core
+
+_Tensor = _core.Tensor
+
+
+def hstack(tensors):
+    """Joins along dim 1 (dim 0 for 1-D tensors)."""
+    tensors = [t if t.dim() > 0 else t.reshape(1) for t in tensors]
+    return _core.cat(tensors, 0 if tensors[0].dim() == 1 else 1)
+
+
+def vstack(tensors):
+    """Joins along dim 0, 1-D tensors as rows."""
+    return _core.cat([t.reshape(1, -1) if t.dim() < 2 else t for t in tensors], 0)
+
+
+row_stack = vstack
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids from 1-D tensors; ``indexing='ij'`` (PyTorch's
+    default) or ``'xy'`` (the first two dims swapped)."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    indexing = indexing or "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
+    swap = indexing == "xy" and len(tensors) >= 2
+    ts = list(tensors)
+    if swap:
+        ts[0], ts[1] = ts[1], ts[0]
+    shape = [t.numel() for t in ts]
+    grids = []
+    for i, t in enumerate(ts):
+        view = [1] * len(ts)
+        view[i] = -1
+        grids.append(t.reshape(*view).expand(*shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def broadcast_to(input, size):
+    """``input.expand(size)``."""
+    return input.expand(*size)
+
+
+def view_as(input, other):
+    """``input.view(other.shape)``."""
+    return input.view(*other.shape)
+
+
+def unflatten(input, dim, sizes):
+    """Dim ``dim`` split into ``sizes`` (one entry may be -1)."""
+    shape = list(input.shape)
+    dim = dim % max(input.dim(), 1)
+    return input.reshape(*(shape[:dim] + list(sizes) + shape[dim + 1:]))
+
+
+def tile(input, dims):
+    """Repeats ``input`` ``dims[i]`` times along each dim (dims padded with
+    leading ones), by expanding a view and copying."""
+    dims = list(dims)
+    nd = max(len(dims), input.dim())
+    dims = [1] * (nd - len(dims)) + dims
+    x = input.reshape(*([1] * (nd - input.dim()) + list(input.shape)))
+    expanded_shape, view = [], []
+    for r, s in zip(dims, x.shape):
+        expanded_shape += [r, s]
+        view += [1, s]
+    out = x.reshape(*view).expand(*expanded_shape)
+    return out.reshape(*[r * s for r, s in zip(dims, x.shape)])
+
+
+def repeat(input, *sizes):
+    """``Tensor.repeat(*sizes)``: the same as ``tile`` with every size given."""
+    if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
+        sizes = tuple(sizes[0])
+    if len(sizes) < input.dim():
+        raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    return tile(input, sizes)
+
+
+def isnan(input):
+    """Bool, where the element is NaN."""
+    return input != input
+
+
+def isinf(input):
+    """Bool, where the element is +-inf."""
+    return input.abs() == math.inf
+
+
+def isfinite(input):
+    """Bool, where the element is neither NaN nor +-inf."""
+    return (input == input) & (input.abs() != math.inf) if input.is_floating_point() else _core.ones_like(input, dtype=_core.bool)
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (the dtype's
+    largest / lowest finite values by default, as in NumPy and PyTorch)."""
+    big = 3.4028234663852886e38 if input.dtype == _core.float32 else 1.7976931348623157e308
+    out = _core.where(input != input, nan, input)
+    out = _core.where(out == math.inf, big if posinf is None else posinf, out)
+    return _core.where(out == -math.inf, -big if neginf is None else neginf, out)
+
+
+def lerp(input, end, weight):
+    """``input + weight * (end - input)``."""
+    return input + weight * (end - input)
+
+
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 * tensor2``."""
+    return input + value * tensor1 * tensor2
+
+
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """``input + value * tensor1 / tensor2``."""
+    return input + value * tensor1 / tensor2
+
+
+def hypot(input, other):
+    """``sqrt(input^2 + other^2)``."""
+    return (input * input + other * other).sqrt()
+
+
+def var_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(var, mean)`` over ``dim``, with Bessel's ``correction``."""
+    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+
+
+def std_mean(input, dim=None, *, correction=1, keepdim=False):
+    """``(std, mean)`` over ``dim``."""
+    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+
+
+_METHODS = ("broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
+            "nan_to_num", "lerp", "addcmul", "addcdiv", "hypot")
+for _name in _METHODS:
+    setattr(_Tensor, _name, globals()[_name])
+
+
+def _and(self, other):
+    """``&``: logical and of bool tensors."""
+    return self.logical_and(other if isinstance(other, _Tensor) else _core.tensor(other))
+
+
+def _or(self, other):
+    """``|``: logical or of bool tensors."""
+    return self.logical_or(other if isinstance(other, _Tensor) else _core.tensor(other))
+
+
+def _xor(self, other):
+    """``^``: logical xor of bool tensors."""
+    return self.logical_xor(other if isinstance(other, _Tensor) else _core.tensor(other))
+
+
+def _invert(self):
+    """``~``: logical not of a bool tensor."""
+    if self.dtype != _core.bool:
+        raise TypeError("~ (bitwise not) is only supported on bool tensors here")
+    return self.logical_not()
+
+
+_Tensor.__and__, _Tensor.__or__, _Tensor.__xor__, _Tensor.__invert__ = _and, _or, _xor, _invert
+_Tensor.__rand__, _Tensor.__ror__, _Tensor.__rxor__ = _and, _or, _xor
+
+__all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean"] + list(_METHODS)
