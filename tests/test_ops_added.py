@@ -436,3 +436,44 @@ def test_compositions_against_numpy():
     assert N(rg.nan_to_num(n, posinf=9.0))[:3].tolist() == [1.0, 0.0, 9.0]
     assert N((x > 0) & (y > 0)).tolist() == ((a > 0) & (b > 0)).tolist() and N(~(x > 0)).tolist() == (a <= 0).tolist()
     assert gradcheck(lambda t: rg.tile(t, (2, 2)).sin(), (rg.tensor(a, requires_grad=True),))
+
+
+# ---------------------------------------------------------------------------
+# issue 6's faults: Python floats keep double precision on every path in
+# ---------------------------------------------------------------------------
+
+def _fill(t):
+    t.fill_(0.1)
+    return t
+
+
+def _iadd(t):
+    t += 0.1
+    return t
+
+
+def _setitem(t):
+    t[0] = 0.1
+    return t
+
+
+def _setitem_mask(t):
+    t[rg.tensor([True, False])] = 0.1
+    return t
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rg.tensor([0.1, 1 / 3], dtype=rg.float64),
+    lambda: rg.tensor(0.1, dtype=rg.float64).reshape(1),
+    lambda: rg.tensor([[0.1], [2]], dtype=rg.float64).reshape(-1),
+    lambda: rg.tensor([0.1, 1], dtype=rg.float64),
+    lambda: rg.tensor(np.float64(0.1), dtype=rg.float64).reshape(1),
+    lambda: rg.full((2,), 0.1, dtype=rg.float64),
+    lambda: _fill(rg.zeros(2, dtype=rg.float64)),
+    lambda: _iadd(rg.zeros(2, dtype=rg.float64)),
+    lambda: _setitem(rg.zeros(2, dtype=rg.float64)),
+    lambda: _setitem_mask(rg.zeros(2, dtype=rg.float64)),
+    lambda: rg.ones(2, dtype=rg.float64) * 0.1,
+], ids=["list", "0d", "nested", "mixed", "numpy_scalar", "full", "fill_", "iadd", "setitem", "setitem_mask", "mul"])
+def test_python_floats_are_converted_once_to_float64(make):
+    assert make()[0].item() == 0.1
