@@ -77,24 +77,41 @@ pub fn gather(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
     let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
     let data = x.to_dense();
     let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&data, &pos), index.shape());
-    struct GatherBackward {
-        dim: i64,
-        index: Tensor,
-        shape: Shape,
+    record(out, &[x], |_| PutBack::new("GatherBackward0", dim, index, x, scatter_add))
+}
+
+/// The rule of ops that pick elements by index (gather, index_select, max
+/// along a dim): the gradient is added back at the picked places into zeros
+/// shaped like the input, so repeated picks add up.
+struct PutBack {
+    name: &'static str,
+    dim: i64,
+    index: Tensor,
+    shape: Shape,
+    put: fn(&Tensor, i64, &Tensor, &Tensor) -> Result<Tensor>,
+    /// The gradient reshaped to the index's shape first (max along a dim
+    /// without keepdim).
+    reshape: bool,
+}
+
+impl PutBack {
+    fn new(name: &'static str, dim: i64, index: &Tensor, x: &Tensor, put: fn(&Tensor, i64, &Tensor, &Tensor) -> Result<Tensor>) -> PutBack {
+        PutBack { name, dim, index: index.detach(), shape: x.shape_vec(), put, reshape: false }
     }
-    impl BackwardFn for GatherBackward {
-        fn name(&self) -> &'static str {
-            "GatherBackward0"
-        }
-        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
-            Ok(smallvec::smallvec![Some(scatter_add(&zeros, self.dim, &self.index, grad)?)])
-        }
-        fn saves_tensors(&self) -> bool {
-            false
-        }
+}
+
+impl BackwardFn for PutBack {
+    fn name(&self) -> &'static str {
+        self.name
     }
-    record(out, &[x], |_| GatherBackward { dim, index: index.detach(), shape: x.shape_vec() })
+    fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+        let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
+        let g = if self.reshape { super::view::reshape_to(grad, self.index.shape())? } else { grad.clone() };
+        Ok(smallvec::smallvec![Some((self.put)(&zeros, self.dim, &self.index, &g)?)])
+    }
+    fn saves_tensors(&self) -> bool {
+        false
+    }
 }
 
 /// `input.scatter_add(dim, index, src)`: a copy of `input` with each element
@@ -193,33 +210,11 @@ pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, is_max: bool) -> Result<(Ten
         keep_shape[d] = 1;
     }
     let index_keep = Tensor::from_vec(idx, &keep_shape);
-    let values = gather(&x.detach(), d as i64, &index_keep)?;
-    let values = record(values, &[x], |_| SelectBackward { dim: d as i64, index: index_keep.clone(), shape: x.shape_vec(), keepdim, is_max })?;
     let squeeze = |t: Tensor| if keepdim || x.ndim() == 0 { Ok(t) } else { super::view::squeeze(&t, Some(d as i64)) };
-    Ok((squeeze(values)?, squeeze(index_keep.clone())?.detach()))
-}
-
-struct SelectBackward {
-    dim: i64,
-    index: Tensor,
-    shape: Shape,
-    keepdim: bool,
-    is_max: bool,
-}
-
-impl BackwardFn for SelectBackward {
-    fn name(&self) -> &'static str {
-        if self.is_max { "MaxBackward0" } else { "MinBackward0" }
-    }
-    fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-        let _ = self.keepdim;
-        let g = if grad.shape() == self.index.shape() { grad.clone() } else { super::view::reshape_to(grad, self.index.shape())? };
-        let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
-        Ok(smallvec::smallvec![Some(scatter_add(&zeros, self.dim, &self.index, &g)?)])
-    }
-    fn saves_tensors(&self) -> bool {
-        false
-    }
+    let values = squeeze(gather(&x.detach(), d as i64, &index_keep)?)?.detach();
+    let name = if is_max { "MaxBackward0" } else { "MinBackward0" };
+    let values = record(values, &[x], |_| PutBack { reshape: true, ..PutBack::new(name, d as i64, &index_keep, x, scatter_add) })?;
+    Ok((values, squeeze(index_keep)?.detach()))
 }
 
 /// For `index_select`-style ops: the flat positions, in a contiguous tensor
@@ -259,24 +254,7 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         out_shape[d] = idx.len();
     }
     let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&x.to_dense(), &pos), &out_shape);
-    struct IndexSelectBackward {
-        dim: i64,
-        index: Tensor,
-        shape: Shape,
-    }
-    impl BackwardFn for IndexSelectBackward {
-        fn name(&self) -> &'static str {
-            "IndexSelectBackward0"
-        }
-        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            let zeros = Tensor::full(&self.shape, Scalar::Int(0), grad.dtype());
-            Ok(smallvec::smallvec![Some(index_add(&zeros, self.dim, &self.index, grad)?)])
-        }
-        fn saves_tensors(&self) -> bool {
-            false
-        }
-    }
-    record(out, &[x], |_| IndexSelectBackward { dim, index: index.detach(), shape: x.shape_vec() })
+    record(out, &[x], |_| PutBack::new("IndexSelectBackward0", dim, index, x, index_add))
 }
 
 /// `base.index_add(dim, index, src)`: `src`'s slices added into `base`'s

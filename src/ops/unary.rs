@@ -28,6 +28,24 @@ fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_cpu(src.with_cpu(|d, l| cpu_backend::unary(op, d, l)), x.shape()))
 }
 
+/// A kernel: `forward` per float element, `int` per integer element.
+macro_rules! unary_kernel {
+    ($kernel:ident, $fn_name:ident, $keeps:expr, |$x:ident| $fwd:expr, |$xi:ident| $int:expr) => {
+        #[derive(Clone, Copy)]
+        pub struct $kernel;
+        impl UnaryOpT for $kernel {
+            const KERNEL: &'static str = stringify!($fn_name);
+            const KEEPS_INT: bool = $keeps;
+            fn float<T: Float>(self, $x: T) -> T {
+                $fwd
+            }
+            fn int(self, $xi: i64) -> i64 {
+                $int
+            }
+        }
+    };
+}
+
 /// What a unary rule keeps for backward: its input, or its result (for
 /// `exp`, `sqrt`, `tanh`, `sigmoid`, whose derivative is cheapest from it).
 #[derive(Clone, Copy, PartialEq)]
@@ -54,18 +72,7 @@ macro_rules! unary_op {
         int: |$xi:ident| $int:expr,
         backward: |$g:ident, $input:ident| $bwd:expr
     ) => {
-        #[derive(Clone, Copy)]
-        pub struct $kernel;
-        impl UnaryOpT for $kernel {
-            const KERNEL: &'static str = stringify!($fn_name);
-            const KEEPS_INT: bool = $keeps;
-            fn float<T: Float>(self, $x: T) -> T {
-                $fwd
-            }
-            fn int(self, $xi: i64) -> i64 {
-                $int
-            }
-        }
+        unary_kernel!($kernel, $fn_name, $keeps, |$x| $fwd, |$xi| $int);
 
         $(#[$doc])*
         pub fn $fn_name(x: &Tensor) -> Result<Tensor> {
@@ -167,18 +174,7 @@ unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false
 /// rule saves nothing and gives zeros, as PyTorch's does.
 macro_rules! zero_grad_op {
     ($(#[$doc:meta])* $fn_name:ident, $kernel:ident, $node:literal, forward: |$x:ident| $fwd:expr, int: |$xi:ident| $int:expr) => {
-        #[derive(Clone, Copy)]
-        pub struct $kernel;
-        impl UnaryOpT for $kernel {
-            const KERNEL: &'static str = stringify!($fn_name);
-            const KEEPS_INT: bool = true;
-            fn float<T: Float>(self, $x: T) -> T {
-                $fwd
-            }
-            fn int(self, $xi: i64) -> i64 {
-                $int
-            }
-        }
+        unary_kernel!($kernel, $fn_name, true, |$x| $fwd, |$xi| $int);
 
         $(#[$doc])*
         pub fn $fn_name(x: &Tensor) -> Result<Tensor> {
