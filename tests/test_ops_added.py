@@ -477,3 +477,39 @@ def _setitem_mask(t):
 ], ids=["list", "0d", "nested", "mixed", "numpy_scalar", "full", "fill_", "iadd", "setitem", "setitem_mask", "mul"])
 def test_python_floats_are_converted_once_to_float64(make):
     assert make()[0].item() == 0.1
+
+
+# ---------------------------------------------------------------------------
+# fmod, remainder, floor_divide, atan2, copysign
+# ---------------------------------------------------------------------------
+
+def test_division_remainders_and_angles_against_numpy():
+    a = np.array([5.3, -5.3, 7.0, -7.5, 0.0, -0.0])
+    b = np.array([2.0, 2.0, -3.0, -2.0, 1.5, -1.0])
+    x, y = rg.tensor(a), rg.tensor(b)
+    np.testing.assert_array_equal(N(rg.fmod(x, y)), np.fmod(a, b))
+    np.testing.assert_array_equal(N(x % y), np.remainder(a, b))
+    np.testing.assert_array_equal(N(x // y), np.floor_divide(a, b))
+    np.testing.assert_array_equal(N(rg.atan2(x, y)), np.arctan2(a, b))
+    c = N(rg.copysign(x, y))
+    np.testing.assert_array_equal(c, np.copysign(a, b))
+    assert (np.signbit(c) == np.signbit(np.copysign(a, b))).all()
+    i, j = np.array([7, -7, 7, -7]), np.array([3, 3, -3, -3])
+    assert N(rg.tensor(i) % rg.tensor(j)).tolist() == np.remainder(i, j).tolist()
+    assert N(rg.tensor(i) // rg.tensor(j)).tolist() == np.floor_divide(i, j).tolist()
+    assert N(rg.fmod(rg.tensor(i), rg.tensor(j))).tolist() == np.fmod(i, j).tolist()
+    assert (7 // rg.tensor(j)).dtype == rg.int64 and N(7 % rg.tensor(j)).tolist() == np.remainder(7, j).tolist()
+    for op in (lambda: rg.tensor([1]) % 0, lambda: rg.tensor([1]) // rg.tensor([0]), lambda: rg.fmod(rg.tensor([1]), 0)):
+        with pytest.raises(RuntimeError, match="^ZeroDivisionError$"):
+            op()
+
+
+def test_division_remainders_and_angles_gradients():
+    x = rg.tensor([5.3, -5.3, 2.2], dtype=rg.float64, requires_grad=True)
+    y = rg.tensor([2.0, 1.7, -3.1], dtype=rg.float64, requires_grad=True)
+    for f in (rg.fmod, rg.remainder, rg.atan2):
+        assert gradcheck(f, (x, y))
+    assert gradcheck(lambda p: rg.copysign(p, y), (x,))
+    z = rg.tensor([1.5, -2.0], requires_grad=True)
+    (z // 1.0).sum().backward()
+    assert N(z.grad).tolist() == [0.0, 0.0]

@@ -18,7 +18,7 @@ _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "unbind", "flip", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
     "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
     "index_fill", "masked_select", "nonzero", "cumsum", "sort", "argsort", "topk", "all", "any",
-    "count_nonzero",
+    "count_nonzero", "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
 )
 
 

@@ -3,6 +3,7 @@
 //! ops, so they record a graph of their own under `create_graph=True`.
 
 pub mod activation;
+pub mod arith;
 pub mod binary;
 pub mod compare;
 pub mod convert;

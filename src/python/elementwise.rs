@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 
 use super::tensor::{wrap, PyArg, PyTensor};
 use crate::dtype::Scalar;
-use crate::ops::{activation, inplace, logical, select, unary, Arg};
+use crate::ops::{activation, arith, inplace, logical, select, unary, Arg};
 use crate::tensor::Tensor;
 
 macro_rules! unary_methods {
@@ -148,6 +148,57 @@ impl PyTensor {
     #[pyo3(signature = (decimals=0))]
     fn round<'py>(&self, py: Python<'py>, decimals: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, unary::round_decimals(&self.tensor(), decimals)?)
+    }
+}
+
+macro_rules! two_operand_methods {
+    ($($(#[$doc:meta])* $name:ident => $f:path),* $(,)?) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                $(#[$doc])*
+                fn $name<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+                    let other = PyArg::require(other)?;
+                    wrap(py, $f(Arg::Tensor(&self.tensor()), other.arg())?)
+                }
+            )*
+        }
+    };
+}
+
+two_operand_methods!(
+    /// `fmod(other)`: remainder of truncated division (sign of `self`);
+    /// RuntimeError "ZeroDivisionError" for integer division by zero.
+    fmod => arith::fmod,
+    /// `remainder(other)` (`%`): remainder of floor division (sign of
+    /// `other`); RuntimeError "ZeroDivisionError" for integers.
+    remainder => arith::remainder,
+    /// `floor_divide(other)` (`//`): `floor(self / other)`, integers stay
+    /// integers; RuntimeError "ZeroDivisionError" for integers.
+    floor_divide => arith::floor_divide,
+    /// `atan2(other)`: the angle of `(other, self)` in `(-pi, pi]`, float.
+    atan2 => arith::atan2,
+    /// `arctan2(other)`: the same as `atan2`.
+    arctan2 => arith::atan2,
+    /// `copysign(other)`: `|self|` with the sign of `other` (also of -0.).
+    copysign => arith::copysign,
+    /// `self % other`.
+    __mod__ => arith::remainder,
+    /// `self // other`.
+    __floordiv__ => arith::floor_divide,
+);
+
+#[pymethods]
+impl PyTensor {
+    /// `other % self`.
+    fn __rmod__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        let other = PyArg::require(other)?;
+        wrap(py, arith::remainder(other.arg(), Arg::Tensor(&self.tensor()))?)
+    }
+    /// `other // self`.
+    fn __rfloordiv__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        let other = PyArg::require(other)?;
+        wrap(py, arith::floor_divide(other.arg(), Arg::Tensor(&self.tensor()))?)
     }
 }
 

@@ -1,0 +1,164 @@
+//! Element-wise functions of two operands beyond `+ - * / **`: `fmod`,
+//! `remainder`, `floor_divide`, `atan2`, `copysign`. Values are computed per
+//! element (float math in double precision, rounded once; integer math
+//! exact, with PyTorch's "ZeroDivisionError" for division by zero), and each
+//! rule is written with the differentiable ops next to it.
+
+use super::{binary, result_type, to_dtype, unary, Arg};
+use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
+use crate::bail;
+use crate::cpu_backend::CpuStorage;
+use crate::dtype::{DType, Scalar};
+use crate::error::Result;
+use crate::layout::{broadcast_shapes, Shape};
+use crate::ops::sum_to;
+use crate::ops::view::expand_to;
+use crate::tensor::Tensor;
+
+/// An operand broadcast to `shape` in `dtype`, densely.
+fn dense(a: Arg, shape: &[usize], dtype: DType) -> Result<CpuStorage> {
+    let t = match a {
+        Arg::Tensor(t) => t.detach(),
+        Arg::Scalar(s) => Tensor::scalar_tensor(s, dtype),
+    };
+    Ok(to_dtype(&expand_to(&t, shape)?, dtype)?.to_dense())
+}
+
+/// `f` (floats) or `int` (integers) over the broadcast operands, in their
+/// promoted dtype (`float_only` promotes integers to float32 first).
+fn map2(a: Arg, b: Arg, float_only: bool, f: fn(f64, f64) -> f64, int: fn(i64, i64) -> Result<i64>) -> Result<Tensor> {
+    let shape = broadcast_shapes(a.shape(), b.shape())?;
+    let mut dtype = result_type(a, b);
+    if dtype == DType::Bool || (float_only && !dtype.is_float()) {
+        dtype = if float_only { crate::dtype::DEFAULT_FLOAT } else { DType::I64 };
+    }
+    let (x, y) = (dense(a, &shape, dtype)?, dense(b, &shape, dtype)?);
+    let data = match (x, y) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(x.iter().zip(&y).map(|(&p, &q)| f(p as f64, q as f64) as f32).collect()),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect()),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(x.iter().zip(&y).map(|(&p, &q)| int(p, q)).collect::<Result<_>>()?),
+        _ => unreachable!("operands converted to one dtype"),
+    };
+    Ok(Tensor::from_cpu(data, &shape))
+}
+
+fn zero_division(_: i64, _: i64) -> Result<i64> {
+    bail!(Runtime, "ZeroDivisionError")
+}
+
+/// A two-operand rule: `grads(g, a, b)` gives both gradients before they
+/// are summed back to the operands' shapes.
+struct Rule {
+    name: &'static str,
+    a: Option<SavedTensor>,
+    b: Option<SavedTensor>,
+    shapes: [Shape; 2],
+    scalars: [Option<Scalar>; 2],
+    grads: fn(&Tensor, &Tensor, &Tensor) -> Result<[Option<Tensor>; 2]>,
+}
+
+impl BackwardFn for Rule {
+    fn name(&self) -> &'static str {
+        self.name
+    }
+    fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+        let get = |s: &Option<SavedTensor>, c: Option<Scalar>| -> Result<Tensor> {
+            match (s, c) {
+                (Some(s), _) => s.get(),
+                (None, Some(c)) => Ok(Tensor::scalar_tensor(c, grad.dtype())),
+                (None, None) => unreachable!("an operand is a tensor or a number"),
+            }
+        };
+        let (a, b) = (get(&self.a, self.scalars[0])?, get(&self.b, self.scalars[1])?);
+        let [ga, gb] = (self.grads)(grad, &a, &b)?;
+        let mut out = Grads::new();
+        for (i, g) in [ga, gb].into_iter().enumerate() {
+            out.push(match (g, needs.get(i).copied().unwrap_or(false)) {
+                (Some(g), true) => Some(sum_to(&g, &self.shapes[i])?),
+                _ => None,
+            });
+        }
+        Ok(out)
+    }
+}
+
+fn recorded(out: Tensor, a: Arg, b: Arg, name: &'static str, grads: fn(&Tensor, &Tensor, &Tensor) -> Result<[Option<Tensor>; 2]>) -> Result<Tensor> {
+    let placeholder = Tensor::scalar_tensor(Scalar::Int(0), DType::F32);
+    let inputs = [a.tensor().unwrap_or(&placeholder), b.tensor().unwrap_or(&placeholder)];
+    let scalar = |x: Arg| if let Arg::Scalar(s) = x { Some(s) } else { None };
+    record(out, &inputs, |_| Rule {
+        name,
+        a: a.tensor().map(SavedTensor::new),
+        b: b.tensor().map(SavedTensor::new),
+        shapes: [a.shape().into(), b.shape().into()],
+        scalars: [scalar(a), scalar(b)],
+        grads,
+    })
+}
+
+/// `fmod(a, b)`: the remainder of truncated division (the sign of `a`), as
+/// C's `fmod`; gradients `g` and `-g * trunc(a / b)`.
+pub fn fmod(a: Arg, b: Arg) -> Result<Tensor> {
+    let out = map2(a, b, false, |x, y| x % y, |x, y| if y == 0 { zero_division(x, y) } else { Ok(x.wrapping_rem(y)) })?;
+    recorded(out, a, b, "FmodBackward0", |g, a, b| {
+        Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&unary::trunc(&binary::div(a, b)?)?)?)?)])
+    })
+}
+
+/// `remainder(a, b)`: the remainder of floor division (the sign of `b`), as
+/// Python's `%`; gradients `g` and `-g * floor(a / b)`.
+pub fn remainder(a: Arg, b: Arg) -> Result<Tensor> {
+    let out = map2(
+        a,
+        b,
+        false,
+        |x, y| {
+            let r = x % y;
+            if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r }
+        },
+        |x, y| {
+            if y == 0 {
+                return zero_division(x, y);
+            }
+            let r = x.wrapping_rem(y);
+            Ok(if r != 0 && (r < 0) != (y < 0) { r + y } else { r })
+        },
+    )?;
+    recorded(out, a, b, "RemainderBackward0", |g, a, b| {
+        Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&unary::floor(&binary::div(a, b)?)?)?)?)])
+    })
+}
+
+/// `floor_divide(a, b)`: `floor(a / b)` (integers stay integers); its
+/// gradient is zero.
+pub fn floor_divide(a: Arg, b: Arg) -> Result<Tensor> {
+    let out = map2(a, b, false, |x, y| (x / y).floor(), |x, y| {
+        if y == 0 {
+            return zero_division(x, y);
+        }
+        let q = x.wrapping_div(y);
+        Ok(if (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q })
+    })?;
+    recorded(out, a, b, "DivBackward0", |g, _, _| Ok([Some(super::factory::zeros_like(g)), Some(super::factory::zeros_like(g))]))
+}
+
+/// `atan2(a, b)`: the angle of the point `(b, a)`, in `(-pi, pi]`;
+/// gradients `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)`.
+pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
+    let out = map2(a, b, true, f64::atan2, |_, _| unreachable!("promoted to float"))?;
+    recorded(out, a, b, "Atan2Backward0", |g, a, b| {
+        let r2 = binary::add(&binary::mul(a, a)?, &binary::mul(b, b)?)?;
+        Ok([Some(binary::div(&binary::mul(g, b)?, &r2)?), Some(unary::neg(&binary::div(&binary::mul(g, a)?, &r2)?)?)])
+    })
+}
+
+/// `copysign(a, b)`: `|a|` with the sign of `b` (including -0.); gradients
+/// `g * result / a` (0 where `a` is 0) and zero.
+pub fn copysign(a: Arg, b: Arg) -> Result<Tensor> {
+    let out = map2(a, b, true, f64::copysign, |_, _| unreachable!("promoted to float"))?;
+    recorded(out, a, b, "CopysignBackward0", |g, a, b| {
+        // d|a|/da with the sign of b: sign(a) * sign(b), 0 at a == 0
+        let s = binary::mul(&unary::sign(a)?, &to_dtype(&super::select::where_(&super::compare::lt(&copysign(Arg::from(1.0), Arg::Tensor(b))?, Arg::from(0.0))?, Arg::from(-1.0), Arg::from(1.0))?, g.dtype())?)?;
+        Ok([Some(binary::mul(g, &s)?), Some(super::factory::zeros_like(g))])
+    })
+}
