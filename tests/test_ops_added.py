@@ -513,3 +513,20 @@ def test_division_remainders_and_angles_gradients():
     z = rg.tensor([1.5, -2.0], requires_grad=True)
     (z // 1.0).sum().backward()
     assert N(z.grad).tolist() == [0.0, 0.0]
+
+
+def test_triangles_diagonals_roll_repeat_interleave():
+    a = np.arange(12.0).reshape(3, 4)
+    x = rg.tensor(a)
+    np.testing.assert_array_equal(N(rg.tril(x)), np.tril(a))
+    np.testing.assert_array_equal(N(x.triu(1)), np.triu(a, 1))
+    np.testing.assert_array_equal(N(x.diagonal(-1)), np.diagonal(a, -1))
+    np.testing.assert_array_equal(N(rg.diag(rg.tensor([1.0, 2.0]), 1)), np.diag([1.0, 2.0], 1))
+    np.testing.assert_array_equal(N(x.roll((1, -1), (0, 1))), np.roll(a, (1, -1), (0, 1)))
+    np.testing.assert_array_equal(N(x.roll(5)), np.roll(a, 5))
+    np.testing.assert_array_equal(N(x.repeat_interleave(rg.tensor([1, 0, 2]), 0)), np.repeat(a, [1, 0, 2], 0))
+    assert N(rg.nansum(rg.tensor([1.0, math.nan, 2.0]))).item() == 3.0
+    g = rg.tensor(a, requires_grad=True)
+    for f in (lambda t: t.tril(), lambda t: t.diagonal(1), lambda t: t.roll(1, 1), lambda t: t.repeat_interleave(2, 0),
+              lambda t: rg.diag(t[0])):
+        assert gradcheck(f, (g,))

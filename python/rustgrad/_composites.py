@@ -143,7 +143,98 @@ def std_mean(input, dim=None, *, correction=1, keepdim=False):
     return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
 
 
-_METHODS = ("broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
+def _band(input, diagonal, lower):
+    if input.dim() < 2:
+        raise RuntimeError(f"{'tril' if lower else 'triu'}: input tensor must have at least 2 dimensions")
+    rows, cols = input.shape[-2], input.shape[-1]
+    offset = _core.arange(cols).unsqueeze(0) - _core.arange(rows).unsqueeze(1)
+    keep = offset <= diagonal if lower else offset >= diagonal
+    return _core.where(keep, input, _core.zeros((), dtype=input.dtype))
+
+
+def tril(input, diagonal=0):
+    """The lower triangle of the last two dims (from ``diagonal`` down); the
+    rest zero."""
+    return _band(input, diagonal, True)
+
+
+def triu(input, diagonal=0):
+    """The upper triangle of the last two dims (from ``diagonal`` up)."""
+    return _band(input, diagonal, False)
+
+
+def _diagonal_positions(rows, cols, offset):
+    r0, c0 = (0, offset) if offset >= 0 else (-offset, 0)
+    n = max(0, min(rows - r0, cols - c0))
+    return [(r0 + i) * cols + c0 + i for i in range(n)]
+
+
+def diagonal(input, offset=0, dim1=0, dim2=1):
+    """The diagonal ``offset`` of the matrices in dims ``dim1``, ``dim2``,
+    as the last dim."""
+    nd = input.dim()
+    d1, d2 = dim1 % nd, dim2 % nd
+    if d1 == d2:
+        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+    rest = [d for d in range(nd) if d not in (d1, d2)]
+    moved = input.permute(*rest, d1, d2)
+    rows, cols = moved.shape[-2], moved.shape[-1]
+    flat = moved.reshape(*moved.shape[:-2], rows * cols)
+    return flat.index_select(flat.dim() - 1, _core.tensor(_diagonal_positions(rows, cols, offset), dtype=_core.int64))
+
+
+def diag(input, diagonal=0):
+    """1-D input: the square matrix with it on diagonal ``diagonal``; 2-D
+    input: that diagonal."""
+    if input.dim() == 2:
+        return globals()["diagonal"](input, diagonal)
+    if input.dim() != 1:
+        raise RuntimeError("diag(): Supports 1D or 2D tensors. Got " + f"{input.dim()}D")
+    size = input.shape[0] + abs(diagonal)
+    flat = _core.zeros(size * size, dtype=input.dtype)
+    positions = _core.tensor(_diagonal_positions(size, size, diagonal), dtype=_core.int64)
+    return flat.index_copy(0, positions, input).reshape(size, size)
+
+
+def roll(input, shifts, dims=None):
+    """Elements shifted by ``shifts`` along ``dims`` (over the flattened
+    tensor when ``dims`` is None), wrapping around."""
+    if dims is None:
+        return roll(input.flatten(), shifts, 0).reshape(*input.shape)
+    shifts = [shifts] if isinstance(shifts, int) else list(shifts)
+    dims = [dims] if isinstance(dims, int) else list(dims)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, dims:{len(dims)}")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        n = out.shape[dim]
+        if n == 0:
+            continue
+        k = shift % n
+        if k:
+            out = _core.cat([out.narrow(dim, n - k, k), out.narrow(dim, 0, n - k)], dim)
+    return out
+
+
+def repeat_interleave(input, repeats, dim=None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times
+    (an int, or a tensor of one count per element)."""
+    if dim is None:
+        input, dim = input.flatten(), 0
+    n = input.shape[dim]
+    counts = [int(repeats)] * n if not isinstance(repeats, _Tensor) or repeats.dim() == 0 else repeats.tolist()
+    if len(counts) != n:
+        raise RuntimeError("repeats must have the same size as input along dim")
+    index = [i for i, c in enumerate(counts) for _ in range(c)]
+    return input.index_select(dim, _core.tensor(index, dtype=_core.int64))
+
+
+def nansum(input, dim=None, keepdim=False):
+    """``sum`` with NaN counted as zero."""
+    return _core.where(input != input, 0.0, input).sum(dim, keepdim)
+
+
+_METHODS = ("tril", "triu", "diagonal", "diag", "roll", "repeat_interleave", "nansum", "broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
             "nan_to_num", "lerp", "addcmul", "addcdiv", "hypot")
 for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
