@@ -530,3 +530,36 @@ def test_triangles_diagonals_roll_repeat_interleave():
     for f in (lambda t: t.tril(), lambda t: t.diagonal(1), lambda t: t.roll(1, 1), lambda t: t.repeat_interleave(2, 0),
               lambda t: rg.diag(t[0])):
         assert gradcheck(f, (g,))
+
+
+# ---------------------------------------------------------------------------
+# random factories and in-place samplers (distributions, not PyTorch's numbers)
+# ---------------------------------------------------------------------------
+
+def test_random_factories_and_samplers():
+    rg.manual_seed(0)
+    assert sorted(N(rg.randperm(10)).tolist()) == list(range(10)) and rg.randperm(3).dtype == rg.int64
+    w = rg.empty(20000)
+    w.uniform_(-2, 3)
+    assert N(w).min() >= -2 and N(w).max() < 3 and abs(N(w).mean() - 0.5) < 0.05
+    w.normal_(1, 2)
+    assert abs(N(w).mean() - 1) < 0.05 and abs(N(w).std() - 2) < 0.05
+    w.exponential_(2.0)
+    assert N(w).min() >= 0 and abs(N(w).mean() - 0.5) < 0.02
+    assert abs(N(rg.bernoulli(rg.full((20000,), 0.25))).mean() - 0.25) < 0.02
+    i = rg.zeros(1000, dtype=rg.int64)
+    i.random_(0, 3)
+    assert set(N(i).tolist()) == {0, 1, 2}
+    assert rg.normal(rg.zeros(3), rg.ones(3)).shape == (3,) and rg.normal(0.0, 1.0, size=(2, 2)).shape == (2, 2)
+    rg.manual_seed(7)
+    first = N(rg.empty(4).uniform_()).tolist()
+    rg.manual_seed(7)
+    assert N(rg.empty(4).uniform_()).tolist() == first                      # seeded
+    x = rg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad is being used in an in-place operation."):
+        x.uniform_()
+    with rg.no_grad():
+        x.normal_()
+    assert x.is_leaf and x.requires_grad
+    with pytest.raises(RuntimeError, match="Expected p_in >= 0 && p_in <= 1 to be true"):
+        rg.bernoulli(rg.tensor([1.5]))

@@ -1,0 +1,89 @@
+"""Random factories and in-place samplers built on the core generators
+(``rand``/``randn``, seeded by ``manual_seed``): ``randperm``, ``normal``,
+``bernoulli``, and ``Tensor.uniform_``/``normal_``/``bernoulli_``/
+``exponential_``/``random_``. Their values come from rustgrad's own stream
+(the same distributions as PyTorch's, other numbers)."""
+
+from . import _core
+
+_Tensor = _core.Tensor
+
+
+def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
+    """A random permutation of ``0..n-1`` (int64 by default), the order of
+    ``n`` uniform draws."""
+    if n < 0:
+        raise RuntimeError(f"n must be non-negative, got{n}")
+    perm = _core.rand(n, dtype=_core.float64).argsort()
+    return perm if dtype is None else perm.to(dtype)
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, dtype=None):
+    """Samples from ``N(mean, std^2)``: tensor ``mean``/``std`` broadcast
+    together, or numbers with a ``size``. RuntimeError for a negative std."""
+    if isinstance(mean, _Tensor) or isinstance(std, _Tensor):
+        m = mean if isinstance(mean, _Tensor) else _core.tensor(float(mean))
+        s = std if isinstance(std, _Tensor) else _core.tensor(float(std))
+        if bool((s < 0).any()):
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+        shape = (m + s).shape
+        dt = m.dtype if m.is_floating_point() else _core.float32
+        return (_core.randn(*shape, dtype=dt) * s + m).detach()
+    if size is None:
+        raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
+    if std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+    return _core.randn(*size, dtype=dtype) * std + mean
+
+
+def bernoulli(input, p=None, *, generator=None):
+    """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s
+    dtype. RuntimeError for probabilities outside [0, 1]."""
+    prob = input if p is None else _core.full_like(input, p)
+    if bool(((prob < 0) | (prob > 1)).any()):
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+    return (_core.rand_like(prob, dtype=_core.float64) < prob).to(input.dtype)
+
+
+def _fill_from(self, values):
+    """Writes sampled ``values`` into ``self`` in place (PyTorch's in-place
+    rules apply: not on a leaf that requires grad, unless under no_grad)."""
+    return self.copy_(values)
+
+
+def uniform_(self, a=0.0, b=1.0, *, generator=None):
+    """Fills with samples from ``U(a, b)``."""
+    return _fill_from(self, _core.rand_like(self, dtype=_core.float64) * (b - a) + a)
+
+
+def normal_(self, mean=0.0, std=1.0, *, generator=None):
+    """Fills with samples from ``N(mean, std^2)``."""
+    return _fill_from(self, _core.randn_like(self, dtype=_core.float64) * std + mean)
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fills with 0/1 samples, 1 with probability ``p``."""
+    return _fill_from(self, bernoulli(self, p) if not isinstance(p, _Tensor) else bernoulli(p))
+
+
+def exponential_(self, lambd=1.0, *, generator=None):
+    """Fills with samples from the exponential distribution of rate
+    ``lambd`` (inverse-CDF sampling: ``-log(1 - U) / lambd``)."""
+    u = _core.rand_like(self, dtype=_core.float64)
+    return _fill_from(self, -(1 - u).log() / lambd)
+
+
+def random_(self, from_=0, to=None, *, generator=None):
+    """Fills with integers drawn uniformly from ``[from_, to)`` (``to``
+    defaults to 2^24 for float32, 2^53 for float64, 2^63 for int64)."""
+    if to is None:
+        to = {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
+        from_, to = 0, to if from_ == 0 else from_
+    values = (_core.rand_like(self, dtype=_core.float64) * (to - from_)).floor() + from_
+    return _fill_from(self, values)
+
+
+for _name in ("uniform_", "normal_", "bernoulli_", "exponential_", "random_"):
+    setattr(_Tensor, _name, globals()[_name])
+
+__all__ = ["randperm", "normal", "bernoulli"]
