@@ -563,3 +563,16 @@ def test_random_factories_and_samplers():
     assert x.is_leaf and x.requires_grad
     with pytest.raises(RuntimeError, match="Expected p_in >= 0 && p_in <= 1 to be true"):
         rg.bernoulli(rg.tensor([1.5]))
+
+
+@pytest.mark.parametrize("equation,shapes", [
+    ("ij,jk->ik", [(2, 3), (3, 4)]), ("ij,jk", [(2, 3), (3, 4)]), ("ij->ji", [(2, 3)]), ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]), ("i,i->", [(3,), (3,)]), ("i,j->ij", [(3,), (2,)]), ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]),
+    ("...ij,jk->...ik", [(2, 3, 4), (4, 5)]), ("bij->b", [(2, 3, 4)]), (" b i j , b j k -> b i k", [(2, 3, 4), (2, 4, 2)]),
+])
+def test_einsum_against_numpy_and_gradcheck(equation, shapes):
+    arrays = [rand_array(k, s) for k, s in enumerate(shapes)]
+    np.testing.assert_allclose(N(rg.einsum(equation, *[rg.tensor(a) for a in arrays])),
+                               np.einsum(equation.replace(" ", ""), *arrays), rtol=1e-12, atol=1e-12)
+    tensors = tuple(rg.tensor(a, requires_grad=True) for a in arrays)
+    assert gradcheck(lambda *ts: rg.einsum(equation, *ts), tensors)
