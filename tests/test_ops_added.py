@@ -576,3 +576,17 @@ def test_einsum_against_numpy_and_gradcheck(equation, shapes):
                                np.einsum(equation.replace(" ", ""), *arrays), rtol=1e-12, atol=1e-12)
     tensors = tuple(rg.tensor(a, requires_grad=True) for a in arrays)
     assert gradcheck(lambda *ts: rg.einsum(equation, *ts), tensors)
+
+
+def test_dtype_helpers():
+    assert rg.promote_types(rg.int64, rg.float32) == rg.float32 and rg.promote_types(rg.bool, rg.int64) == rg.int64
+    assert rg.result_type(rg.tensor([1]), 2.5) == rg.float32                        # a number only sets the category
+    assert rg.result_type(rg.tensor([1.0], dtype=rg.float64), rg.tensor(1.0)) == rg.float64
+    assert rg.result_type(rg.tensor([1]), rg.tensor(1.0)) == rg.float32             # a 0-d float still raises an int
+    assert rg.result_type(rg.tensor(True), rg.tensor([False])) == rg.bool
+    f = rg.finfo(rg.float32)
+    assert f.eps == np.finfo(np.float32).eps and f.max == np.finfo(np.float32).max and f.tiny == np.finfo(np.float32).tiny
+    assert rg.finfo(rg.float64).eps == np.finfo(np.float64).eps and rg.finfo().bits == 32
+    assert rg.iinfo(rg.int64).max == 2 ** 63 - 1
+    with pytest.raises(TypeError):
+        rg.finfo(rg.int64)

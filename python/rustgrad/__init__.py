@@ -45,6 +45,7 @@ from ._composites import __all__ as _composite_names
 from ._random import *  # noqa: F401,F403  (torch.randperm, torch.normal, ...)
 from ._random import __all__ as _random_names
 from ._einsum import einsum  # noqa: E402
+from ._dtypes import finfo, iinfo, promote_types, result_type  # noqa: E402
 
 _core._set_size_class(Size)
 
@@ -97,4 +98,4 @@ __all__ = [
     "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
     "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
-] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum"]
+] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type"]
