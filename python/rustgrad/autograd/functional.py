@@ -246,6 +246,15 @@ def _call(func, inputs, strict, fn_name):
     return is_outputs_tuple, outputs
 
 
+def _vjp_stage(outputs, inputs, v, create_graph, strict, refs, stage):
+    """The gradient of ``outputs`` weighted by ``v`` with respect to
+    ``inputs`` (zeros where independent, shaped like ``refs``), recorded
+    only under ``create_graph``: the last step of every product here."""
+    with torch.set_grad_enabled(True if create_graph else torch.is_grad_enabled()):
+        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
+        return _fill_in_zeros(grad_res, refs, strict, create_graph, stage)
+
+
 def _finish(outputs, result, create_graph, is_outputs_tuple, is_result_tuple):
     """``(func_output, result)`` as the public functions return them."""
     return (_tuple_postprocess(_grad_postprocess(outputs, create_graph), is_outputs_tuple),
@@ -280,9 +289,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         is_outputs_tuple, outputs = _call(func, inputs, strict, "vjp")
         v = _prepare_v(v, outputs, is_outputs_tuple, create_graph, "vjp", _V_NONE_OUTPUT)
 
-    with torch.set_grad_enabled(True if create_graph else torch.is_grad_enabled()):
-        grad_res = _autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "back")
+    result = _vjp_stage(outputs, inputs, v, create_graph, strict, inputs, "back")
 
     return _finish(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
 
@@ -318,9 +325,7 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
         _check_requires_grad(grad_inputs, "grad_inputs", strict=strict)
 
     # d (u^T J v) / du = J v
-    with torch.set_grad_enabled(True if create_graph else torch.is_grad_enabled()):
-        grad_res = _autograd_grad(grad_inputs, grad_outputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, outputs, strict, create_graph, "back_trick")
+    result = _vjp_stage(grad_inputs, grad_outputs, v, create_graph, strict, outputs, "back_trick")
 
     return _finish(outputs, result, create_graph, is_outputs_tuple, is_outputs_tuple)
 
@@ -474,9 +479,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
         _check_requires_grad(jac, "jacobian", strict=strict)
 
     # v^T H = d (grad f . v) / dx
-    with torch.set_grad_enabled(True if create_graph else torch.is_grad_enabled()):
-        grad_res = _autograd_grad(jac, inputs, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back")
+    result = _vjp_stage(jac, inputs, v, create_graph, strict, inputs, "double_back")
 
     return _finish(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
 
@@ -501,8 +504,6 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
         double_back = _autograd_grad(jac, inputs, grad_jac, create_graph=True)
         _check_requires_grad(jac, "hessian", strict=strict)
 
-    with torch.set_grad_enabled(True if create_graph else torch.is_grad_enabled()):
-        grad_res = _autograd_grad(double_back, grad_jac, v, create_graph=create_graph)
-        result = _fill_in_zeros(grad_res, inputs, strict, create_graph, "double_back_trick")
+    result = _vjp_stage(double_back, grad_jac, v, create_graph, strict, inputs, "double_back_trick")
 
     return _finish(outputs, result, create_graph, is_outputs_tuple, is_inputs_tuple)
