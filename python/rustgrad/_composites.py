@@ -240,19 +240,14 @@ for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
 
 
-def _and(self, other):
-    """``&``: logical and of bool tensors."""
-    return self.logical_and(other if isinstance(other, _Tensor) else _core.tensor(other))
+def _logical(name, symbol):
+    method = getattr(_Tensor, name)
 
+    def operator(self, other):
+        return method(self, other if isinstance(other, _Tensor) else _core.tensor(other))
 
-def _or(self, other):
-    """``|``: logical or of bool tensors."""
-    return self.logical_or(other if isinstance(other, _Tensor) else _core.tensor(other))
-
-
-def _xor(self, other):
-    """``^``: logical xor of bool tensors."""
-    return self.logical_xor(other if isinstance(other, _Tensor) else _core.tensor(other))
+    operator.__doc__ = f"``{symbol}``: ``{name}`` (a bool tensor)."
+    return operator
 
 
 def _invert(self):
@@ -262,7 +257,9 @@ def _invert(self):
     return self.logical_not()
 
 
-_Tensor.__and__, _Tensor.__or__, _Tensor.__xor__, _Tensor.__invert__ = _and, _or, _xor, _invert
-_Tensor.__rand__, _Tensor.__ror__, _Tensor.__rxor__ = _and, _or, _xor
+_Tensor.__and__ = _Tensor.__rand__ = _logical("logical_and", "&")
+_Tensor.__or__ = _Tensor.__ror__ = _logical("logical_or", "|")
+_Tensor.__xor__ = _Tensor.__rxor__ = _logical("logical_xor", "^")
+_Tensor.__invert__ = _invert
 
 __all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean"] + list(_METHODS)

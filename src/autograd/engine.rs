@@ -50,6 +50,19 @@ struct Task {
     trace: Option<Arc<str>>,
 }
 
+impl Task {
+    /// In anomaly mode, an error in this node carries the traceback of the
+    /// forward call that made it.
+    fn with_trace(&self, e: Error) -> Error {
+        match (&self.trace, anomaly::is_enabled()) {
+            (Some(trace), true) if !matches!(e, Error::Anomaly { .. }) => {
+                Error::Anomaly { node: self.name.to_string(), trace: trace.to_string(), cause: Box::new(e) }
+            }
+            _ => e,
+        }
+    }
+}
+
 /// An edge in the snapshot before leaves are numbered after the nodes.
 enum EdgeTarget {
     Node(usize, u32),
@@ -237,12 +250,7 @@ impl<'a> Run<'a> {
         }
         let task = &self.snap.tasks[slot];
         let mut grads = self.gather(slot, task.outputs.len())?;
-        let input_grads = self.run_node(slot, task, &mut grads).map_err(|e| match (&task.trace, anomaly::is_enabled()) {
-            (Some(trace), true) if !matches!(e, Error::Anomaly { .. }) => {
-                Error::Anomaly { node: task.name.to_string(), trace: trace.to_string(), cause: Box::new(e) }
-            }
-            _ => e,
-        })?;
+        let input_grads = self.run_node(slot, task, &mut grads).map_err(|e| task.with_trace(e))?;
         let mut ready = SmallVec::new();
         for (i, target) in task.edges.iter().enumerate() {
             let Some((target, nr)) = *target else { continue };
@@ -518,11 +526,7 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
         }
     };
     if let Some(freed) = snap.tasks.iter().enumerate().find(|(s, t)| needed[*s] && t.op.is_none()).map(|(_, t)| t) {
-        let e = Error::Runtime(FREED_GRAPH.into());
-        return Err(match (&freed.trace, anomaly::is_enabled()) {
-            (Some(trace), true) => Error::Anomaly { node: freed.name.to_string(), trace: trace.to_string(), cause: Box::new(e) },
-            _ => e,
-        });
+        return Err(freed.with_trace(Error::Runtime(FREED_GRAPH.into())));
     }
     let run = Run {
         snap: &snap,

@@ -4,7 +4,7 @@
 //! exact, with PyTorch's "ZeroDivisionError" for division by zero), and each
 //! rule is written with the differentiable ops next to it.
 
-use super::{binary, result_type, to_dtype, unary, Arg};
+use super::{binary, broadcast_dense, result_type, to_dtype, unary, with_operand_tensors, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend::CpuStorage;
@@ -12,17 +12,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::ops::sum_to;
-use crate::ops::view::expand_to;
 use crate::tensor::Tensor;
-
-/// An operand broadcast to `shape` in `dtype`, densely.
-fn dense(a: Arg, shape: &[usize], dtype: DType) -> Result<CpuStorage> {
-    let t = match a {
-        Arg::Tensor(t) => t.detach(),
-        Arg::Scalar(s) => Tensor::scalar_tensor(s, dtype),
-    };
-    Ok(to_dtype(&expand_to(&t, shape)?, dtype)?.to_dense())
-}
 
 /// `f` (floats) or `int` (integers) over the broadcast operands, in their
 /// promoted dtype (`float_only` promotes integers to float32 first).
@@ -32,7 +22,7 @@ fn map2(a: Arg, b: Arg, float_only: bool, f: fn(f64, f64) -> f64, int: fn(i64, i
     if dtype == DType::Bool || (float_only && !dtype.is_float()) {
         dtype = if float_only { crate::dtype::DEFAULT_FLOAT } else { DType::I64 };
     }
-    let (x, y) = (dense(a, &shape, dtype)?, dense(b, &shape, dtype)?);
+    let (x, y) = (broadcast_dense(a, &shape, dtype)?, broadcast_dense(b, &shape, dtype)?);
     let data = match (x, y) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(x.iter().zip(&y).map(|(&p, &q)| f(p as f64, q as f64) as f32).collect()),
         (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect()),
@@ -83,16 +73,16 @@ impl BackwardFn for Rule {
 }
 
 fn recorded(out: Tensor, a: Arg, b: Arg, name: &'static str, grads: fn(&Tensor, &Tensor, &Tensor) -> Result<[Option<Tensor>; 2]>) -> Result<Tensor> {
-    let placeholder = Tensor::scalar_tensor(Scalar::Int(0), DType::F32);
-    let inputs = [a.tensor().unwrap_or(&placeholder), b.tensor().unwrap_or(&placeholder)];
     let scalar = |x: Arg| if let Arg::Scalar(s) = x { Some(s) } else { None };
-    record(out, &inputs, |_| Rule {
-        name,
-        a: a.tensor().map(SavedTensor::new),
-        b: b.tensor().map(SavedTensor::new),
-        shapes: [a.shape().into(), b.shape().into()],
-        scalars: [scalar(a), scalar(b)],
-        grads,
+    with_operand_tensors(a, b, |inputs| {
+        record(out, inputs, |_| Rule {
+            name,
+            a: a.tensor().map(SavedTensor::new),
+            b: b.tensor().map(SavedTensor::new),
+            shapes: [a.shape().into(), b.shape().into()],
+            scalars: [scalar(a), scalar(b)],
+            grads,
+        })
     })
 }
 

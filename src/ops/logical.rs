@@ -1,15 +1,14 @@
 //! Logical ops: any dtype in (nonzero is true), bool out, no gradient.
 
-use super::to_dtype;
+use super::{broadcast_dense, Arg};
 use crate::cpu_backend::CpuStorage;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::broadcast_shapes;
-use crate::ops::view::expand_to;
 use crate::tensor::Tensor;
 
 fn truth(t: &Tensor, shape: &[usize]) -> Result<Vec<bool>> {
-    match to_dtype(&expand_to(&t.detach(), shape)?, DType::Bool)?.to_dense() {
+    match broadcast_dense(Arg::Tensor(t), shape, DType::Bool)? {
         CpuStorage::Bool(v) => Ok(v),
         _ => unreachable!("converted to bool"),
     }

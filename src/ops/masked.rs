@@ -7,7 +7,7 @@ use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::ops::sum_to;
-use crate::ops::view::expand_to;
+use crate::ops::{broadcast_dense, Arg};
 use crate::tensor::Tensor;
 
 /// `t.masked_fill(mask, value)`: the gradient flows only where the mask is
@@ -17,11 +17,11 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
         bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().c_name());
     }
     let shape = broadcast_shapes(mask.shape(), t.shape())?;
-    let m = match expand_to(&mask.detach(), &shape)?.to_dense() {
+    let m = match broadcast_dense(Arg::Tensor(mask), &shape, DType::Bool)? {
         CpuStorage::Bool(v) => v,
         _ => unreachable!("mask is bool"),
     };
-    let dense = expand_to(&t.detach(), &shape)?.to_dense();
+    let dense = broadcast_dense(Arg::Tensor(t), &shape, t.dtype())?;
     let data = crate::with_dtype!(t.dtype(), T => T::wrap(
         T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_f64(value) } else { v }).collect()
     ));

@@ -83,6 +83,23 @@ fn wrapped_numbers(args: &[Arg]) -> usize {
     args.iter().filter(|a| matches!(a, Arg::Scalar(_))).count()
 }
 
+/// An operand broadcast to `shape` and converted to `dtype`, densely (for
+/// ops that loop over their operands element by element).
+pub(crate) fn broadcast_dense(a: Arg, shape: &[usize], dtype: crate::dtype::DType) -> crate::Result<crate::cpu_backend::CpuStorage> {
+    let t = match a {
+        Arg::Tensor(t) => t.detach(),
+        Arg::Scalar(s) => Tensor::scalar_tensor(s, dtype),
+    };
+    Ok(to_dtype(&view::expand_to(&t, shape)?, dtype)?.to_dense())
+}
+
+/// `f` with one tensor per operand, a number standing in as a tensor that
+/// needs no gradient, so the node gets one edge per operand.
+pub(crate) fn with_operand_tensors<R>(a: Arg, b: Arg, f: impl FnOnce(&[&Tensor]) -> R) -> R {
+    let number = Tensor::scalar_tensor(Scalar::Int(0), crate::dtype::DType::F32);
+    f(&[a.tensor().unwrap_or(&number), b.tensor().unwrap_or(&number)])
+}
+
 /// The tensors among some operands, for `record`.
 fn tensors<'a>(args: &[Arg<'a>]) -> smallvec::SmallVec<[&'a Tensor; 2]> {
     args.iter().filter_map(|a| a.tensor()).collect()

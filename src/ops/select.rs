@@ -1,7 +1,7 @@
 //! Element-wise selection: `where`, `maximum`/`minimum`, `clamp`. The
 //! gradient goes to the operand each element was taken from.
 
-use super::{result_type, to_dtype, Arg};
+use super::{broadcast_dense, result_type, to_dtype, with_operand_tensors, Arg};
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
 use crate::cpu_backend::{CpuStorage, Element};
@@ -9,17 +9,7 @@ use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::ops::sum_to;
-use crate::ops::view::expand_to;
 use crate::tensor::Tensor;
-
-/// An operand broadcast to `shape` and converted to `dtype`, densely.
-fn dense(a: Arg, shape: &[usize], dtype: DType) -> Result<CpuStorage> {
-    let t = match a {
-        Arg::Tensor(t) => t.detach(),
-        Arg::Scalar(s) => Tensor::scalar_tensor(s, dtype),
-    };
-    Ok(to_dtype(&expand_to(&t, shape)?, dtype)?.to_dense())
-}
 
 fn bools(c: CpuStorage) -> Vec<bool> {
     match c {
@@ -36,8 +26,8 @@ pub fn where_(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
     }
     let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
     let dtype = result_type(a, b);
-    let mask = bools(dense(Arg::Tensor(cond), &shape, DType::Bool)?);
-    let (x, y) = (dense(a, &shape, dtype)?, dense(b, &shape, dtype)?);
+    let mask = bools(broadcast_dense(Arg::Tensor(cond), &shape, DType::Bool)?);
+    let (x, y) = (broadcast_dense(a, &shape, dtype)?, broadcast_dense(b, &shape, dtype)?);
     let data = crate::with_dtype!(dtype, T => T::wrap(
         T::slice(&x).iter().zip(T::slice(&y)).zip(&mask).map(|((&x, &y), &m)| if m { x } else { y }).collect()
     ));
@@ -68,10 +58,7 @@ pub fn where_(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
     }
     let shapes = [a.shape().into(), b.shape().into()];
     let out = Tensor::from_cpu(data, &shape);
-    // One edge per operand; a number never needs a gradient.
-    let placeholder = Tensor::scalar_tensor(Scalar::Int(0), DType::F32);
-    let inputs = [a.tensor().unwrap_or(&placeholder), b.tensor().unwrap_or(&placeholder)];
-    record(out, &inputs, |_| WhereBackward { cond: cond.detach(), shapes })
+    with_operand_tensors(a, b, |inputs| record(out, inputs, |_| WhereBackward { cond: cond.detach(), shapes }))
 }
 
 /// Element-wise `maximum` (`is_max`) or `minimum`, propagating NaN; ties
@@ -82,7 +69,7 @@ fn extremum(a: &Tensor, b: &Tensor, is_max: bool) -> Result<Tensor> {
         bail!(Runtime, "\"{}_cpu\" not implemented for 'Bool'", if is_max { "max_elementwise" } else { "min_elementwise" });
     }
     let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let (x, y) = (dense(Arg::Tensor(a), &shape, dtype)?, dense(Arg::Tensor(b), &shape, dtype)?);
+    let (x, y) = (broadcast_dense(Arg::Tensor(a), &shape, dtype)?, broadcast_dense(Arg::Tensor(b), &shape, dtype)?);
     let data = crate::with_dtype!(dtype, T => T::wrap(
         T::slice(&x).iter().zip(T::slice(&y)).map(|(&x, &y)| {
             #[allow(clippy::eq_op)]

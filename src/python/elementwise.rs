@@ -2,7 +2,6 @@
 //! list (`ops::unary::for_each_unary`): each yields `Tensor.name()`, its
 //! in-place `Tensor.name_()` and, through `_UNARY_FUNCTIONS`, `torch.name`.
 
-use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 
 use super::tensor::{wrap, PyArg, PyTensor};
@@ -38,12 +37,7 @@ macro_rules! unary_methods {
 unary::for_each_unary!(unary_methods);
 
 fn tensor_of(obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
-    Ok(obj
-        .cast::<PyTensor>()
-        .map_err(|_| PyTypeError::new_err(format!("expected Tensor, got {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default())))?
-        .get()
-        .tensor()
-        .clone())
+    Ok(super::functions::as_tensor(obj)?.get().tensor().clone())
 }
 
 /// A clamp bound: absent, a number or a tensor.

@@ -28,7 +28,7 @@ fn finish<'py>(py: Python<'py>, t: Tensor, device: Opt<'_, 'py>, requires_grad: 
     wrap(py, t)
 }
 
-fn as_tensor<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Bound<'a, PyTensor>> {
+pub(super) fn as_tensor<'a>(obj: &'a Bound<'_, PyAny>) -> PyResult<Bound<'a, PyTensor>> {
     obj.cast::<PyTensor>().cloned().map_err(|_| {
         PyTypeError::new_err(format!(
             "expected Tensor as argument, but got {}",

@@ -31,8 +31,8 @@ fn extra_of(id: NodeId) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
     arena::with_node(id, |n| n.metadata.clone()).flatten()
 }
 
-/// A fresh object with one reference, or the live one recorded in `slot`.
-fn live_object<'py>(py: Python<'py>, ptr: usize) -> Option<Bound<'py, PyAny>> {
+/// The live object a `PyObjSlot` records (`ptr`), if any.
+pub fn live_object<'py>(py: Python<'py>, ptr: usize) -> Option<Bound<'py, PyAny>> {
     if ptr == 0 {
         return None;
     }

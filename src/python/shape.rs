@@ -7,27 +7,10 @@ use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyTuple, PyType};
 
-use super::tensor::{wrap, PyTensor};
+use super::tensor::{dims_arg, int_or_list, sizes_arg, wrap, PyTensor};
 use crate::ops::{gather, reduce, scan, view};
 use crate::tensor::Tensor;
 
-/// Dims given as `f(0, 2, 1)` or `f((0, 2, 1))`.
-fn dims_of(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
-    if args.len() == 1 {
-        if let Ok(v) = args.get_item(0)?.extract::<Vec<i64>>() {
-            return Ok(v);
-        }
-    }
-    args.extract()
-}
-
-/// An int or a sequence of ints.
-fn int_or_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
-    match obj.extract::<i64>() {
-        Ok(i) => Ok(vec![i]),
-        Err(_) => obj.extract(),
-    }
-}
 
 fn tensors<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple>> {
     let items: Vec<Bound<'py, PyTensor>> = ts.into_iter().map(|t| wrap(py, t)).collect::<PyResult<_>>()?;
@@ -76,7 +59,7 @@ impl PyTensor {
     /// RuntimeError when `dims` is not a permutation of the dimensions.
     #[pyo3(signature = (*dims))]
     fn permute<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::permute(&self.tensor(), &dims_of(dims)?)?)
+        wrap(py, view::permute(&self.tensor(), &sizes_arg(dims)?)?)
     }
     /// `movedim(source, destination)`: dimensions moved to new positions
     /// (ints or sequences), the others keeping their order. A view.
@@ -126,7 +109,7 @@ impl PyTensor {
     /// `flip(dims)`: a copy with the order of `dims` reversed.
     #[pyo3(signature = (*dims))]
     fn flip<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::flip(&self.tensor(), &dims_of(dims)?)?)
+        wrap(py, view::flip(&self.tensor(), &sizes_arg(dims)?)?)
     }
     /// `max()`: the largest element (NaN wins); `max(dim, keepdim=False)`:
     /// the named tuple `(values, indices)` along `dim` (first index among
@@ -145,13 +128,13 @@ impl PyTensor {
     /// empty); the gradient is shared evenly among equal maxima.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn amax<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        let dims = dims_arg(dim)?;
         wrap(py, reduce::amax(&self.tensor(), dims.as_deref(), keepdim, true, "AmaxBackward0")?)
     }
     /// `amin(dim=(), keepdim=False)`: as `amax`, for the minimum.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn amin<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        let dims = dims_arg(dim)?;
         wrap(py, reduce::amax(&self.tensor(), dims.as_deref(), keepdim, false, "AminBackward0")?)
     }
     /// `argmax(dim=None, keepdim=False)`: int64 index of the first maximum
@@ -305,26 +288,26 @@ impl PyTensor {
     /// `dim`) is nonzero.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn all<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        let dims = dims_arg(dim)?;
         wrap(py, scan::all_any(&self.tensor(), dims.as_deref(), keepdim, true)?)
     }
     /// `any(dim=None, keepdim=False)`: bool, whether some element (along
     /// `dim`) is nonzero.
     #[pyo3(signature = (dim=None, keepdim=false))]
     fn any<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        let dims = dims_arg(dim)?;
         wrap(py, scan::all_any(&self.tensor(), dims.as_deref(), keepdim, false)?)
     }
     /// `count_nonzero(dim=None)`: int64 counts of nonzero elements.
     #[pyo3(signature = (dim=None))]
     fn count_nonzero<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+        let dims = dims_arg(dim)?;
         wrap(py, scan::count_nonzero(&self.tensor(), dims.as_deref())?)
     }
 }
 
 fn var_args(dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, correction: Option<f64>) -> PyResult<(Option<Vec<i64>>, f64)> {
-    let dims = dim.filter(|d| !d.is_none()).map(int_or_list).transpose()?;
+    let dims = dims_arg(dim)?;
     if unbiased.is_some() && correction.is_some() {
         return Err(PyTypeError::new_err("var(): cannot specify both unbiased and correction"));
     }

@@ -45,9 +45,7 @@ impl Drop for PyTensor {
 /// created, since the constructor does not know its object yet.
 fn adopt(slf: &Bound<'_, PyTensor>) {
     let t = slf.get().tensor();
-    let current = t.pyobj().get();
-    // SAFETY: as in `wrap`.
-    if current == 0 || unsafe { pyo3::ffi::Py_REFCNT(current as *mut pyo3::ffi::PyObject) } <= 0 {
+    if super::graph::live_object(slf.py(), t.pyobj().get()).is_none() {
         t.pyobj().set(slf.as_ptr() as usize, slf.get() as *const PyTensor as usize);
     }
 }
@@ -55,16 +53,9 @@ fn adopt(slf: &Bound<'_, PyTensor>) {
 /// The Python object for `t`: the live one if there is one (so that
 /// `x.grad is x.grad`, as in PyTorch), else a new one.
 pub fn wrap(py: Python<'_>, t: Tensor) -> PyResult<Bound<'_, PyTensor>> {
-    let existing = t.pyobj().get();
-    if existing != 0 {
-        // SAFETY: the slot names a live object (its Drop clears the slot),
-        // read with the GIL held.
-        unsafe {
-            let obj = existing as *mut pyo3::ffi::PyObject;
-            if pyo3::ffi::Py_REFCNT(obj) > 0 {
-                return Ok(Bound::from_borrowed_ptr(py, obj).cast_into_unchecked());
-            }
-        }
+    if let Some(obj) = super::graph::live_object(py, t.pyobj().get()) {
+        // SAFETY: the tensor's slot only ever holds a `PyTensor` object.
+        return Ok(unsafe { obj.cast_into_unchecked() });
     }
     let obj = Bound::new(py, PyTensor::wrapping(t))?;
     let payload = obj.get();
@@ -159,19 +150,20 @@ fn inplace<'py>(slf: &Bound<'py, PyTensor>, other: &Bound<'py, PyAny>, op: inpla
 }
 
 /// `dim=` as `None`, an int, or a sequence of ints.
-fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
-    match dim {
-        None => Ok(None),
-        Some(d) if d.is_none() => Ok(None),
-        Some(d) => match d.extract::<i64>() {
-            Ok(i) => Ok(Some(vec![i])),
-            Err(_) => Ok(Some(d.extract::<Vec<i64>>()?)),
-        },
+pub(super) fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
+    dim.filter(|d| !d.is_none()).map(int_or_list).transpose()
+}
+
+/// An int or a sequence of ints.
+pub(super) fn int_or_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
+    match obj.extract::<i64>() {
+        Ok(i) => Ok(vec![i]),
+        Err(_) => obj.extract(),
     }
 }
 
 /// Sizes given as `f(2, 3)` or `f((2, 3))`, allowing -1.
-fn sizes_arg(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
+pub(super) fn sizes_arg(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
     if args.len() == 1 {
         let first = args.get_item(0)?;
         if let Ok(v) = first.extract::<Vec<i64>>() {
