@@ -271,11 +271,6 @@ impl Tensor {
         self.0.version.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Whether `other` shares this tensor's version counter.
-    pub fn shares_version(&self, other: &Tensor) -> bool {
-        Arc::ptr_eq(&self.0.version, &other.0.version)
-    }
-
     /// Identity of this tensor as an autograd variable (kept when `.data`
     /// is assigned), not of its storage.
     pub fn id(&self) -> usize {

@@ -202,11 +202,6 @@ pub fn op(id: NodeId) -> Option<Arc<dyn BackwardFn>> {
     lock().get(id).and_then(|n| n.op.clone())
 }
 
-/// How many outputs node `id` has (0 if it is gone).
-pub fn num_outputs(id: NodeId) -> usize {
-    lock().get(id).map_or(0, |n| n.outputs.len())
-}
-
 /// How many nodes are alive: a leak shows up here.
 pub fn live_nodes() -> usize {
     lock().live

@@ -270,15 +270,13 @@ impl SavedTensor {
         };
         let now = t.version();
         if now != self.version {
-            let output_of = match self.output {
-                Some((nr, name)) => Some((nr, name)),
-                None => t.grad_fn_name().map(|n| (0, n)),
-            };
             // PyTorch names generated nodes without their `Backward0` suffix
-            // and hand-written ones by their C++ class.
-            let output_of = output_of
-                .map(|(nr, n)| match n {
-                    "CopySlices" | "CopyBackwards" => format!(", which is output {nr} of torch::autograd::{n},"),
+            // here, and hand-written ones by their C++ class.
+            let output_of = self
+                .output
+                .or_else(|| t.grad_fn_name().map(|n| (0, n)))
+                .map(|(nr, n)| match qualified_name(n) {
+                    q if q != n => format!(", which is output {nr} of {q},"),
                     n => format!(", which is output {nr} of {},", n.trim_end_matches(char::is_numeric).trim_end_matches("Backward")),
                 })
                 .unwrap_or_default();
@@ -339,14 +337,19 @@ impl Drop for SavedHooksOff {
     }
 }
 
+/// A node's `name()` as PyTorch gives it: hand-written nodes are named by
+/// their C++ class.
+pub fn qualified_name(name: &'static str) -> &'static str {
+    match name {
+        "CopySlices" => "torch::autograd::CopySlices",
+        "CopyBackwards" => "torch::autograd::CopyBackwards",
+        n => n,
+    }
+}
+
 /// The message PyTorch gives when a graph is run after its saved tensors
 /// were freed.
 pub const FREED_GRAPH: &str = "Trying to backward through the graph a second time (or directly access saved tensors after they have already been freed). Saved intermediate values of the graph are freed when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second time or if you need to access saved tensors after calling backward.";
-
-/// Whether an op with these inputs would be recorded.
-pub fn any_requires_grad(inputs: &[&Tensor]) -> bool {
-    grad_mode::is_enabled() && !grad_mode::is_inference() && inputs.iter().any(|t| t.requires_grad())
-}
 
 /// The edge a gradient for `t` travels along: into its node, into its
 /// `.grad` (a leaf that requires grad), or nowhere.

@@ -297,12 +297,7 @@ impl PyNode {
         Ok(PyNode { node })
     }
     fn name(&self) -> &'static str {
-        // Hand-written nodes are named by their C++ class in PyTorch.
-        match arena::name(self.node.id()) {
-            "CopySlices" => "torch::autograd::CopySlices",
-            "CopyBackwards" => "torch::autograd::CopyBackwards",
-            n => n,
-        }
+        crate::autograd::node::qualified_name(arena::name(self.node.id()))
     }
     #[getter]
     fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
