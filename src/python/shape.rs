@@ -5,7 +5,7 @@
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyTuple, PyType};
+use pyo3::types::{PyDict, PyTuple};
 
 use super::tensor::{dims_arg, int_or_list, sizes_arg, wrap, PyTensor};
 use crate::ops::{gather, reduce, scan, view};
@@ -19,19 +19,17 @@ fn tensors<'py>(py: Python<'py>, ts: Vec<Tensor>) -> PyResult<Bound<'py, PyTuple
 
 /// PyTorch's `torch.return_types.<name>`: a named tuple `(values, indices)`.
 fn values_indices<'py>(py: Python<'py>, name: &'static str, values: Tensor, indices: Tensor) -> PyResult<Bound<'py, PyAny>> {
-    static TYPES: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
-    let types = TYPES.get_or_try_init(py, || -> PyResult<Py<PyAny>> { Ok(pyo3::types::PyDict::new(py).into_any().unbind()) })?;
-    let types = types.bind(py);
-    let cls = match types.get_item(name) {
-        Ok(c) => c,
-        Err(_) => {
+    static TYPES: PyOnceLock<Py<PyDict>> = PyOnceLock::new();
+    let types = TYPES.get_or_init(py, || PyDict::new(py).unbind()).bind(py);
+    let cls = match types.get_item(name)? {
+        Some(c) => c,
+        None => {
             let c = py.import("collections")?.getattr("namedtuple")?.call1((name, ("values", "indices")))?;
             c.setattr("__module__", "torch.return_types")?;
             types.set_item(name, &c)?;
             c
         }
     };
-    let _ = cls.cast::<PyType>();
     cls.call1((wrap(py, values)?, wrap(py, indices)?))
 }
 
