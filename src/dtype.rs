@@ -1,11 +1,49 @@
 //! Element types, Python-style scalars, and PyTorch's type-promotion rules.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum DType {
-    Bool,
-    I64,
-    F32,
-    F64,
+/// Declares the dtypes from one table: variant, PyTorch name, legacy scalar
+/// name (`torch.HalfTensor`, "result type Half ..."), C type name used in some
+/// messages, and bytes per element. The order is the promotion lattice's.
+macro_rules! dtypes {
+    ($(($variant:ident, $name:literal, $scalar:literal, $c:literal, $size:literal)),* $(,)?) => {
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum DType {
+            $($variant),*
+        }
+
+        impl DType {
+            pub const ALL: &'static [DType] = &[$(DType::$variant),*];
+
+            pub fn name(self) -> &'static str {
+                match self { $(DType::$variant => $name),* }
+            }
+
+            pub fn scalar_name(self) -> &'static str {
+                match self { $(DType::$variant => $scalar),* }
+            }
+
+            pub fn c_name(self) -> &'static str {
+                match self { $(DType::$variant => $c),* }
+            }
+
+            /// Bytes per element.
+            pub fn itemsize(self) -> usize {
+                match self { $(DType::$variant => $size),* }
+            }
+        }
+    };
+}
+
+dtypes! {
+    (Bool, "bool", "Bool", "bool", 1),
+    (U8, "uint8", "Byte", "unsigned char", 1),
+    (I8, "int8", "Char", "signed char", 1),
+    (I16, "int16", "Short", "short", 2),
+    (I32, "int32", "Int", "int", 4),
+    (I64, "int64", "Long", "long", 8),
+    (F16, "float16", "Half", "c10::Half", 2),
+    (BF16, "bfloat16", "BFloat16", "c10::BFloat16", 2),
+    (F32, "float32", "Float", "float", 4),
+    (F64, "float64", "Double", "double", 8),
 }
 
 /// What PyTorch calls the default dtype: the type of `torch.ones(3)` and of a
@@ -13,54 +51,75 @@ pub enum DType {
 pub const DEFAULT_FLOAT: DType = DType::F32;
 
 impl DType {
-    pub fn name(self) -> &'static str {
-        match self {
-            DType::Bool => "bool",
-            DType::I64 => "int64",
-            DType::F32 => "float32",
-            DType::F64 => "float64",
-        }
-    }
-
-    /// The legacy name used in messages such as `torch.FloatTensor` or
-    /// "result type Float can't be cast ...".
-    pub fn scalar_name(self) -> &'static str {
-        match self {
-            DType::Bool => "Bool",
-            DType::I64 => "Long",
-            DType::F32 => "Float",
-            DType::F64 => "Double",
-        }
-    }
-
-    /// The C type name PyTorch uses in some messages (`float`, `long`).
-    pub fn c_name(self) -> &'static str {
-        match self {
-            DType::Bool => "bool",
-            DType::I64 => "long",
-            DType::F32 => "float",
-            DType::F64 => "double",
-        }
-    }
-
     pub fn is_float(self) -> bool {
-        matches!(self, DType::F32 | DType::F64)
+        matches!(self, DType::F16 | DType::BF16 | DType::F32 | DType::F64)
+    }
+
+    /// Integer types (not bool).
+    pub fn is_int(self) -> bool {
+        matches!(self, DType::U8 | DType::I8 | DType::I16 | DType::I32 | DType::I64)
+    }
+
+    /// The dtype kernels compute in: half floats in float32, as PyTorch's CPU
+    /// kernels do, and narrow integers in int64, whose results converted back
+    /// wrap exactly as the narrow type's own arithmetic would.
+    pub fn compute(self) -> DType {
+        match self {
+            DType::F16 | DType::BF16 => DType::F32,
+            d if d.is_int() => DType::I64,
+            d => d,
+        }
+    }
+
+    /// Checks that a Python number stored into a tensor of this dtype fits,
+    /// as PyTorch does for `tensor`, `full` and `fill_` (c10's `overflows`:
+    /// unsigned types also take negatives down to `-max`, which wrap).
+    /// `name` is how the message names the type: `torch.tensor` says
+    /// "int8", `full` and `fill_` say "int8_t".
+    pub fn check_fits(self, s: Scalar, name: &str) -> crate::error::Result<()> {
+        let (lo, hi): (i64, i64) = match self {
+            DType::U8 => (-255, 255),
+            DType::I8 => (i8::MIN as i64, i8::MAX as i64),
+            DType::I16 => (i16::MIN as i64, i16::MAX as i64),
+            DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+            _ => return Ok(()),
+        };
+        let v = s.to_f64();
+        if v < lo as f64 || v > hi as f64 {
+            crate::bail!(Runtime, "value cannot be converted to type {name} without overflow");
+        }
+        Ok(())
+    }
+
+    /// The C type name `full` and `fill_` use in overflow messages.
+    pub fn overflow_name(self) -> &'static str {
+        match self {
+            DType::U8 => "uint8_t",
+            DType::I8 => "int8_t",
+            DType::I16 => "int16_t",
+            DType::I32 => "int",
+            other => other.name(),
+        }
     }
 
     /// Whether a value of type `self` may be written into a tensor of type
-    /// `to` by an in-place op (PyTorch's `canCast`).
+    /// `to` by an in-place op (PyTorch's `canCast`: no float to integer or
+    /// bool, no integer to bool).
     pub fn can_cast_to(self, to: DType) -> bool {
-        match (self, to) {
-            (DType::F32 | DType::F64, DType::I64 | DType::Bool) => false,
-            (DType::I64, DType::Bool) => false,
-            _ => true,
-        }
+        !((self.is_float() && !to.is_float()) || (self != DType::Bool && to == DType::Bool))
     }
 }
 
-/// The larger of two types in the lattice bool < int64 < float32 < float64.
+/// PyTorch's promotion table: the larger type in the order bool < uint8 <
+/// int8 < int16 < int32 < int64 < float16 < bfloat16 < float32 < float64,
+/// except that uint8 with int8 gives int16 and float16 with bfloat16 gives
+/// float32 (neither holds the other's values).
 pub fn promote(a: DType, b: DType) -> DType {
-    a.max(b)
+    match (a.min(b), a.max(b)) {
+        (DType::U8, DType::I8) => DType::I16,
+        (DType::F16, DType::BF16) => DType::F32,
+        (_, hi) => hi,
+    }
 }
 
 /// A Python number taking part in an op.
@@ -148,5 +207,18 @@ mod tests {
         assert_eq!(rt(|r| r.tensor(DType::I64, 1).scalar(Scalar::Int(2))), DType::I64);
         assert_eq!(rt(|r| r.tensor(DType::Bool, 1).scalar(Scalar::Int(2))), DType::I64);
         assert_eq!(rt(|r| r.tensor(DType::F64, 0).scalar(Scalar::Float(1.0))), DType::F64);
+        assert_eq!(rt(|r| r.tensor(DType::I8, 1).scalar(Scalar::Int(300))), DType::I8);
+        assert_eq!(rt(|r| r.tensor(DType::U8, 1).tensor(DType::I64, 0)), DType::U8);
+        assert_eq!(rt(|r| r.tensor(DType::I32, 1).tensor(DType::F16, 0)), DType::F16);
+        assert_eq!(rt(|r| r.tensor(DType::F16, 1).scalar(Scalar::Float(0.1))), DType::F16);
+    }
+
+    #[test]
+    fn promotion_table_special_pairs() {
+        assert_eq!(promote(DType::U8, DType::I8), DType::I16);
+        assert_eq!(promote(DType::BF16, DType::F16), DType::F32);
+        assert_eq!(promote(DType::U8, DType::I32), DType::I32);
+        assert_eq!(promote(DType::I64, DType::F16), DType::F16);
+        assert_eq!(promote(DType::Bool, DType::U8), DType::U8);
     }
 }

@@ -711,7 +711,8 @@ def test_tensor_from_data_dtypes():
     assert rg.tensor([]).dtype == rg.float32
     assert rg.tensor(3).dtype == rg.int64
     assert rg.tensor(True).dtype == rg.bool
-    assert rg.tensor(np.array([1, 2], dtype=np.int32)).dtype == rg.int64
+    assert rg.tensor(np.array([1, 2], dtype=np.int32)).dtype == rg.int32
+    assert rg.tensor(np.array([1, 2], dtype=np.uint16)).dtype == rg.int64
     assert rg.tensor([[1, 2], [3, 4]], dtype=rg.float64).dtype == rg.float64
     assert rg.tensor([1.7], dtype=rg.int64).tolist() == [1]
     assert rg.tensor(rg.tensor([1.0, 2.0])).tolist() == [1.0, 2.0]

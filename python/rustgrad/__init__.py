@@ -36,6 +36,7 @@ from ._core import (
 from ._size import Size
 from .grad_mode import enable_grad, inference_mode, is_inference_mode_enabled, no_grad, set_grad_enabled
 from . import accelerator, autograd, cuda, nn
+from . import linalg  # torch.linalg
 from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names
 from ._products import *  # noqa: F401,F403  (torch.mm, torch.bmm, torch.dot, ...)
@@ -58,8 +59,14 @@ import math as _math  # noqa: E402
 pi, e, inf, nan = _math.pi, _math.e, _math.inf, _math.nan
 selu, celu, logit = _core.selu, _core.celu, _core.logit
 
+float16 = half = _core.float16
+bfloat16 = _core.bfloat16
 float32 = float = _core.float32
 float64 = double = _core.float64
+uint8 = _core.uint8
+int8 = _core.int8
+int16 = short = _core.int16
+int32 = int = _core.int32
 int64 = long = _core.int64
 bool = _core.bool
 
@@ -95,7 +102,9 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
-    "cuda", "nn", "float32", "float", "float64", "double", "int64", "long", "bool",
+    "cuda", "nn", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
+    "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
     "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
+    "linalg",
 ] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type"]

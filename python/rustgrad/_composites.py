@@ -7,6 +7,7 @@ and, where PyTorch has one, a Tensor method."""
 import math
 
 from . import _core
+from .autograd.function import Function
 
 _Tensor = _core.Tensor
 
@@ -133,14 +134,24 @@ def hypot(input, other):
     return (input * input + other * other).sqrt()
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
-    """``(var, mean)`` over ``dim``, with Bessel's ``correction``."""
-    return input.var(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+def _with_mean(statistic, input, dim, unbiased, keepdim, correction):
+    if isinstance(dim, bool):  # PyTorch's overload ``(input, unbiased)``
+        dim, unbiased = None, dim
+    return (getattr(input, statistic)(dim, unbiased, keepdim, correction=correction),
+            input.mean(dim, keepdim=keepdim))
 
 
-def std_mean(input, dim=None, *, correction=1, keepdim=False):
-    """``(std, mean)`` over ``dim``."""
-    return input.std(dim, keepdim=keepdim, correction=correction), input.mean(dim, keepdim=keepdim)
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(var, mean)`` over ``dim`` (all elements when None), with Bessel's
+    ``correction`` (1 by default; ``unbiased=False`` is 0), as PyTorch's
+    overloads ``(input, dim, *, correction, keepdim)``, ``(input, dim,
+    unbiased, keepdim)`` and ``(input, unbiased)``."""
+    return _with_mean("var", input, dim, unbiased, keepdim, correction)
+
+
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """``(std, mean)`` over ``dim``, with the arguments of ``var_mean``."""
+    return _with_mean("std", input, dim, unbiased, keepdim, correction)
 
 
 def _band(input, diagonal, lower):
@@ -234,7 +245,197 @@ def nansum(input, dim=None, keepdim=False):
     return _core.where(input != input, 0.0, input).sum(dim, keepdim)
 
 
-_METHODS = ("tril", "triu", "diagonal", "diag", "roll", "repeat_interleave", "nansum", "broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
+_TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "uint8": "Byte",
+               "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
+
+
+def _type_name(dtype):
+    """PyTorch's C++ name of a dtype ("Float", "Long"), as its messages print it."""
+    return _TYPE_NAMES[str(dtype).replace("torch.", "")]
+
+
+def _wrap_dim(dim, ndim):
+    """``dim`` in ``[0, ndim)``; IndexError with PyTorch's text when out of
+    range (a 0-d tensor takes dims -1 and 0, as in PyTorch)."""
+    n = max(ndim, 1)
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {dim})")
+    return dim % n
+
+
+def _wrap_dims(dims, ndim):
+    """A list of wrapped dims; RuntimeError if one appears twice."""
+    out = [_wrap_dim(d, ndim) for d in dims]
+    for i, d in enumerate(out):
+        if d in out[:i]:
+            raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+    return out
+
+
+def _no_scalar_dim(input, dim):
+    """The check PyTorch makes where a dim must name a real dimension."""
+    if input.dim() == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    return _wrap_dim(dim, input.dim())
+
+
+class _WithoutDerivative(Function):
+    """``values``, computed from ``input`` outside autograd, put in the graph
+    as a function of ``input`` the way PyTorch's ops without a derivative
+    are: the result requires grad when ``input`` does, and its backward
+    sends no gradient (``op`` None) or raises NotImplementedError naming
+    ``op``."""
+
+    @staticmethod
+    def forward(ctx, input, values, op=None):
+        ctx.op = op
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        if ctx.op is not None:
+            raise NotImplementedError(f"the derivative for '{ctx.op}' is not implemented.")
+        return None, None, None
+
+
+def take_along_dim(input, indices, dim=None):
+    """Picks the values at ``indices`` along ``dim``, as NumPy's
+    ``take_along_axis``: ``input`` and ``indices`` (int64, same ndim)
+    broadcast against each other in every dim but ``dim``, and the result
+    has ``indices``' size along ``dim``. With ``dim=None`` both are
+    flattened (a 1-D result of ``indices.numel()`` values; a non-contiguous
+    ``input`` too, where PyTorch's ``view`` raises). RuntimeError for
+    non-int64 indices, different ndims, shapes that do not broadcast or an
+    index out of range; IndexError for a bad ``dim``. Differentiable w.r.t.
+    ``input`` (through ``gather``). Source: ATen's ``take_along_dim``."""
+    if indices.dtype != _core.int64:
+        raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
+                           f"{_type_name(indices.dtype)}")
+    if dim is None:
+        return input.reshape(-1).gather(0, indices.reshape(-1))
+    if input.dim() != indices.dim():
+        raise RuntimeError("torch.take_along_dim(): input and indices should have the same number of dimensions, "
+                           f"but got {input.dim()} dimensions for input, and {indices.dim()} dimensions for indices")
+    dim = _no_scalar_dim(input, dim)
+    shape = []
+    for i, (a, b) in enumerate(zip(input.shape, indices.shape)):
+        if a != b and 1 not in (a, b) and i != dim:
+            raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                               f"non-singleton dimension {i}")
+        shape.append(b if a == 1 else a)
+    size_along = lambda t: shape[:dim] + [t.shape[dim]] + shape[dim + 1:]  # noqa: E731
+    return input.expand(*size_along(input)).gather(dim, indices.expand(*size_along(indices)))
+
+
+def _runs(rows, order, return_inverse, return_counts):
+    """The runs of equal rows of the 2-D ``rows`` (equal rows adjacent):
+    ``(first row of each run, run number of each row, run lengths)``.
+    ``order`` is the original position of each row when ``rows`` was
+    sorted (the run numbers are scattered back to those positions), None
+    when not. NaN equals nothing, so each NaN is a run of its own."""
+    n = rows.shape[0]
+    new = _core.ones(min(n, 1), dtype=_core.bool)
+    if n > 1:
+        new = _core.cat([new, (rows[1:] != rows[:-1]).any(1)])
+    starts = new.nonzero().reshape(-1)
+    inverse = counts = None
+    if return_inverse:
+        inverse = new.cumsum(0) - 1
+        if order is not None:
+            inverse = _core.zeros(n, dtype=_core.int64).index_copy(0, order, inverse)
+    if return_counts:
+        bounds = _core.cat([starts, _core.tensor([n])])
+        counts = bounds[1:] - bounds[:-1]
+    return rows.index_select(0, starts), inverse, counts
+
+
+def _unique_impl(input, sort, return_inverse, return_counts, dim):
+    """``unique`` (``sort=True``) and ``unique_consecutive``: the input as
+    rows (one element each for ``dim=None``, else the slices along
+    ``dim``), optionally sorted lexicographically, then split into runs."""
+    source, input = input, input.detach()
+    if dim is None:
+        rows, order = input.reshape(-1, 1), None
+        if sort:
+            values, order = rows.reshape(-1).sort(stable=True)
+            rows = values.reshape(-1, 1)
+        values, inverse, counts = _runs(rows, order, return_inverse, return_counts)
+        values = values.reshape(-1)
+        if return_inverse:
+            inverse = inverse.reshape(*input.shape)
+    else:
+        dim = _no_scalar_dim(input, dim)
+        moved = input.movedim(dim, 0)
+        n, rest = moved.shape[0], list(moved.shape[1:])
+        if n and 0 in rest:
+            raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so unique cannot be applied")
+        rows, order = moved.reshape(n, math.prod(rest)), None
+        if sort and n > 1:  # lexicographic: stable sorts by each column, the last first
+            order = _core.arange(n)
+            for c in reversed(range(rows.shape[1])):
+                order = order.index_select(0, rows.select(1, c).index_select(0, order).argsort(stable=True))
+            rows = rows.index_select(0, order)
+        values, inverse, counts = _runs(rows, order, return_inverse, return_counts)
+        values = values.reshape(values.shape[0], *rest).movedim(0, dim)
+    if source.requires_grad:
+        op = "unique_consecutive" if not sort else "_unique2" if dim is None else "unique_dim"
+        values = _WithoutDerivative.apply(source, values, op)
+    extra = tuple(t for t, wanted in ((inverse, return_inverse), (counts, return_counts)) if wanted)
+    return (values,) + extra if extra else values
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct elements of ``input`` in ascending order (flattened for
+    ``dim=None``; with ``dim``, the distinct slices along it, in
+    lexicographic order), plus, if asked, ``inverse`` (int64, the position
+    in the result of each element: ``input.shape``, or ``[input.size(dim)]``)
+    and ``counts`` (int64, occurrences of each). Returns the tensor alone, or
+    a tuple when ``return_inverse``/``return_counts``. Any dtype; NaNs are
+    each distinct. The result is always sorted (PyTorch's CPU result is too,
+    whatever ``sorted`` says); it requires grad with ``input``, as in
+    PyTorch, but has no derivative (backward raises NotImplementedError).
+    IndexError for a bad
+    ``dim``; RuntimeError when another dim is empty. Source: NumPy's
+    ``unique`` (sort, then mark where a value differs from its predecessor)."""
+    return _unique_impl(input, True, return_inverse, return_counts, dim)
+
+
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Like ``unique`` but collapsing only runs of equal adjacent elements
+    (or slices along ``dim``), keeping their order, as C++'s
+    ``std::unique``."""
+    return _unique_impl(input, False, return_inverse, return_counts, dim)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    """An uninitialised (here: zero-filled) contiguous tensor of
+    ``input``'s shape, and its dtype unless ``dtype`` is given."""
+    return _core.empty(tuple(input.shape), dtype=dtype or input.dtype, device=device, requires_grad=requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None, requires_grad=False):
+    """``steps`` values ``base ** e`` for exponents evenly spaced from
+    ``start`` to ``end`` (1-D, float32 by default). Computed as ATen's CPU
+    kernel does: float64 exponents and powers, the first half stepped from
+    ``start``, the second from ``end`` (so both ends are exact), with
+    ``start``/``end`` and their difference first rounded to the result
+    dtype (for int64: truncated, as are the powers). One step gives
+    ``base ** start``. RuntimeError for negative ``steps``."""
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    dtype = dtype or _core.float32
+    first, last = _core.tensor(start, dtype=dtype), _core.tensor(end, dtype=dtype)
+    start, end, span = (v.item() for v in (first, last, last - first))
+    i = _core.arange(steps, dtype=_core.float64)
+    step = span / (steps - 1) if steps > 1 else 0.0
+    half = steps // 2 if steps > 1 else 1  # one step: ``base ** start``
+    exponents = _core.where(i < half, start + step * i, end - step * (steps - 1 - i))
+    out = (float(base) ** exponents).to(dtype)
+    return out.requires_grad_(requires_grad)
+
+
+_METHODS = ("take_along_dim", "unique", "unique_consecutive", "tril", "triu", "diagonal", "diag", "roll", "repeat_interleave", "nansum", "broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
             "nan_to_num", "lerp", "addcmul", "addcdiv", "hypot")
 for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
@@ -262,4 +463,4 @@ _Tensor.__or__ = _Tensor.__ror__ = _logical("logical_or", "|")
 _Tensor.__xor__ = _Tensor.__rxor__ = _logical("logical_xor", "^")
 _Tensor.__invert__ = _invert
 
-__all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean"] + list(_METHODS)
+__all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean", "empty_like", "logspace"] + list(_METHODS)

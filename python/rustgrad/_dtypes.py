@@ -1,17 +1,18 @@
 """dtype helpers: ``promote_types``, ``result_type``, ``finfo``, ``iinfo``,
-with PyTorch's promotion rules (bool < int64 < float32 < float64; a Python
+with PyTorch's promotion rules (bool < integers < floats; a Python
 number does not raise a tensor's category's dtype, a 0-d tensor yields to a
 dimensioned one of the same category)."""
 
 from . import _core
 
-_ORDER = [_core.bool, _core.int64, _core.float32, _core.float64]
-
 
 def promote_types(type1, type2):
     """The smallest dtype both can be converted to without losing their
-    category."""
-    return max(type1, type2, key=_ORDER.index)
+    category (PyTorch's table: uint8 with int8 gives int16, float16 with
+    bfloat16 gives float32, otherwise the larger in bool < uint8 < int8 <
+    int16 < int32 < int64 < float16 < bfloat16 < float32 < float64); the
+    core's own promotion, asked through an op on empty tensors."""
+    return (_core.zeros(0, dtype=type1) + _core.zeros(0, dtype=type2)).dtype
 
 
 def result_type(tensor1, tensor2):
@@ -29,18 +30,21 @@ def result_type(tensor1, tensor2):
 
 
 class finfo:
-    """Machine limits of a float dtype (IEEE 754 binary32/binary64):
+    """Machine limits of a float dtype (IEEE 754 binary16/32/64, and
+    bfloat16: binary32's exponent with 8 significand bits):
     ``bits``, ``eps``, ``max``, ``min``, ``tiny`` (= ``smallest_normal``),
     ``resolution``."""
 
     _LIMITS = {
+        "float16": (16, 0.0009765625, 65504.0, 6.103515625e-05, 0.001),
+        "bfloat16": (16, 0.0078125, 3.3895313892515355e38, 1.1754943508222875e-38, 0.01),
         "float32": (32, 1.1920928955078125e-07, 3.4028234663852886e38, 1.1754943508222875e-38, 1e-06),
         "float64": (64, 2.220446049250313e-16, 1.7976931348623157e308, 2.2250738585072014e-308, 1e-15),
     }
 
     def __init__(self, type=None):
         type = _core.float32 if type is None else type
-        if type not in (_core.float32, _core.float64):
+        if not type.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         self.dtype = str(type).replace("torch.", "")
         self.bits, self.eps, self.max, self.tiny, self.resolution = self._LIMITS[self.dtype]
@@ -52,12 +56,15 @@ class finfo:
 
 
 class iinfo:
-    """Limits of an integer dtype: ``bits``, ``min``, ``max``."""
+    """Limits of an integer dtype: ``bits``, ``min``, ``max`` (two's
+    complement, uint8 unsigned). TypeError for float and bool dtypes."""
 
     def __init__(self, type):
-        if type is not _core.int64:
+        if type.is_floating_point or type is _core.bool:
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
-        self.dtype, self.bits, self.min, self.max = "int64", 64, -2 ** 63, 2 ** 63 - 1
+        self.dtype = str(type).replace("torch.", "")
+        self.bits = 8 * type.itemsize
+        self.min, self.max = (0, 255) if type is _core.uint8 else (-2 ** (self.bits - 1), 2 ** (self.bits - 1) - 1)
 
     def __repr__(self):
         return f"iinfo(min={float(self.min):g}, max={float(self.max):g}, dtype={self.dtype})"

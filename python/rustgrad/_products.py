@@ -1,10 +1,14 @@
 """Matrix and vector products with PyTorch's names and shape checks
-(``mm``, ``bmm``, ``mv``, ``dot``, ``outer``, ``addmm``, ``baddbmm``), both
-as ``torch.`` functions and as Tensor methods. Each checks its operands as
-PyTorch does (same error text) and computes through ``matmul``, whose
-backward rule serves them all."""
+(``mm``, ``bmm``, ``mv``, ``dot``, ``vdot``, ``outer``, ``addmm``,
+``baddbmm``, ``tensordot``, ``kron``), as ``torch.`` functions and, where
+PyTorch has them, Tensor methods. Each checks its operands as PyTorch does
+(same error text) and computes through ``matmul`` (``outer`` and ``kron``
+through a broadcast ``*``), whose backward rules serve them all."""
+
+import math
 
 from . import _core
+from ._composites import _wrap_dims
 
 _Tensor = _core.Tensor
 
@@ -84,8 +88,79 @@ def _scaled_sum(input, product, beta, alpha):
     return (input if beta == 1 else input * beta) + product
 
 
-_FUNCTIONS = {"mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "outer": outer, "addmm": addmm, "baddbmm": baddbmm}
+def vdot(input, other):
+    """``sum(conj(input) * other)`` of 1-D tensors of the same length and
+    dtype; rustgrad has no complex numbers, so this is ``dot`` (with its
+    errors, whose text PyTorch shares)."""
+    return dot(input, other)
+
+
+def tensordot(a, b, dims=2):
+    """Sums the products of ``a`` and ``b`` over the dims ``dims[0]`` of
+    ``a`` paired with ``dims[1]`` of ``b`` (two lists of dims, or an int
+    ``d``: the last ``d`` dims of ``a`` with the first ``d`` of ``b``; a
+    tensor of either form is read the same way). The result has ``a``'s
+    other dims, then ``b``'s. A paired dim of size 1 on one side is summed
+    out first, as PyTorch does. Same dtypes only. RuntimeError for a
+    negative ``d``, lists of different lengths, a repeated dim or
+    mismatched sizes; IndexError for a dim out of range. Source: ATen's
+    ``tensordot`` (permute both, reshape to matrices, one ``matmul``)."""
+    if isinstance(dims, _Tensor):
+        dims = dims.tolist() if dims.numel() > 1 else int(dims.item())
+    if isinstance(dims, int):
+        if dims < 0:
+            raise RuntimeError(f"tensordot expects dims >= 0, but got dims={dims}")
+        if dims > min(a.dim(), b.dim()):
+            raise RuntimeError(f"tensordot expects dims < ndim_a or ndim_b, but got dims={dims}")
+        dims = (list(range(-dims, 0)), list(range(dims)))
+    elif not isinstance(dims, (list, tuple)):
+        raise RuntimeError("tensordot expects dims to be int or tuple[list[int], list[int]] or list[list[int]] "
+                           f"containing two lists, but got dims={dims}")
+    dims_a, dims_b = dims
+    for position, (name, d) in enumerate((("dims_self", dims_a), ("dims_other", dims_b)), 3):
+        if not isinstance(d, (list, tuple)):
+            raise TypeError(f"tensordot(): argument '{name}' (position {position}) must be tuple of ints, "
+                            f"not {type(d).__name__}")
+    if len(dims_a) != len(dims_b):
+        raise RuntimeError("both dimension lists should have same length")
+    if a.dtype != b.dtype:
+        raise RuntimeError("both inputs should have same dtype")
+    da, db = _wrap_dims(dims_a, a.dim()), _wrap_dims(dims_b, b.dim())
+    for i, (x, y) in enumerate(zip(da, db)):
+        if b.shape[y] == 1:
+            a = a.sum(x, keepdim=True)
+        elif a.shape[x] == 1:
+            b = b.sum(y, keepdim=True)
+        elif a.shape[x] != b.shape[y]:
+            raise RuntimeError(f"contracted dimensions need to match, but first has size {a.shape[x]} in dim "
+                               f"{dims_a[i]} and second has size {b.shape[y]} in dim {dims_b[i]}")
+    free_a = [d for d in range(a.dim()) if d not in da]
+    free_b = [d for d in range(b.dim()) if d not in db]
+    size = lambda t, ds: math.prod(t.shape[d] for d in ds)  # noqa: E731
+    left = a.permute(*free_a, *da).reshape(size(a, free_a), size(a, da))
+    right = b.permute(*db, *free_b).reshape(size(b, db), size(b, free_b))
+    return left.matmul(right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
+
+
+def kron(input, other):
+    """The Kronecker product: for operands padded with leading size-1 dims
+    to the same ndim, ``out[i*s + j] = input[i] * other[j]`` in each dim,
+    ``s`` being ``other``'s size there, so dim ``k`` has size
+    ``input.shape[k] * other.shape[k]``. Any ndim (0-d included), dtypes
+    promoted as ``*`` does. Source: ATen's ``kron`` (the operands
+    interleaved as ``[a0, 1, a1, 1, ...]`` and ``[1, b0, 1, b1, ...]``,
+    multiplied with broadcasting, reshaped)."""
+    nd = max(input.dim(), other.dim())
+    sa = [1] * (nd - input.dim()) + list(input.shape)
+    sb = [1] * (nd - other.dim()) + list(other.shape)
+    a = input.reshape([s for d in sa for s in (d, 1)])
+    b = other.reshape([s for d in sb for s in (1, d)])
+    return (a * b).reshape([x * y for x, y in zip(sa, sb)])
+
+
+_FUNCTIONS = {"mm": mm, "bmm": bmm, "mv": mv, "dot": dot, "outer": outer, "addmm": addmm, "baddbmm": baddbmm,
+              "vdot": vdot, "kron": kron}
 for _name, _f in _FUNCTIONS.items():
     setattr(_Tensor, _name, _f)
 
-__all__ = list(_FUNCTIONS)
+__all__ = list(_FUNCTIONS) + ["tensordot"]  # PyTorch has no Tensor.tensordot

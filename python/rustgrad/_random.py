@@ -1,10 +1,12 @@
 """Random factories and in-place samplers built on the core generators
 (``rand``/``randn``, seeded by ``manual_seed``): ``randperm``, ``normal``,
-``bernoulli``, and ``Tensor.uniform_``/``normal_``/``bernoulli_``/
-``exponential_``/``random_``. Their values come from rustgrad's own stream
-(the same distributions as PyTorch's, other numbers)."""
+``bernoulli``, ``multinomial``, and ``Tensor.uniform_``/``normal_``/
+``bernoulli_``/``exponential_``/``random_``. Their values come from
+rustgrad's own stream (the same distributions as PyTorch's, other
+numbers)."""
 
 from . import _core
+from ._composites import _type_name
 
 _Tensor = _core.Tensor
 
@@ -45,6 +47,44 @@ def bernoulli(input, p=None, *, generator=None):
     return (_core.rand_like(prob, dtype=_core.float64) < prob).to(input.dtype)
 
 
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    """``num_samples`` category indices (int64) drawn for each row of the
+    1-D ``[n]`` or 2-D ``[m, n]`` float tensor of non-negative weights
+    ``input`` (rows need not sum to 1): ``[num_samples]`` or
+    ``[m, num_samples]``. Without replacement the indices of a row are
+    distinct. RuntimeError, with PyTorch's text, for a non-float input,
+    another ndim, ``num_samples <= 0``, ``num_samples > n`` without
+    replacement, a weight that is negative, inf or NaN, or a row whose sum
+    is not positive. Method: the exponential race (Efraimidis & Spirakis,
+    2006; PyTorch's CPU kernel samples without replacement the same way):
+    with ``E ~ Exp(1)`` per weight, the order of ``w / E`` is a weighted
+    sample without replacement, so the top ``num_samples`` are the draw,
+    and the top one of fresh keys per draw samples with replacement (memory
+    ``m * num_samples * n`` then)."""
+    if not input.is_floating_point():
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: {_type_name(input.dtype)}")
+    if input.dim() not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    n = input.shape[-1]
+    if not replacement and num_samples > n:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without replacement")
+    w = input.detach().to(_core.float64).reshape(input.shape[0] if input.dim() == 2 else 1, n)
+    if not bool(((w >= 0) & (w != float("inf"))).all()):  # NaN fails `>= 0`
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if bool((w.sum(1) <= 0).any()):
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    # E = -log(U) > 0 for U uniform in [0, 1): a zero weight keys 0 (never
+    # NaN), so it is drawn only after every positive one.
+    if replacement:
+        keys = w.unsqueeze(1) / -_core.rand(w.shape[0], num_samples, n, dtype=_core.float64).log()
+        picks = keys.argmax(-1)
+    else:
+        picks = (w / -_core.rand_like(w).log()).topk(num_samples, -1).indices
+    return picks.reshape(*input.shape[:-1], num_samples)
+
+
 def _fill_from(self, values):
     """Writes sampled ``values`` into ``self`` in place (PyTorch's in-place
     rules apply: not on a leaf that requires grad, unless under no_grad)."""
@@ -83,7 +123,7 @@ def random_(self, from_=0, to=None, *, generator=None):
     return _fill_from(self, values)
 
 
-for _name in ("uniform_", "normal_", "bernoulli_", "exponential_", "random_"):
+for _name in ("multinomial", "uniform_", "normal_", "bernoulli_", "exponential_", "random_"):
     setattr(_Tensor, _name, globals()[_name])
 
-__all__ = ["randperm", "normal", "bernoulli"]
+__all__ = ["randperm", "normal", "bernoulli", "multinomial"]

@@ -13,21 +13,24 @@ fn convert<S: Element, D: Element>(src: &[S], layout: &Layout, f: impl Fn(S) -> 
     super::map::map_unary(src, layout, f)
 }
 
-/// The elements of a view converted to `to`, densely.
+/// The elements of a view converted to `to`, densely: floats through `f64`,
+/// integers and bools through `i64` (so narrowing wraps), and anything to
+/// bool by comparing with zero (NaN is true, as in PyTorch).
 pub fn cast(data: &CpuStorage, layout: &Layout, to: DType) -> CpuStorage {
-    use CpuStorage as C;
-    match (data, to) {
-        (_, to) if to == data.dtype() => gather(data, layout),
-        (C::F32(v), DType::F64) => C::F64(convert(v, layout, |x| x as f64)),
-        (C::F64(v), DType::F32) => C::F32(convert(v, layout, |x| x as f32)),
-        (C::I64(v), DType::F32) => C::F32(convert(v, layout, |x| x as f32)),
-        (C::I64(v), DType::F64) => C::F64(convert(v, layout, |x| x as f64)),
-        (C::F32(v), DType::I64) => C::I64(convert(v, layout, |x| x as i64)),
-        (C::F64(v), DType::I64) => C::I64(convert(v, layout, |x| x as i64)),
-        (C::Bool(v), to) => crate::with_dtype!(to, T => T::wrap(convert(v, layout, |x| T::from_f64(x as i64 as f64)))),
-        (src, DType::Bool) => crate::with_dtype!(src.dtype(), T => C::Bool(convert(T::slice(src), layout, |x: T| x.to_f64() != 0.0))),
-        (src, to) => unreachable!("cast {:?} -> {:?} covered above", src.dtype(), to),
+    if to == data.dtype() {
+        return gather(data, layout);
     }
+    let from_float = data.dtype().is_float();
+    crate::with_dtype!(data.dtype(), S => {
+        let src = S::slice(data);
+        crate::with_dtype!(to, D => D::wrap(if to == DType::Bool {
+            convert(src, layout, |x: S| D::from_i64((x.to_f64() != 0.0) as i64))
+        } else if from_float && to.is_float() {
+            convert(src, layout, |x: S| D::from_f64(x.to_f64()))
+        } else {
+            convert(src, layout, |x: S| D::from_i64(x.to_i64()))
+        }))
+    })
 }
 
 /// Writes dense `src` (same dtype, `dst_layout.numel()` elements) into the
@@ -68,21 +71,16 @@ pub fn fill(dst: &mut CpuStorage, layout: &Layout, value: Scalar) {
 /// elements map to one place. Numeric buffers of one dtype (this carries
 /// gradients); a bool `src` is or-ed in.
 pub fn scatter_add(dst: &mut CpuStorage, offsets: impl Iterator<Item = usize>, src: &CpuStorage) {
-    fn add<T: Copy>(dst: &mut [T], offsets: impl Iterator<Item = usize>, src: &[T], f: impl Fn(T, T) -> T) {
-        for (o, &v) in offsets.zip(src) {
-            dst[o] = f(dst[o], v);
-        }
+    if src.dtype() != dst.dtype() {
+        let src = cast(src, &Layout::contiguous(&[src.len()]), dst.dtype());
+        return scatter_add(dst, offsets, &src);
     }
-    match (dst, src) {
-        (CpuStorage::F32(d), CpuStorage::F32(s)) => add(d, offsets, s, |a, b| a + b),
-        (CpuStorage::F64(d), CpuStorage::F64(s)) => add(d, offsets, s, |a, b| a + b),
-        (CpuStorage::I64(d), CpuStorage::I64(s)) => add(d, offsets, s, i64::wrapping_add),
-        (CpuStorage::Bool(d), CpuStorage::Bool(s)) => add(d, offsets, s, |a, b| a | b),
-        (d, s) => {
-            let s = cast(s, &Layout::contiguous(&[s.len()]), d.dtype());
-            scatter_add(d, offsets, &s)
+    crate::with_dtype!(dst.dtype(), T => {
+        let d = T::slice_mut(dst);
+        for (o, &v) in offsets.zip(T::slice(src)) {
+            d[o] = d[o].accumulate(v);
         }
-    }
+    })
 }
 
 /// The elements of `data` at `offsets`, densely.
@@ -91,4 +89,20 @@ pub fn gather_at(data: &CpuStorage, offsets: &[usize]) -> CpuStorage {
         let src = T::slice(data);
         T::wrap(offsets.iter().map(|&o| src[o]).collect())
     })
+}
+
+/// Runs `kernel` on the view converted to its compute dtype
+/// (`DType::compute`) and converts the result back to the view's dtype: how
+/// half floats and narrow integers reuse the float32 and int64 kernels.
+pub fn in_compute_dtype(
+    data: &CpuStorage,
+    layout: &Layout,
+    kernel: impl FnOnce(&CpuStorage, &Layout) -> CpuStorage,
+) -> CpuStorage {
+    let dtype = data.dtype();
+    if dtype.compute() == dtype {
+        return kernel(data, layout);
+    }
+    let out = kernel(&cast(data, layout, dtype.compute()), &Layout::contiguous(&layout.shape));
+    cast(&out, &Layout::contiguous(&[out.len()]), dtype)
 }

@@ -105,6 +105,7 @@ pub fn unary<O: UnaryOpT>(op: O, data: &CpuStorage, layout: &Layout) -> CpuStora
         CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, layout, |x| op.float(x))),
         CpuStorage::I64(v) => CpuStorage::I64(map_unary(v, layout, |x| op.int(x))),
         CpuStorage::Bool(_) => unreachable!("op layer promotes bool before {}", O::KERNEL),
+        narrow => super::in_compute_dtype(narrow, layout, |d, l| unary(op, d, l)),
     }
 }
 
@@ -119,7 +120,7 @@ pub fn binary<O: BinaryOpT>(op: O, lhs: Operand, rhs: Operand, out: &Layout, dty
         F32 => run::<f32, O>(op, lhs, rhs, out),
         F64 => run::<f64, O>(op, lhs, rhs, out),
         I64 => run::<i64, O>(op, lhs, rhs, out),
-        Bool => unreachable!("op layer computes bool arithmetic in int64"),
+        other => unreachable!("op layer computes {other:?} arithmetic in {:?}", other.compute()),
     }
 }
 

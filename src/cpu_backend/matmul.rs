@@ -60,6 +60,12 @@ pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuSt
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(run(x, la, y, lb)),
         (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(run(x, la, y, lb)),
         (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(run(x, la, y, lb)),
+        (x, y) if x.dtype() == y.dtype() && x.dtype().compute() != x.dtype() => {
+            let (dtype, wide) = (x.dtype(), x.dtype().compute());
+            let dense = |l: &Layout| Layout::contiguous(&l.shape);
+            let out = matmul(&super::cast(x, la, wide), &dense(la), &super::cast(y, lb, wide), &dense(lb));
+            super::cast(&out, &Layout::contiguous(&[out.len()]), dtype)
+        }
         (x, y) => unreachable!("matmul of {:?} and {:?}: op layer promotes", x.dtype(), y.dtype()),
     }
 }

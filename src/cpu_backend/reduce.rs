@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::{CpuStorage, Element, PARALLEL_MIN_ELEMENTS};
+use crate::dtype::DType;
 use crate::layout::{Layout, Shape, Strides};
 
 const CHUNK: usize = 1 << 14;
@@ -23,11 +24,20 @@ fn sum_f64<T: Element>(values: &[T]) -> f64 {
 }
 
 fn sum_i64<T: Element>(values: impl Iterator<Item = T>) -> i64 {
-    values.map(|x| x.to_f64() as i64).fold(0i64, i64::wrapping_add)
+    values.map(T::to_i64).fold(0i64, i64::wrapping_add)
+}
+
+/// Half floats sum in float32 (then round back); integers and bools sum to
+/// int64, PyTorch's result type for them.
+fn is_half(data: &CpuStorage) -> bool {
+    matches!(data.dtype(), DType::F16 | DType::BF16)
 }
 
 /// The sum of every element, as a one-element buffer of `sum_dtype`.
 pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
+    if is_half(data) {
+        return super::in_compute_dtype(data, layout, sum_all);
+    }
     let gathered;
     let (data, start) = if layout.is_contiguous() {
         (data, layout.offset)
@@ -39,14 +49,18 @@ pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
     match data {
         CpuStorage::F32(v) => CpuStorage::F32(vec![sum_f64(&v[start..start + n]) as f32]),
         CpuStorage::F64(v) => CpuStorage::F64(vec![sum_f64(&v[start..start + n])]),
-        CpuStorage::I64(v) => CpuStorage::I64(vec![sum_i64(v[start..start + n].iter().copied())]),
-        CpuStorage::Bool(v) => CpuStorage::I64(vec![sum_i64(v[start..start + n].iter().copied())]),
+        ints => crate::with_dtype!(ints.dtype(), T => {
+            CpuStorage::I64(vec![sum_i64(T::slice(ints)[start..start + n].iter().copied())])
+        }),
     }
 }
 
 /// Sums over `dims` (sorted, distinct); the result has the kept dimensions in
 /// order (callers insert size-1 dims for `keepdim`).
 pub fn sum_dims(data: &CpuStorage, layout: &Layout, dims: &[usize]) -> CpuStorage {
+    if is_half(data) {
+        return super::in_compute_dtype(data, layout, |d, l| sum_dims(d, l, dims));
+    }
     // Reorder the view so the reduced dimensions come last: then every run of
     // `inner` consecutive elements in row-major order is one output element.
     let mut shape = Shape::new();
@@ -81,7 +95,8 @@ pub fn sum_dims(data: &CpuStorage, layout: &Layout, dims: &[usize]) -> CpuStorag
     match data {
         CpuStorage::F32(v) => CpuStorage::F32(run(v, &permuted, outer, inner, |x| x as f64).into_iter().map(|x| x as f32).collect()),
         CpuStorage::F64(v) => CpuStorage::F64(run(v, &permuted, outer, inner, |x| x)),
-        CpuStorage::I64(v) => CpuStorage::I64(run(v, &permuted, outer, inner, |x| x)),
-        CpuStorage::Bool(v) => CpuStorage::I64(run(v, &permuted, outer, inner, |x| x as i64)),
+        ints => crate::with_dtype!(ints.dtype(), T => {
+            CpuStorage::I64(run(T::slice(ints), &permuted, outer, inner, T::to_i64))
+        }),
     }
 }

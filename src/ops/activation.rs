@@ -9,7 +9,7 @@ use super::unary::{exp, sigmoid, tanh};
 use super::{binary, compare, to_dtype, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
-use crate::cpu_backend::{map_unary, CpuStorage};
+use crate::cpu_backend::{in_compute_dtype, map_unary, CpuStorage};
 use crate::dtype::{Scalar, DEFAULT_FLOAT};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -18,10 +18,12 @@ use crate::tensor::Tensor;
 /// default float dtype, as PyTorch's activations require floats).
 fn pointwise(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let src = if x.dtype().is_float() { x.detach() } else { to_dtype(&x.detach(), DEFAULT_FLOAT)? };
-    let data = src.with_cpu(|d, l| match d {
-        CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, l, |x: f32| f(x as f64) as f32)),
-        CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, l, &f)),
-        _ => unreachable!("promoted to float"),
+    let data = src.with_cpu(|d, l| {
+        in_compute_dtype(d, l, |d, l| match d {
+            CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, l, |x: f32| f(x as f64) as f32)),
+            CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, l, &f)),
+            _ => unreachable!("promoted to float"),
+        })
     });
     Ok(Tensor::from_cpu(data, x.shape()))
 }

@@ -22,14 +22,16 @@ fn map2(a: Arg, b: Arg, float_only: bool, f: fn(f64, f64) -> f64, int: fn(i64, i
     if dtype == DType::Bool || (float_only && !dtype.is_float()) {
         dtype = if float_only { crate::dtype::DEFAULT_FLOAT } else { DType::I64 };
     }
-    let (x, y) = (broadcast_dense(a, &shape, dtype)?, broadcast_dense(b, &shape, dtype)?);
+    // Narrow types compute in float32 / int64 and convert back.
+    let compute = dtype.compute();
+    let (x, y) = (broadcast_dense(a, &shape, compute)?, broadcast_dense(b, &shape, compute)?);
     let data = match (x, y) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(x.iter().zip(&y).map(|(&p, &q)| f(p as f64, q as f64) as f32).collect()),
         (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect()),
         (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(x.iter().zip(&y).map(|(&p, &q)| int(p, q)).collect::<Result<_>>()?),
         _ => unreachable!("operands converted to one dtype"),
     };
-    Ok(Tensor::from_cpu(data, &shape))
+    super::to_dtype(&Tensor::from_cpu(data, &shape), dtype)
 }
 
 fn zero_division(_: i64, _: i64) -> Result<i64> {

@@ -34,13 +34,13 @@ binary_kernel!(PowKernel, "pow", |a, b| a.pow(b));
 /// in int64 and converted back, as PyTorch's results are).
 pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
-    let kernel_dtype = if dtype == DType::Bool { DType::I64 } else { dtype };
+    let kernel_dtype = if dtype == DType::Bool { DType::I64 } else { dtype.compute() };
     let (ca, cb) = (cast_arg(a, kernel_dtype)?, cast_arg(b, kernel_dtype)?);
     let out_layout = Layout::contiguous(&shape);
     let data = with_operands(&ca, &cb, |oa, ob| cpu_backend::binary(op, oa, ob, &out_layout, kernel_dtype));
     let out = Tensor::from_cpu(data, &shape);
-    if dtype == DType::Bool {
-        super::to_dtype(&out, DType::Bool)
+    if kernel_dtype != dtype {
+        super::to_dtype(&out, dtype)
     } else {
         Ok(out)
     }
@@ -400,8 +400,8 @@ impl BackwardFn for PowScalarBaseBackward {
 pub fn pow<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     let (a, b) = (a.into(), b.into());
     let dtype = result_type(a, b);
-    if let (DType::I64, Arg::Scalar(Scalar::Int(e))) = (dtype, b) {
-        if e < 0 {
+    if let Arg::Scalar(Scalar::Int(e)) = b {
+        if e < 0 && dtype.is_int() {
             crate::bail!(Runtime, "Integers to negative integer powers are not allowed.");
         }
     }

@@ -186,7 +186,6 @@ pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, is_max: bool) -> Result<(Ten
     let rows = dense.len() / size.max(1);
     let mut idx: Vec<i64> = Vec::with_capacity(rows);
     crate::with_dtype!(dense.dtype(), T => {
-        use crate::cpu_backend::Element;
         let v = T::slice(&dense);
         #[allow(clippy::eq_op)]
         let nan = |a: T| a != a;
@@ -287,7 +286,6 @@ fn index_write(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor, add: bool)
         crate::cpu_backend::scatter_add(&mut data, pos.into_iter(), &values);
     } else {
         crate::with_dtype!(data.dtype(), T => {
-            use crate::cpu_backend::Element;
             let (to, from) = (T::slice_mut(&mut data), T::slice(&values));
             for (p, &v) in pos.iter().zip(from) {
                 to[*p] = v;

@@ -2,7 +2,7 @@
 
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
-use crate::cpu_backend::{CpuStorage, Element};
+use crate::cpu_backend::CpuStorage;
 use crate::dtype::DType;
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};

@@ -104,3 +104,11 @@ pub(crate) fn with_operand_tensors<R>(a: Arg, b: Arg, f: impl FnOnce(&[&Tensor])
 fn tensors<'a>(args: &[Arg<'a>]) -> smallvec::SmallVec<[&'a Tensor; 2]> {
     args.iter().filter_map(|a| a.tensor()).collect()
 }
+
+/// For a half-float `x`: `f` applied to `x` converted to float32, rounded
+/// back once, as PyTorch's kernels accumulate half floats in float32 (one
+/// rounding instead of one per step of a composite op). `None` otherwise.
+pub(crate) fn half_via_float32(x: &Tensor, f: impl FnOnce(&Tensor) -> crate::error::Result<Tensor>) -> Option<crate::error::Result<Tensor>> {
+    let dtype = x.dtype();
+    (dtype.is_float() && dtype.compute() != dtype).then(|| to_dtype(&f(&to_dtype(x, dtype.compute())?)?, dtype))
+}

@@ -1,15 +1,15 @@
-//! Reductions: sum, mean, vector norm, and `sum_to` (the gradient of
-//! broadcasting).
+//! Reductions: sum, mean, prod, vector norm, amax/amin, var, softmax,
+//! logsumexp, and `sum_to` (the gradient of broadcasting).
 
 use smallvec::SmallVec;
 
-use super::{binary, compare, masked::masked_fill, to_dtype, unary, view, Arg};
+use super::{binary, compare, logical, masked::masked_fill, select, to_dtype, unary, view, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend;
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use crate::error::Result;
-use crate::layout::{normalize_dim, numel, Shape};
+use crate::layout::{normalize_dim, numel, Layout, Shape};
 use crate::tensor::Tensor;
 
 type Dims = SmallVec<[usize; 4]>;
@@ -104,6 +104,9 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
 
 /// `x.mean(dim, keepdim, dtype)`.
 pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| mean(w, dims, keepdim, dtype.map(DType::compute))) {
+        return r;
+    }
     let src = match dtype {
         Some(dt) => to_dtype(x, dt)?,
         None => x.clone(),
@@ -171,6 +174,9 @@ fn keep_shape(shape: &[usize], dims: Option<&Dims>) -> Shape {
 
 /// `torch.linalg.vector_norm(x, p, dim, keepdim)` for finite `p > 0`.
 pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| norm(w, p, dims, keepdim)) {
+        return r;
+    }
     if !x.dtype().is_float() {
         bail!(
             NotImplemented,
@@ -217,11 +223,10 @@ pub fn sum_to(g: &Tensor, shape: &[usize]) -> Result<Tensor> {
 
 /// Whether any element is NaN (anomaly mode's check on gradients).
 pub fn has_nan(x: &Tensor) -> bool {
-    x.with_cpu(|d, l| match d {
-        cpu_backend::CpuStorage::F32(v) => l.offsets().any(|o| v[o].is_nan()),
-        cpu_backend::CpuStorage::F64(v) => l.offsets().any(|o| v[o].is_nan()),
-        _ => false,
-    })
+    x.with_cpu(|d, l| crate::with_dtype!(d.dtype(), T => {
+        let v = T::slice(d);
+        l.offsets().any(|o| v[o].to_f64().is_nan())
+    }))
 }
 
 /// `amax`/`amin` over `dims` (all when `None`), and the whole-tensor
@@ -242,15 +247,9 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
             if name.starts_with("Max") || name.starts_with("Min") { if is_max { "max" } else { "min" } } else if is_max { "amax" } else { "amin" }
         );
     }
-    // Reduced dims last, then one row per kept position.
-    let kept: Vec<usize> = (0..x.ndim()).filter(|d| !reduced.contains(d)).collect();
-    let order: Vec<i64> = kept.iter().chain(reduced.iter()).map(|&d| d as i64).collect();
-    let moved = if x.ndim() == 0 { x.detach() } else { view::permute(&x.detach(), &order)? };
-    let dense = moved.to_dense();
-    let k: usize = reduced.iter().map(|&d| x.shape()[d]).product();
+    let (dense, k) = reduction_rows(x, reduced)?;
     let rows = if k == 0 { 0 } else { dense.len() / k };
     let data = crate::with_dtype!(dense.dtype(), T => {
-        use crate::cpu_backend::Element;
         let v = T::slice(&dense);
         #[allow(clippy::eq_op)]
         let nan = |a: T| a != a;
@@ -292,6 +291,89 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
     })
 }
 
+/// `x`'s elements with the `reduced` dims moved last, densely, and the
+/// number `k` of reduced elements: each run of `k` is one output element.
+fn reduction_rows(x: &Tensor, reduced: &[usize]) -> Result<(cpu_backend::CpuStorage, usize)> {
+    let kept: Vec<usize> = (0..x.ndim()).filter(|d| !reduced.contains(d)).collect();
+    let order: Vec<i64> = kept.iter().chain(reduced.iter()).map(|&d| d as i64).collect();
+    let moved = if x.ndim() == 0 { x.detach() } else { view::permute(&x.detach(), &order)? };
+    Ok((moved.to_dense(), reduced.iter().map(|&d| x.shape()[d]).product()))
+}
+
+/// `x.prod()` / `x.prod(dim, keepdim, dtype)`: the product of all elements
+/// or along `dim` (integers and bools multiply in int64, as in PyTorch; an
+/// empty product is 1).
+///
+/// Backward (PyTorch's `prod_backward`, FunctionsManual.cpp): without zeros,
+/// `grad * out / x`; where a reduced slice holds one zero, that element gets
+/// `grad * prod(other elements)` and the rest 0; with two or more zeros all
+/// get 0. Built from differentiable ops, so double backward works.
+pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    let src = match dtype {
+        Some(d) => to_dtype(x, d)?,
+        None if !x.dtype().is_float() => to_dtype(x, DType::I64)?,
+        None => x.clone(),
+    };
+    let dims = resolve_dims(dim.as_ref().map(std::slice::from_ref), src.ndim())?;
+    let all: Dims = (0..src.ndim()).collect();
+    let reduced: &[usize] = dims.as_deref().unwrap_or(&all);
+    let (dense, k) = reduction_rows(&src, reduced)?;
+    let rows = numel(&reduced_shape(src.shape(), reduced, false));
+    fn products<T: cpu_backend::Arith>(v: &[T], rows: usize, k: usize) -> Vec<T> {
+        (0..rows).map(|r| v[r * k..(r + 1) * k].iter().fold(T::from_f64(1.0), |a, &b| a * b)).collect()
+    }
+    let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
+        cpu_backend::CpuStorage::I64(v) => cpu_backend::CpuStorage::I64(products(v, rows, k)),
+        cpu_backend::CpuStorage::F32(v) => cpu_backend::CpuStorage::F32(products(v, rows, k)),
+        cpu_backend::CpuStorage::F64(v) => cpu_backend::CpuStorage::F64(products(v, rows, k)),
+        other => unreachable!("{:?} is not a compute dtype", other.dtype()),
+    });
+    let out = Tensor::from_cpu(data, &reduced_shape(src.shape(), reduced, keepdim));
+    struct ProdBackward {
+        name: &'static str,
+        x: SavedTensor,
+        result: SavedTensor,
+        dim: Option<i64>,
+        dims: Option<Dims>,
+        keepdim: bool,
+    }
+    impl BackwardFn for ProdBackward {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.x), ("result", &self.result)]
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let x = self.x.get()?;
+            let spread = |t: &Tensor| expand_back(t, x.shape(), self.dims.as_ref(), self.keepdim);
+            let (g, out) = (spread(grad)?, spread(&self.result.get()?)?);
+            if !super::scan::has_zero(&x) {
+                return Ok(smallvec::smallvec![Some(binary::div(&binary::mul(&g, &out)?, &x)?)]);
+            }
+            let zero = compare::eq(&x, Arg::Scalar(Scalar::Int(0)))?;
+            let safe = select::where_(&zero, Arg::Scalar(Scalar::Int(1)), Arg::Tensor(&x))?;
+            let zeros_in_slice = spread(&raw_sum(&zero, self.dims.as_ref(), self.keepdim))?;
+            let others = spread(&prod(&safe, self.dim, self.keepdim, None)?)?;
+            let lone_zero = logical::and(&zero, &compare::eq(&zeros_in_slice, Arg::Scalar(Scalar::Int(1)))?)?;
+            let no_zero = compare::eq(&zeros_in_slice, Arg::Scalar(Scalar::Int(0)))?;
+            let at_zero = select::where_(&lone_zero, Arg::Tensor(&others), Arg::Scalar(Scalar::Int(0)))?;
+            let factor = select::where_(&no_zero, Arg::Tensor(&binary::div(&out, &safe)?), Arg::Tensor(&at_zero))?;
+            Ok(smallvec::smallvec![Some(binary::mul(&g, &factor)?)])
+        }
+    }
+    let name = if dim.is_some() { "ProdBackward1" } else { "ProdBackward0" };
+    let result = out.clone();
+    record(out, &[&src], |_| ProdBackward {
+        name,
+        x: SavedTensor::new(&src),
+        result: SavedTensor::output(&result, 0, name),
+        dim,
+        dims,
+        keepdim,
+    })
+}
+
 /// `argmax`/`argmin` along `dim` (over the flattened tensor when `None`):
 /// int64, the first index of the extreme value.
 pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, is_max: bool) -> Result<Tensor> {
@@ -308,6 +390,9 @@ pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, is_max: bool) -> Resu
 /// `var`/`std` over `dims` with Bessel's `correction` (1 = unbiased),
 /// written with differentiable ops: `sum((x - mean)^2) / (n - correction)`.
 pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| var(w, dims, correction, keepdim)) {
+        return r;
+    }
     if !x.dtype().is_float() {
         bail!(Runtime, "std and var only support floating point and complex dtypes");
     }
@@ -324,6 +409,9 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
 /// `softmax` (or `log_softmax`) along `dim`, shifted by the maximum for
 /// stability; the rules reuse the result, as PyTorch's do.
 pub fn softmax(x: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| softmax(w, dim, log)) {
+        return r;
+    }
     let d = normalize_dim(dim, x.ndim().max(1))? as i64;
     let src = if x.dtype().is_float() { x.detach() } else { to_dtype(&x.detach(), crate::dtype::DEFAULT_FLOAT)? };
     let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
@@ -363,6 +451,9 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
 /// `logsumexp` over `dims`: `max + log(sum(exp(x - max)))`; its gradient is
 /// `softmax`-like, `g * exp(x - result)`.
 pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| logsumexp(w, dims, keepdim)) {
+        return r;
+    }
     let src = if x.dtype().is_float() { x.clone() } else { to_dtype(x, crate::dtype::DEFAULT_FLOAT)? };
     let m = {
         let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);

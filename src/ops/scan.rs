@@ -4,12 +4,14 @@
 use super::gather::gather;
 use super::view::permute;
 use super::{contiguous, to_dtype};
-use crate::autograd::{record, BackwardFn, Grads};
+use super::binary::{AddKernel, MulKernel};
+use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
-use crate::cpu_backend::{CpuStorage, Element};
+use crate::cpu_backend::{self, Arith, CpuStorage};
 use crate::dtype::DType;
 use crate::error::Result;
-use crate::layout::normalize_dim;
+use crate::layout::{normalize_dim, Layout};
+use crate::op_traits::BinaryOpT;
 use crate::tensor::Tensor;
 
 /// `x` with `dim` moved last and made dense, the order that moves it back,
@@ -30,53 +32,154 @@ fn restore(data: CpuStorage, moved: &Tensor, back: &[i64]) -> Result<Tensor> {
     contiguous(&permute(&Tensor::from_cpu(data, moved.shape()), back)?).map(|t| t.detach())
 }
 
-/// `x.cumsum(dim)`: running sums along `dim` (integers and bools sum in
-/// int64); its gradient is the reversed running sum of the gradient.
-pub fn cumsum(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let src = match (dtype, x.dtype()) {
-        (Some(d), _) => to_dtype(x, d)?,
-        (None, DType::Bool) => to_dtype(x, DType::I64)?,
-        _ => x.clone(),
-    };
-    if src.ndim() == 0 {
-        return Ok(src);
+/// The dtype of a running sum or product: `dtype` if given, else int64 for
+/// integers and bools (as PyTorch), else the input's.
+fn scan_source(x: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
+    match dtype {
+        Some(d) => to_dtype(x, d),
+        None if !x.dtype().is_float() => to_dtype(x, DType::I64),
+        None => Ok(x.clone()),
     }
-    let d = normalize_dim(dim, src.ndim())?;
-    let (moved, back, len) = rows_last(&src, d)?;
+}
+
+/// Running `op` along `dim` of `src`, row by row, in the compute dtype.
+fn running<O: BinaryOpT>(op: O, src: &Tensor, dim: usize) -> Result<Tensor> {
+    let (moved, back, len) = rows_last(src, dim)?;
     let dense = moved.to_dense();
-    fn running<T: Copy + std::ops::Add<Output = T>>(v: &[T], len: usize) -> Vec<T> {
+    fn rows<T: Arith, O: BinaryOpT>(op: O, v: &[T], len: usize) -> Vec<T> {
         let mut out = Vec::with_capacity(v.len());
         for row in v.chunks(len.max(1)) {
             let mut acc: Option<T> = None;
             for &x in row {
-                let next = acc.map_or(x, |a| a + x);
+                let next = acc.map_or(x, |a| op.apply(a, x));
                 acc = Some(next);
                 out.push(next);
             }
         }
         out
     }
-    let data = match &dense {
-        CpuStorage::I64(v) => CpuStorage::I64(running(v, len)),
-        CpuStorage::F32(v) => CpuStorage::F32(running(v, len)),
-        CpuStorage::F64(v) => CpuStorage::F64(running(v, len)),
-        CpuStorage::Bool(_) => unreachable!("bools are summed as int64"),
-    };
-    let out = restore(data, &moved, &back)?;
+    let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
+        CpuStorage::I64(v) => CpuStorage::I64(rows(op, v, len)),
+        CpuStorage::F32(v) => CpuStorage::F32(rows(op, v, len)),
+        CpuStorage::F64(v) => CpuStorage::F64(rows(op, v, len)),
+        other => unreachable!("{:?} is not a compute dtype", other.dtype()),
+    });
+    restore(data, &moved, &back)
+}
+
+/// `x.cumsum(dim, dtype=None)`: running sums along `dim` (integers and bools
+/// sum in int64); its gradient is the reversed running sum of the gradient.
+pub fn cumsum(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+    let src = scan_source(x, dtype)?;
+    if src.ndim() == 0 {
+        return Ok(src);
+    }
+    let d = normalize_dim(dim, src.ndim())?;
+    let out = running(AddKernel, &src, d)?;
     struct CumsumBackward(i64);
     impl BackwardFn for CumsumBackward {
         fn name(&self) -> &'static str {
             "CumsumBackward0"
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            let rev = super::view::flip(grad, &[self.0])?;
-            Ok(smallvec::smallvec![Some(super::view::flip(&cumsum(&rev, self.0, None)?, &[self.0])?)])
+            Ok(smallvec::smallvec![Some(reverse_cumsum(grad, self.0)?)])
         }
         fn saves_tensors(&self) -> bool {
             false
         }
     }
     record(out, &[&src], |_| CumsumBackward(d as i64))
+}
+
+/// `sum_{j >= i} g_j` along `dim`.
+fn reverse_cumsum(g: &Tensor, dim: i64) -> Result<Tensor> {
+    super::view::flip(&cumsum(&super::view::flip(g, &[dim])?, dim, None)?, &[dim])
+}
+
+/// `x.cumprod(dim, dtype=None)`: running products along `dim` (integers and
+/// bools multiply in int64).
+///
+/// Backward: without zeros in a row, `grad_k = (sum_{j>=k} g_j out_j) / x_k`
+/// (differentiable again). Rows holding a zero use the exact division-free
+/// form `grad_k = (prod_{i<k} x_i) * S_k` with `S_k = g_k + x_{k+1} S_{k+1}`,
+/// which is PyTorch's `cumprod_backward` result (FunctionsManual.cpp) but,
+/// computed by a kernel, has no graph for a double backward.
+pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
+    let src = scan_source(x, dtype)?;
+    if src.ndim() == 0 {
+        return Ok(src);
+    }
+    let d = normalize_dim(dim, src.ndim())?;
+    let out = running(MulKernel, &src, d)?;
+    let saved = out.clone();
+    struct CumprodBackward {
+        input: SavedTensor,
+        result: SavedTensor,
+        dim: usize,
+    }
+    impl BackwardFn for CumprodBackward {
+        fn name(&self) -> &'static str {
+            "CumprodBackward0"
+        }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.input), ("result", &self.result)]
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let (x, out) = (self.input.get()?, self.result.get()?);
+            let g = if !has_zero(&x) {
+                let weighted = super::mul(grad, &out)?;
+                super::div(&reverse_cumsum(&weighted, self.dim as i64)?, &x)?
+            } else {
+                cumprod_grad_with_zeros(&x.detach(), &grad.detach(), self.dim)?
+            };
+            Ok(smallvec::smallvec![Some(g)])
+        }
+    }
+    record(out, &[&src], |_| CumprodBackward {
+        input: SavedTensor::new(&src),
+        result: SavedTensor::output(&saved, 0, "CumprodBackward0"),
+        dim: d,
+    })
+}
+
+/// Whether any element of `x` is zero.
+pub(crate) fn has_zero(x: &Tensor) -> bool {
+    let d = x.to_dense();
+    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().any(|v| v.to_f64() == 0.0))
+}
+
+fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor> {
+    let (moved, back, len) = rows_last(x, dim)?;
+    let (gm, _, _) = rows_last(&to_dtype(g, x.dtype())?, dim)?;
+    fn rows<T: Arith>(x: &[T], g: &[T], len: usize) -> Vec<T> {
+        let mut out = vec![T::default(); x.len()];
+        for ((xr, gr), dst) in x.chunks(len.max(1)).zip(g.chunks(len.max(1))).zip(out.chunks_mut(len.max(1))) {
+            let n = xr.len();
+            let mut s = T::default();
+            for k in (0..n).rev() {
+                s = if k + 1 < n { gr[k] + xr[k + 1] * s } else { gr[k] };
+                dst[k] = s;
+            }
+            let mut left = T::from_f64(1.0);
+            for k in 0..n {
+                dst[k] = left * dst[k];
+                left = left * xr[k];
+            }
+        }
+        out
+    }
+    let (xd, gd) = (moved.to_dense(), gm.to_dense());
+    let data = match (&xd, &gd) {
+        (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(rows(x, g, len)),
+        (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(rows(x, g, len)),
+        _ => {
+            let wide = |t: &Tensor| to_dtype(t, crate::dtype::DType::F32);
+            let back_dtype = x.dtype();
+            let g32 = cumprod_grad_with_zeros(&wide(x)?, &wide(g)?, dim)?;
+            return to_dtype(&g32, back_dtype);
+        }
+    };
+    restore(data, &moved, &back)
 }
 
 /// `x.sort(dim, descending, stable)`: sorted values (differentiable, via

@@ -4,7 +4,7 @@
 use super::{broadcast_dense, result_type, to_dtype, with_operand_tensors, Arg};
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
-use crate::cpu_backend::{CpuStorage, Element};
+use crate::cpu_backend::CpuStorage;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};

@@ -17,11 +17,10 @@ use crate::tensor::Tensor;
 fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     let promote = match x.dtype() {
         DType::Bool => true,
-        DType::I64 => !O::KEEPS_INT,
-        _ => false,
+        d => d.is_int() && !O::KEEPS_INT,
     };
     let src = if promote {
-        to_dtype(&x.detach(), if O::KEEPS_INT { DType::I64 } else { DEFAULT_FLOAT })?
+        to_dtype(&x.detach(), if O::KEEPS_INT && x.dtype() == DType::Bool { DType::I64 } else { DEFAULT_FLOAT })?
     } else {
         x.clone()
     };

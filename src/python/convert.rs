@@ -112,7 +112,7 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
                 shape[depth], depth, "a number"
             )));
         }
-        out.kind = Some(out.kind.map_or(s.dtype(), |k| k.max(s.dtype())));
+        out.kind = Some(out.kind.map_or(s.dtype(), |k| crate::dtype::promote(k, s.dtype())));
         out.values.push(s.to_f64());
         out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
         return Ok(());
@@ -121,7 +121,7 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
         let t = &t.get().tensor();
         if t.ndim() == 0 {
             let s = t.item()?;
-            out.kind = Some(out.kind.map_or(t.dtype(), |k| k.max(t.dtype())));
+            out.kind = Some(out.kind.map_or(t.dtype(), |k| crate::dtype::promote(k, t.dtype())));
             out.values.push(s.to_f64());
             out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
             return Ok(());
@@ -161,12 +161,13 @@ fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     if !obj.is_instance_of::<numpy::PyUntypedArray>() {
         return Ok(None);
     }
-    for f in [read::<f32>, read::<f64>, read::<i64>, read::<bool>] {
+    for f in [read::<f32>, read::<f64>, read::<i64>, read::<bool>, read::<i32>, read::<i16>, read::<i8>, read::<u8>, read::<half::f16>] {
         if let Some(t) = f(obj)? {
             return Ok(Some(t));
         }
     }
-    // Other NumPy types: integers become int64, floats float64.
+    // Other NumPy types (uint16/32/64, float128): PyTorch refuses the
+    // unsigned ones it has no dtype for; we widen them to int64 exactly.
     let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
     let target = match kind.as_str() {
         "i" | "u" => "int64",
@@ -196,7 +197,13 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
         let mut got = Collected::default();
         collect(data, 0, &mut shape, &mut got)?;
         match got.kind.unwrap_or(DEFAULT_FLOAT) {
-            DType::I64 => Tensor::from_vec(got.ints, &shape),
+            int if int.is_int() => {
+                let target = dtype.filter(|d| d.is_int()).unwrap_or(int);
+                for &v in &got.ints {
+                    target.check_fits(Scalar::Int(v), target.name())?;
+                }
+                crate::ops::to_dtype(&Tensor::from_vec(got.ints, &shape), target)?
+            }
             DType::Bool => Tensor::from_vec(got.values.iter().map(|&v| v != 0.0).collect::<Vec<_>>(), &shape),
             // Python floats are doubles: converted once, to the dtype asked for.
             float => {
@@ -254,11 +261,21 @@ pub fn to_numpy<'py>(owner: &Bound<'py, PyTensor>) -> PyResult<Bound<'py, PyAny>
             PyArray::<T, IxDyn>::borrow_from_array(&v, owner.clone().into_any()).into_any()
         }
     }
+    has_numpy_dtype(t)?;
     Ok(crate::with_dtype!(t.dtype(), T => view::<T>(t, owner)))
 }
 
-/// A dense NumPy copy (for printing).
+/// NumPy has no bfloat16: PyTorch's TypeError for such tensors.
+fn has_numpy_dtype(t: &Tensor) -> PyResult<()> {
+    if t.dtype() == DType::BF16 {
+        return Err(PyTypeError::new_err("Got unsupported ScalarType BFloat16"));
+    }
+    Ok(())
+}
+
+/// A dense NumPy copy.
 pub fn to_numpy_copy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
+    has_numpy_dtype(t)?;
     let dense = t.to_dense();
     let shape: Vec<usize> = t.shape().to_vec();
     Ok(crate::with_dtype!(dense.dtype(), T => {

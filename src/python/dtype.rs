@@ -7,8 +7,9 @@ use pyo3::types::PyString;
 use crate::device::Device;
 use crate::dtype::DType;
 
-/// The element type of a tensor (`torch.dtype`): `torch.bool`, `torch.int64`,
-/// `torch.float32` or `torch.float64`. There is one object per dtype, so
+/// The element type of a tensor (`torch.dtype`): `torch.bool`, `torch.uint8`,
+/// `torch.int8`, `torch.int16`, `torch.int32`, `torch.int64`,
+/// `torch.float16`, `torch.bfloat16`, `torch.float32` or `torch.float64`. There is one object per dtype, so
 /// `t.dtype is torch.float32`; it pickles by name. Not constructible.
 #[pyclass(name = "dtype", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
@@ -20,26 +21,23 @@ impl PyDType {
         format!("torch.{}", self.0.name())
     }
 
-    /// True for float32 and float64.
+    /// True for float16, bfloat16, float32 and float64.
     #[getter]
     fn is_floating_point(&self) -> bool {
         self.0.is_float()
     }
 
-    /// True for every dtype but bool.
+    /// True for every dtype but bool and uint8.
     #[getter]
     fn is_signed(&self) -> bool {
-        self.0 != DType::Bool
+        !matches!(self.0, DType::Bool | DType::U8)
     }
 
-    /// Bytes per element: 1 (bool), 4 (float32) or 8 (int64, float64).
+    /// Bytes per element: 1 (bool, uint8, int8), 2 (int16, float16,
+    /// bfloat16), 4 (int32, float32) or 8 (int64, float64).
     #[getter]
     fn itemsize(&self) -> usize {
-        match self.0 {
-            DType::Bool => 1,
-            DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
-        }
+        self.0.itemsize()
     }
 
     fn __reduce__(&self) -> (String,) {
@@ -47,12 +45,12 @@ impl PyDType {
     }
 }
 
-static DTYPES: PyOnceLock<[Py<PyDType>; 4]> = PyOnceLock::new();
+static DTYPES: PyOnceLock<Vec<Py<PyDType>>> = PyOnceLock::new();
 
 /// The one Python object for each dtype, so `t.dtype is torch.float32`.
 pub fn dtype_object(py: Python<'_>, dtype: DType) -> &Py<PyDType> {
     let all = DTYPES.get_or_init(py, || {
-        [DType::Bool, DType::I64, DType::F32, DType::F64].map(|d| Py::new(py, PyDType(d)).expect("dtype object"))
+        DType::ALL.iter().map(|&d| Py::new(py, PyDType(d)).expect("dtype object")).collect()
     });
     &all[dtype as usize]
 }

@@ -107,6 +107,7 @@ pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'
     let value = number(fill_value)?;
     let shape = shape_of_sequence(size)?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&[value]));
+    dtype.check_fits(value, dtype.overflow_name())?;
     finish(py, factory::full(&shape, value, dtype), device, requires_grad)
 }
 

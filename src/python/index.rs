@@ -38,13 +38,17 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
     }
     if let Ok(t) = obj.cast::<PyTensor>() {
         let t = t.get().tensor().clone();
-        if t.dtype() == DType::I64 && t.ndim() == 0 {
+        if t.dtype().is_int() && t.dtype() != DType::U8 && t.ndim() == 0 {
             if let crate::dtype::Scalar::Int(i) = t.item()? {
                 return Ok(Item::Basic(IndexItem::Int(i)));
             }
         }
-        if matches!(t.dtype(), DType::I64 | DType::Bool) {
-            return Ok(Item::Advanced(t));
+        match t.dtype() {
+            DType::I64 | DType::Bool => return Ok(Item::Advanced(t)),
+            // uint8 indices are masks (PyTorch's deprecated byte masks).
+            DType::U8 => return Ok(Item::Advanced(crate::ops::to_dtype(&t, DType::Bool)?)),
+            d if d.is_int() => return Ok(Item::Advanced(crate::ops::to_dtype(&t, DType::I64)?)),
+            _ => {}
         }
     }
     if obj.is_instance_of::<pyo3::types::PyList>() {

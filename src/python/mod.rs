@@ -26,7 +26,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     modes::install_trace_provider();
     m.add("_UNARY_FUNCTIONS", pyo3::types::PyTuple::new(m.py(), elementwise::UNARY_FUNCTIONS)?)?;
     let py = m.py();
-    for d in [crate::dtype::DType::Bool, crate::dtype::DType::I64, crate::dtype::DType::F32, crate::dtype::DType::F64] {
+    for &d in crate::dtype::DType::ALL {
         m.add(d.name(), dtype::dtype_object(py, d).clone_ref(py))?;
     }
     macro_rules! functions {

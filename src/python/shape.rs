@@ -252,6 +252,23 @@ impl PyTensor {
 
 #[pymethods]
 impl PyTensor {
+    /// `cumprod(dim, *, dtype=None)`: running products along `dim` (bool and
+    /// integers multiply in int64; `dtype` converts first). Differentiable,
+    /// with zeros too (PyTorch's `cumprod_backward`). IndexError for a bad dim.
+    #[pyo3(signature = (dim, *, dtype=None))]
+    fn cumprod<'py>(&self, py: Python<'py>, dim: i64, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, scan::cumprod(&self.tensor(), dim, super::convert::dtype_arg(dtype)?)?)
+    }
+
+    /// `prod(dim=None, keepdim=False, *, dtype=None)`: the product of all
+    /// elements (0-d), or along the int `dim`. bool and integers multiply in
+    /// int64; `dtype` converts first; an empty product is 1. Differentiable,
+    /// with zeros too (PyTorch's `prod_backward`). IndexError for a bad dim.
+    #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
+    fn prod<'py>(&self, py: Python<'py>, dim: Option<i64>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, crate::ops::reduce::prod(&self.tensor(), dim, keepdim, super::convert::dtype_arg(dtype)?)?)
+    }
+
     /// `cumsum(dim, *, dtype=None)`: running sums along `dim` (bool and
     /// integer inputs sum in int64). Differentiable.
     #[pyo3(signature = (dim, *, dtype=None))]

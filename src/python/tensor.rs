@@ -281,13 +281,9 @@ impl PyTensor {
         self.tensor().numel()
     }
 
-    /// Bytes per element: 1 (bool), 4 (float32) or 8 (int64, float64).
+    /// Bytes per element (`dtype.itemsize`).
     fn element_size(&self) -> usize {
-        match self.tensor().dtype() {
-            DType::Bool => 1,
-            DType::F32 => 4,
-            DType::I64 | DType::F64 => 8,
-        }
+        self.tensor().dtype().itemsize()
     }
 
     /// True if `dtype` is float32 or float64.
@@ -658,7 +654,10 @@ impl PyTensor {
         kwargs.set_item("requires_grad", self.tensor().requires_grad())?;
         kwargs.set_item("grad_fn_name", self.tensor().grad_fn_name())?;
         kwargs.set_item("device", self.tensor().device().name())?;
-        let values = convert::to_numpy_copy(py, &self.tensor())?;
+        // Printing shows bfloat16 values through float32 (NumPy has none).
+        let tensor = self.tensor();
+        let shown = if tensor.dtype() == DType::BF16 { ops::to_dtype(&tensor.detach(), DType::F32)? } else { tensor.clone() };
+        let values = convert::to_numpy_copy(py, &shown)?;
         format.bind(py).call((values, self.tensor().dtype().name()), Some(&kwargs))?.extract()
     }
 
@@ -836,6 +835,8 @@ impl PyTensor {
                 )))
             }
         };
+        let dtype = slf.get().tensor().dtype();
+        dtype.check_fits(value, dtype.overflow_name())?;
         inplace::fill_(&slf.get().tensor(), value, false)?;
         Ok(slf.clone())
     }
@@ -1033,26 +1034,6 @@ impl PyTensor {
 
     // ---- dtype / device ------------------------------------------------------------
 
-    /// This tensor as float32 (self if it already is). Differentiable between
-    /// float dtypes.
-    fn float<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
-        convert_to(slf, DType::F32)
-    }
-    /// This tensor as float64 (self if it already is). Differentiable between
-    /// float dtypes.
-    fn double<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
-        convert_to(slf, DType::F64)
-    }
-    /// This tensor as int64 (self if it already is), truncating floats toward
-    /// zero. Not differentiable.
-    fn long<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
-        convert_to(slf, DType::I64)
-    }
-    /// This tensor as bool (self if it already is): True where nonzero. Not
-    /// differentiable.
-    fn bool<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
-        convert_to(slf, DType::Bool)
-    }
     /// This tensor converted to `other.dtype` (self if they are equal).
     /// Differentiable between float dtypes.
     fn type_as<'py>(slf: &Bound<'py, Self>, other: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
@@ -1137,3 +1118,34 @@ fn convert_to<'py>(slf: &Bound<'py, PyTensor>, dtype: DType) -> PyResult<Bound<'
     wrap(slf.py(), ops::to_dtype(t, dtype)?)
 }
 
+
+/// The dtype shorthands (`t.float()`, `t.half()`, `t.long()`, ...): each
+/// converts to one dtype, returning self if the tensor already has it.
+/// Differentiable between float dtypes; conversions to integers truncate
+/// toward zero and wrap on overflow, to bool give True where nonzero.
+macro_rules! dtype_shorthands {
+    ($($name:ident => $dtype:ident, $doc:literal;)*) => {
+        #[pymethods]
+        impl PyTensor {
+            $(
+                #[doc = $doc]
+                fn $name<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyTensor>> {
+                    convert_to(slf, DType::$dtype)
+                }
+            )*
+        }
+    };
+}
+
+dtype_shorthands! {
+    float => F32, "This tensor as float32 (self if it already is); differentiable.";
+    double => F64, "This tensor as float64 (self if it already is); differentiable.";
+    half => F16, "This tensor as float16 (self if it already is); differentiable.";
+    bfloat16 => BF16, "This tensor as bfloat16 (self if it already is); differentiable.";
+    long => I64, "This tensor as int64 (self if it already is), floats truncated toward zero.";
+    int => I32, "This tensor as int32 (self if it already is), floats truncated toward zero, wrapping.";
+    short => I16, "This tensor as int16 (self if it already is), floats truncated toward zero, wrapping.";
+    char => I8, "This tensor as int8 (self if it already is), floats truncated toward zero, wrapping.";
+    byte => U8, "This tensor as uint8 (self if it already is), floats truncated toward zero, wrapping.";
+    bool => Bool, "This tensor as bool (self if it already is): True where nonzero.";
+}
