@@ -198,7 +198,6 @@ def test_take_along_dim_of_a_scalar_matches_pytorch(torch):
     same_error(torch, lambda m, a, i: m.take_along_dim(a, i, 0), np.array(3.0), np.array(0))
 
 
-@pytest.mark.xfail(REFERENCE is None, reason="core bug: gather wraps negative indices instead of raising", strict=True)
 def test_gather_under_take_along_dim_rejects_negative_indices():
     with pytest.raises(RuntimeError, match="index -1 is out of bounds for dimension 1 with size 3"):
         rg.ones(2, 3).gather(1, rg.tensor([[-1, 0]]))
@@ -345,7 +344,6 @@ def test_std_mean_and_var_mean_overloads_against_numpy(args, kw, ddof, axis, kee
     assert gradcheck(lambda t: rg.std_mean(t, *args, **kw), (leaf(a),))
 
 
-@pytest.mark.xfail(REFERENCE is None, reason="core bug: Tensor.std backward is NaN where the std is 0", strict=True)
 def test_std_gradient_where_the_std_is_zero():
     x = rg.tensor([1.0, 1.0], dtype=rg.float64, requires_grad=True)
     rg.std_mean(x)[0].backward()
@@ -459,7 +457,6 @@ def test_multinomial_errors_match_pytorch(torch, weights, n, replacement):
 ORDS = [2, 1, 3, 0.5, 1.5, 0, -1, -2, -0.5, inf, -inf]
 # the core's Tensor.norm gives NaN gradients at zero elements for these
 # orders (PyTorch: 0); see test_vector_norm_gradient_at_zero_elements
-CORE_NAN_GRAD_ORDS = (0.5, 1.5)
 
 
 def np_vector_norm(a, ord, axis=None, keepdims=False):
@@ -508,9 +505,7 @@ def test_vector_norm_gradcheck(ord):
     assert gradcheck(lambda t: rg.linalg.vector_norm(t, ord), (leaf(a),))
 
 
-@pytest.mark.parametrize("ord", [pytest.param(o, marks=pytest.mark.xfail(
-    REFERENCE is None, reason="core bug: Tensor.norm backward is NaN at zero elements for non-integer p < 2",
-    strict=True)) if o in CORE_NAN_GRAD_ORDS else o for o in ORDS])
+@pytest.mark.parametrize("ord", ORDS)
 def test_vector_norm_gradient_at_zero_elements_matches_pytorch(torch, ord):
     a = rand_array(4, (4, 3))
     a[1] = 0.0                 # a zero vector

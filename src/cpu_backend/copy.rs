@@ -57,7 +57,9 @@ pub fn fill(dst: &mut CpuStorage, layout: &Layout, value: Scalar) {
     crate::with_dtype!(dst.dtype(), T => {
         let v = T::from_scalar(value);
         let to = T::slice_mut(dst);
-        if layout.is_contiguous() {
+        if layout.numel() == 0 {
+            // An empty view's offset may lie past the end of the buffer.
+        } else if layout.is_contiguous() {
             to[layout.offset..layout.offset + layout.numel()].fill(v);
         } else {
             for o in layout.offsets() {

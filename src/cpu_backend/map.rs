@@ -15,10 +15,12 @@ pub enum Operand<'a> {
 }
 
 /// The contiguous run of elements a layout covers, when it is contiguous.
-fn dense<'a, T: Element>(data: &'a [T], layout: &Layout) -> Option<&'a [T]> {
-    layout
-        .is_contiguous()
-        .then(|| &data[layout.offset..layout.offset + layout.numel()])
+/// (An empty view's offset may lie past the end of its buffer.)
+pub(super) fn dense<'a, T: Element>(data: &'a [T], layout: &Layout) -> Option<&'a [T]> {
+    match layout.numel() {
+        0 => Some(&[]),
+        n => layout.is_contiguous().then(|| &data[layout.offset..layout.offset + n]),
+    }
 }
 
 fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {

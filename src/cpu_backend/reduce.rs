@@ -39,20 +39,22 @@ pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
         return super::in_compute_dtype(data, layout, sum_all);
     }
     let gathered;
-    let (data, start) = if layout.is_contiguous() {
-        (data, layout.offset)
+    let data = if layout.is_contiguous() {
+        data
     } else {
         gathered = super::gather(data, layout);
-        (&gathered, 0)
+        &gathered
     };
-    let n = layout.numel();
-    match data {
-        CpuStorage::F32(v) => CpuStorage::F32(vec![sum_f64(&v[start..start + n]) as f32]),
-        CpuStorage::F64(v) => CpuStorage::F64(vec![sum_f64(&v[start..start + n])]),
-        ints => crate::with_dtype!(ints.dtype(), T => {
-            CpuStorage::I64(vec![sum_i64(T::slice(ints)[start..start + n].iter().copied())])
-        }),
-    }
+    let dense = Layout::contiguous(&layout.shape);
+    let dense = if layout.is_contiguous() { layout } else { &dense };
+    crate::with_dtype!(data.dtype(), T => {
+        let v = super::map::dense(T::slice(data), dense).expect("contiguous");
+        match data.dtype() {
+            DType::F32 => CpuStorage::F32(vec![sum_f64(v) as f32]),
+            DType::F64 => CpuStorage::F64(vec![sum_f64(v)]),
+            _ => CpuStorage::I64(vec![sum_i64(v.iter().copied())]),
+        }
+    })
 }
 
 /// Sums over `dims` (sorted, distinct); the result has the kept dimensions in

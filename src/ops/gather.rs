@@ -30,10 +30,10 @@ fn positions(shape: &[usize], target: &[usize], dim: usize, index: &[i64]) -> Re
     let mut coord: Shape = smallvec::smallvec![0; shape.len()];
     for &ix in index.iter().take(n) {
         let size = target[dim] as i64;
-        if ix < -size || ix >= size {
+        if ix < 0 || ix >= size {
             bail!(Runtime, "index {ix} is out of bounds for dimension {dim} with size {size}");
         }
-        let ix = if ix < 0 { ix + size } else { ix } as usize;
+        let ix = ix as usize;
         let mut pos = 0isize;
         for (d, &c) in coord.iter().enumerate() {
             pos += strides[d] * if d == dim { ix } else { c } as isize;

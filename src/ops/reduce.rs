@@ -17,6 +17,19 @@ type Dims = SmallVec<[usize; 4]>;
 /// Resolves a `dim=` argument: `None` (or an empty list) reduces everything.
 fn resolve_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Option<Dims>> {
     let Some(dims) = dims.filter(|d| !d.is_empty()) else { return Ok(None) };
+    resolve_given_dims(dims, ndim).map(Some)
+}
+
+/// `resolve_dims` for reductions taking `keepdim`: with it, reducing
+/// everything keeps every dim as size 1 (PyTorch's `x.sum(None, True)`).
+fn resolve_dims_keep(dims: Option<&[i64]>, ndim: usize, keepdim: bool) -> Result<Option<Dims>> {
+    match resolve_dims(dims, ndim)? {
+        None if keepdim && ndim > 0 => Ok(Some((0..ndim).collect())),
+        other => Ok(other),
+    }
+}
+
+fn resolve_given_dims(dims: &[i64], ndim: usize) -> Result<Dims> {
     let mut out = Dims::new();
     for &d in dims {
         let d = normalize_dim(d, ndim)?;
@@ -30,7 +43,7 @@ fn resolve_dims(dims: Option<&[i64]>, ndim: usize) -> Result<Option<Dims>> {
     if ndim == 0 {
         out.clear();
     }
-    Ok(Some(out))
+    Ok(out)
 }
 
 /// Shape of a reduction's result.
@@ -95,7 +108,7 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
         Some(dt) => to_dtype(x, dt)?,
         None => x.clone(),
     };
-    let dims = resolve_dims(dims, src.ndim())?;
+    let dims = resolve_dims_keep(dims, src.ndim(), keepdim)?;
     let out = raw_sum(&src, dims.as_ref(), keepdim);
     let name = if dims.is_some() { "SumBackward1" } else { "SumBackward0" };
     let shape = src.shape_vec();
@@ -118,7 +131,7 @@ pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType
             src.dtype().scalar_name()
         );
     }
-    let dims = resolve_dims(dims, src.ndim())?;
+    let dims = resolve_dims_keep(dims, src.ndim(), keepdim)?;
     let count = match &dims {
         None => src.numel(),
         Some(d) => d.iter().map(|&d| src.shape()[d]).product(),
@@ -155,10 +168,17 @@ impl BackwardFn for NormBackward {
         let local = if self.p == 1.0 {
             unary::sign(x)?
         } else {
-            // x |x|^(p-2) / norm^(p-1); zero where the norm is zero, as in PyTorch.
+            // sgn(x) |x|^(p-1) / norm^(p-1) (PyTorch's norm_backward): zero
+            // where the norm is zero, and for p < 1 where x is zero.
             let scale = binary::div(&g, &binary::pow(&n, Arg::from(self.p - 1.0))?)?;
             let scale = masked_fill(&scale, &compare::eq(&n, Arg::from(0.0))?, 0.0)?;
-            let local = if self.p == 2.0 { x.clone() } else { binary::mul(x, &binary::pow(&unary::abs(x)?, Arg::from(self.p - 2.0))?)? };
+            let local = if self.p == 2.0 {
+                x.clone()
+            } else {
+                let powered = binary::pow(&unary::abs(x)?, Arg::from(self.p - 1.0))?;
+                let powered = if self.p < 1.0 { masked_fill(&powered, &compare::eq(x, Arg::from(0.0))?, 0.0)? } else { powered };
+                binary::mul(&unary::sign(x)?, &powered)?
+            };
             return Ok(smallvec::smallvec![Some(binary::mul(&local, &scale)?)]);
         };
         Ok(smallvec::smallvec![Some(binary::mul(&g, &local)?)])
@@ -187,7 +207,7 @@ pub fn norm(x: &Tensor, p: f64, dims: Option<&[i64]>, keepdim: bool) -> Result<T
     if !(p.is_finite() && p > 0.0) {
         bail!(NotImplemented, "norm with p={p} is not supported yet (finite p > 0 is)");
     }
-    let resolved = resolve_dims(dims, x.ndim())?;
+    let resolved = resolve_dims_keep(dims, x.ndim(), keepdim)?;
     let out = {
         let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
         let a = unary::abs(x)?;
@@ -237,15 +257,21 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
     if x.dtype() == DType::Bool {
         bail!(Runtime, "\"{}\" not implemented for 'Bool'", if is_max { "max_all" } else { "min_all" });
     }
-    let resolved = resolve_dims(dims, x.ndim())?;
+    let resolved = resolve_dims_keep(dims, x.ndim(), keepdim)?;
     let all: Dims = (0..x.ndim()).collect();
     let reduced: &[usize] = resolved.as_deref().unwrap_or(&all);
-    if x.numel() == 0 && reduced.iter().any(|&d| x.shape()[d] == 0) || (x.numel() == 0 && reduced.is_empty() && x.ndim() > 0) {
-        bail!(
-            Runtime,
-            "{}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument.",
-            if name.starts_with("Max") || name.starts_with("Min") { if is_max { "max" } else { "min" } } else if is_max { "amax" } else { "amin" }
-        );
+    let op = if name.starts_with("Max") || name.starts_with("Min") { if is_max { "max" } else { "min" } } else if is_max { "amax" } else { "amin" };
+    if x.numel() == 0 {
+        let given = dims.filter(|d| !d.is_empty()).and(resolved.as_deref());
+        if let Some(&d) = given.and_then(|g| g.iter().find(|&&d| x.shape()[d] == 0)) {
+            bail!(Index, "{op}(): Expected reduction dim {d} to have non-zero size.");
+        }
+        if given.is_none() && x.ndim() > 0 {
+            bail!(
+                Runtime,
+                "{op}(): Expected reduction dim to be specified for input.numel() == 0. Specify the reduction dim with the 'dim' argument."
+            );
+        }
     }
     let (dense, k) = reduction_rows(x, reduced)?;
     let rows = if k == 0 { 0 } else { dense.len() / k };
@@ -396,7 +422,7 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
     if !x.dtype().is_float() {
         bail!(Runtime, "std and var only support floating point and complex dtypes");
     }
-    let resolved = resolve_dims(dims, x.ndim())?;
+    let resolved = resolve_dims_keep(dims, x.ndim(), keepdim)?;
     let n: usize = match &resolved {
         None => x.numel(),
         Some(d) => d.iter().map(|&d| x.shape()[d]).product(),
@@ -404,6 +430,56 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
     let centered = binary::sub(x, &mean(x, dims, true, None)?)?;
     let ss = sum(&binary::mul(&centered, &centered)?, dims, keepdim, None)?;
     binary::div(&ss, Arg::from((n as f64 - correction).max(0.0)))
+}
+
+/// `std`: `sqrt(var(...))` with PyTorch's own rule (`std_backward`,
+/// FunctionsManual.cpp): `grad / (2 std)` fed to var's gradient, taken as 0
+/// where std is 0 (a constant slice) instead of the chain rule's NaN.
+pub fn std(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| std(w, dims, correction, keepdim)) {
+        return r;
+    }
+    let out = {
+        let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
+        unary::sqrt(&var(x, dims, correction, keepdim)?)?.detach()
+    };
+    struct StdBackward {
+        x: SavedTensor,
+        result: SavedTensor,
+        dims: Option<Vec<i64>>,
+        correction: f64,
+        keepdim: bool,
+    }
+    impl BackwardFn for StdBackward {
+        fn name(&self) -> &'static str {
+            "StdBackward0"
+        }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.x), ("result", &self.result)]
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let x = self.x.get()?;
+            let dims = resolve_dims_keep(self.dims.as_deref(), x.ndim(), self.keepdim)?;
+            let spread = |t: &Tensor| expand_back(t, x.shape(), dims.as_ref(), self.keepdim);
+            let r = spread(&self.result.get()?)?;
+            let n: usize = match &dims {
+                None => x.numel(),
+                Some(d) => d.iter().map(|&d| x.shape()[d]).product(),
+            };
+            let scale = masked_fill(&binary::div(&spread(grad)?, &r)?, &compare::eq(&r, Arg::from(0.0))?, 0.0)?;
+            let centered = binary::sub(&x, &mean(&x, self.dims.as_deref(), true, None)?)?;
+            let local = binary::div(&centered, Arg::from((n as f64 - self.correction).max(0.0)))?;
+            Ok(smallvec::smallvec![Some(binary::mul(&scale, &local)?)])
+        }
+    }
+    let result = out.clone();
+    record(out, &[x], |_| StdBackward {
+        x: SavedTensor::new(x),
+        result: SavedTensor::output(&result, 0, "StdBackward0"),
+        dims: dims.map(<[i64]>::to_vec),
+        correction,
+        keepdim,
+    })
 }
 
 /// `softmax` (or `log_softmax`) along `dim`, shifted by the maximum for

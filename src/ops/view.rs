@@ -282,6 +282,14 @@ pub fn movedim(x: &Tensor, source: &[i64], destination: &[i64]) -> Result<Tensor
     }
     let src: Vec<usize> = source.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
     let dst: Vec<usize> = destination.iter().map(|&d| normalize_dim(d, n)).collect::<Result<_>>()?;
+    for (dims, given, name) in [(&src, source, "source"), (&dst, destination, "destination")] {
+        if dims.iter().enumerate().any(|(i, d)| dims[..i].contains(d)) {
+            bail!(Runtime, "movedim: repeated dim in `{name}` ({given:?})");
+        }
+    }
+    if n == 0 {
+        return permute(x, &[]);
+    }
     let mut order = vec![usize::MAX; n];
     for (&s, &d) in src.iter().zip(&dst) {
         order[d] = s;

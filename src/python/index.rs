@@ -147,7 +147,9 @@ fn split(t: &Tensor, items: Vec<Item>) -> PyResult<Split> {
                             "index {bad} is out of bounds for dimension {src} with size {size}"
                         )));
                     }
-                    let flat = crate::ops::view::reshape_to(&a.detach(), &[a.numel()])?;
+                    // Negative indices count from the end (index_select does not wrap).
+                    let wrapped: Vec<i64> = values.iter().map(|&v| if v < 0 { v + size } else { v }).collect();
+                    let flat = Tensor::from_vec(wrapped, &[a.numel()]);
                     advanced = Some((dim, flat, a.shape().to_vec(), 1));
                     basic.push(full.clone());
                 }

@@ -177,7 +177,7 @@ impl PyTensor {
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
     fn std<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, unbiased: Option<bool>, keepdim: bool, correction: Option<f64>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, c) = var_args(dim, unbiased, correction)?;
-        wrap(py, crate::ops::unary::sqrt(&reduce::var(&self.tensor(), dims.as_deref(), c, keepdim)?)?)
+        wrap(py, reduce::std(&self.tensor(), dims.as_deref(), c, keepdim)?)
     }
     /// `gather(dim, index)`: `out[i][j] = self[i][index[i][j]]` for `dim=1`;
     /// `index` is int64 with as many dimensions as `self`.
@@ -322,6 +322,10 @@ impl PyTensor {
 }
 
 fn var_args(dim: Option<&Bound<'_, PyAny>>, unbiased: Option<bool>, correction: Option<f64>) -> PyResult<(Option<Vec<i64>>, f64)> {
+    // `x.var(False)`: PyTorch's `var(unbiased)` overload.
+    if let Some(flag) = dim.filter(|d| d.is_instance_of::<pyo3::types::PyBool>()) {
+        return var_args(None, Some(flag.extract()?), correction);
+    }
     let dims = dims_arg(dim)?;
     if unbiased.is_some() && correction.is_some() {
         return Err(PyTypeError::new_err("var(): cannot specify both unbiased and correction"));
