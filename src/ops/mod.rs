@@ -12,6 +12,7 @@ pub mod gather;
 pub mod index;
 pub mod inplace;
 pub mod join;
+pub mod linalg;
 pub mod logical;
 pub mod loss;
 pub mod masked;

@@ -8,6 +8,7 @@ mod function;
 mod functions;
 mod graph;
 mod index;
+mod linalg;
 mod modes;
 mod shape;
 mod tensor;
@@ -73,6 +74,13 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         elementwise::mish,
         elementwise::softsign,
         function::_function_record,
+        linalg::_linalg_inv,
+        linalg::_linalg_det,
+        linalg::_linalg_solve,
+        linalg::_linalg_cholesky,
+        linalg::_linalg_qr,
+        linalg::_linalg_svd,
+        linalg::_linalg_eigh,
         modes::_set_anomaly_enabled,
         modes::_is_anomaly_enabled,
         modes::_is_anomaly_check_nan_enabled,
