@@ -244,6 +244,12 @@ fn index_vector(op: &str, index: &Tensor) -> Result<Vec<i64>> {
 /// `x.index_select(dim, index)`: the slices of `dim` named by the 1-D int64
 /// `index`, in its order (repeats allowed; their gradients add up).
 pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    index_select_as(x, dim, index, "IndexSelectBackward0")
+}
+
+/// `index_select` whose node has the given name (`IndexBackward0` when it
+/// serves advanced indexing, as PyTorch's `t[idx]`).
+pub fn index_select_as(x: &Tensor, dim: i64, index: &Tensor, node: &'static str) -> Result<Tensor> {
     let idx = index_vector("index_select", index)?;
     let d = normalize_dim(dim, x.ndim().max(1))?;
     let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
@@ -253,7 +259,7 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
         out_shape[d] = idx.len();
     }
     let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&x.to_dense(), &pos), &out_shape);
-    record(out, &[x], |_| PutBack::new("IndexSelectBackward0", dim, index, x, index_add))
+    record(out, &[x], |_| PutBack::new(node, dim, index, x, index_add))
 }
 
 /// `base.index_add(dim, index, src)`: `src`'s slices added into `base`'s

@@ -1,7 +1,7 @@
 //! Python index objects (`int`, `slice`, `None`, `...`, tuples) for
 //! `__getitem__` / `__setitem__`.
 
-use pyo3::exceptions::{PyNotImplementedError, PyTypeError};
+use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyEllipsis, PyInt, PySlice, PyTuple};
 
@@ -26,7 +26,11 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
     if obj.is_instance_of::<PyEllipsis>() {
         return Ok(Item::Basic(IndexItem::Ellipsis));
     }
-    if obj.is_instance_of::<PyInt>() && !obj.is_instance_of::<PyBool>() {
+    // `t[True]` / `t[False]`: a 0-d mask.
+    if obj.is_instance_of::<PyBool>() {
+        return Ok(Item::Advanced(Tensor::from_vec(vec![obj.extract::<bool>()?], &[])));
+    }
+    if obj.is_instance_of::<PyInt>() {
         return Ok(Item::Basic(IndexItem::Int(obj.extract()?)));
     }
     if let Ok(s) = obj.cast::<PySlice>() {
@@ -70,20 +74,84 @@ fn parse(index: &Bound<'_, PyAny>) -> PyResult<Vec<Item>> {
     }
 }
 
-/// An index with at most one advanced item, split into the basic items
-/// (the advanced one replaced by full slices over the dims it covers) and
-/// the advanced index: the dim of the basic view it applies to and the
-/// flat int64 positions it selects there, with the shape they take.
+/// An index split into its basic items (each advanced one replaced by full
+/// slices over the dims it covers) and its advanced part, if any.
 struct Split {
     basic: Vec<IndexItem>,
-    advanced: Option<(usize, Tensor, Vec<usize>, usize)>,
+    advanced: Option<Advanced>,
+}
+
+/// The advanced indices of an index, as PyTorch's `index`/`index_put_` see
+/// them: one int64 index per covered dim (a bool mask gives one per mask dim,
+/// its `nonzero()` columns), broadcast together to `shape`.
+struct Advanced {
+    /// The dims of the basic view they index, ascending.
+    dims: Vec<usize>,
+    /// The flat position, in those dims merged (row-major), of each
+    /// selected element.
+    flat: Tensor,
+    /// The broadcast shape of the index tensors: the shape the selection
+    /// takes in the result.
+    shape: Vec<usize>,
+}
+
+impl Advanced {
+    /// Whether the indexed dims are next to each other: then the result's
+    /// index dims replace them in place, otherwise they go first (NumPy's and
+    /// PyTorch's rule).
+    fn adjacent(&self) -> bool {
+        self.dims.windows(2).all(|w| w[1] == w[0] + 1)
+    }
+
+    /// `view` with the indexed dims moved first when they are not adjacent,
+    /// the dim where they start, and the permutation used (to undo it).
+    fn arrange(&self, view: &Tensor) -> crate::Result<(Tensor, usize, Option<Vec<i64>>)> {
+        if self.adjacent() {
+            return Ok((view.clone(), self.dims[0], None));
+        }
+        let order: Vec<i64> = self
+            .dims
+            .iter()
+            .copied()
+            .chain((0..view.ndim()).filter(|d| !self.dims.contains(d)))
+            .map(|d| d as i64)
+            .collect();
+        Ok((crate::ops::view::permute(view, &order)?, 0, Some(order)))
+    }
+}
+
+/// Long index tensors for one advanced item at `src` in `t`: bounds-checked
+/// and wrapped, one per dim it covers.
+fn long_indices(t: &Tensor, a: &Tensor, src: usize) -> PyResult<Vec<Tensor>> {
+    if a.dtype() == DType::Bool {
+        for k in 0..a.ndim() {
+            let (want, have) = (a.shape()[k], t.shape().get(src + k).copied().unwrap_or(0));
+            if want != have {
+                return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+                    "The shape of the mask [{want}] at index {k} does not match the shape of the indexed tensor [{have}] at index {}",
+                    src + k
+                )));
+            }
+        }
+        let positions = crate::ops::gather::nonzero(a)?;
+        return Ok((0..a.ndim()).map(|k| crate::ops::view::select(&positions, 1, k as i64)).collect::<crate::Result<_>>()?);
+    }
+    let size = t.shape().get(src).copied().unwrap_or(0) as i64;
+    let values = match a.to_dense() {
+        crate::cpu_backend::CpuStorage::I64(v) => v,
+        _ => unreachable!("int64 index"),
+    };
+    if let Some(bad) = values.iter().find(|&&v| v < -size || v >= size) {
+        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
+            "index {bad} is out of bounds for dimension {src} with size {size}"
+        )));
+    }
+    // Negative indices count from the end (index_select does not wrap).
+    let wrapped: Vec<i64> = values.iter().map(|&v| if v < 0 { v + size } else { v }).collect();
+    Ok(vec![Tensor::from_vec(wrapped, a.shape())])
 }
 
 fn split(t: &Tensor, items: Vec<Item>) -> PyResult<Split> {
-    let n_adv = items.iter().filter(|i| matches!(i, Item::Advanced(_))).count();
-    if n_adv > 1 {
-        return Err(PyNotImplementedError::new_err("indexing with more than one tensor index is not supported yet"));
-    }
     let full = IndexItem::Slice { start: None, stop: None, step: None };
     let consumed: usize = items
         .iter()
@@ -94,7 +162,8 @@ fn split(t: &Tensor, items: Vec<Item>) -> PyResult<Split> {
             _ => 0,
         })
         .sum();
-    let (mut basic, mut advanced) = (Vec::new(), None);
+    let mut basic = Vec::new();
+    let (mut dims, mut sizes, mut indices) = (Vec::new(), Vec::new(), Vec::new());
     // `dim` counts the dims of the basic view produced so far, `src` those
     // of `t` consumed.
     let (mut dim, mut src) = (0usize, 0usize);
@@ -116,49 +185,58 @@ fn split(t: &Tensor, items: Vec<Item>) -> PyResult<Split> {
                 }
                 basic.push(b);
             }
+            // A 0-d mask adds a dim of size 1 and keeps it (True) or not.
+            Item::Advanced(a) if a.dtype() == DType::Bool && a.ndim() == 0 => {
+                basic.push(IndexItem::NewAxis);
+                let keep = a.item()?.to_f64() != 0.0;
+                indices.push(Tensor::from_vec(if keep { vec![0i64] } else { vec![] }, &[keep as usize]));
+                dims.push(dim);
+                sizes.push(1);
+                dim += 1;
+            }
             Item::Advanced(a) => {
-                let span = if a.dtype() == DType::Bool { a.ndim().max(1) } else { 1 };
-                if a.dtype() == DType::Bool {
-                    for k in 0..a.ndim() {
-                        let (want, have) = (a.shape()[k], t.shape().get(src + k).copied().unwrap_or(0));
-                        if want != have {
-                            return Err(pyo3::exceptions::PyIndexError::new_err(format!(
-                                "The shape of the mask [{}] at index {k} does not match the shape of the indexed tensor [{}] at index {}",
-                                want,
-                                have,
-                                src + k
-                            )));
-                        }
-                    }
-                    let flat = crate::ops::view::reshape_to(&a, &[a.numel()])?;
-                    let positions = crate::ops::gather::nonzero(&flat)?;
-                    let n = positions.shape()[0];
-                    let positions = crate::ops::view::reshape_to(&positions, &[n])?;
-                    advanced = Some((dim, positions, vec![n], a.ndim()));
-                    basic.extend(std::iter::repeat_n(full.clone(), a.ndim()));
-                } else {
-                    let size = t.shape().get(src).copied().unwrap_or(0) as i64;
-                    let values = match a.to_dense() {
-                        crate::cpu_backend::CpuStorage::I64(v) => v,
-                        _ => unreachable!("int64 index"),
-                    };
-                    if let Some(bad) = values.iter().find(|&&v| v < -size || v >= size) {
-                        return Err(pyo3::exceptions::PyIndexError::new_err(format!(
-                            "index {bad} is out of bounds for dimension {src} with size {size}"
-                        )));
-                    }
-                    // Negative indices count from the end (index_select does not wrap).
-                    let wrapped: Vec<i64> = values.iter().map(|&v| if v < 0 { v + size } else { v }).collect();
-                    let flat = Tensor::from_vec(wrapped, &[a.numel()]);
-                    advanced = Some((dim, flat, a.shape().to_vec(), 1));
+                for (k, index) in long_indices(t, &a, src)?.into_iter().enumerate() {
+                    dims.push(dim + k);
+                    sizes.push(t.shape()[src + k]);
+                    indices.push(index);
                     basic.push(full.clone());
                 }
+                let span = if a.dtype() == DType::Bool { a.ndim() } else { 1 };
                 src += span;
-                dim += 1;
+                dim += span;
             }
         }
     }
-    Ok(Split { basic, advanced })
+    if indices.is_empty() {
+        return Ok(Split { basic, advanced: None });
+    }
+    let mut shape: Vec<usize> = Vec::new();
+    for index in &indices {
+        shape = crate::layout::broadcast_shapes(&shape, index.shape())
+            .map_err(|_| {
+                let shapes: Vec<String> = indices.iter().map(|i| format!("{:?}", i.shape())).collect();
+                pyo3::exceptions::PyIndexError::new_err(format!(
+                    "shape mismatch: indexing tensors could not be broadcast together with shapes {}",
+                    shapes.join(", ")
+                ))
+            })?
+            .to_vec();
+    }
+    // Row-major position in the merged indexed dims.
+    let mut flat = vec![0i64; crate::layout::numel(&shape)];
+    let mut stride = 1i64;
+    for (index, &size) in indices.iter().zip(&sizes).rev() {
+        let values = match crate::ops::view::expand_to(index, &shape)?.to_dense() {
+            crate::cpu_backend::CpuStorage::I64(v) => v,
+            _ => unreachable!("int64 index"),
+        };
+        for (f, v) in flat.iter_mut().zip(values) {
+            *f += v * stride;
+        }
+        stride *= size as i64;
+    }
+    let flat = Tensor::from_vec(flat, &[crate::layout::numel(&shape)]);
+    Ok(Split { basic, advanced: Some(Advanced { dims, flat, shape }) })
 }
 
 /// The basic view's dims `d..d+span` merged into one (the dims a bool mask
@@ -176,11 +254,13 @@ fn merge_dims(t: &Tensor, d: usize, span: usize) -> crate::Result<Tensor> {
 pub fn get(t: &Tensor, index_obj: &Bound<'_, PyAny>) -> PyResult<Tensor> {
     let Split { basic, advanced } = split(t, parse(index_obj)?)?;
     let view = index::index(t, &basic)?;
-    let Some((d, flat, shape, span)) = advanced else { return Ok(view) };
-    let selected = crate::ops::gather::index_select(&merge_dims(&view, d, span)?, d as i64, &flat)?;
-    // The selected dim takes the index's shape.
+    let Some(adv) = advanced else { return Ok(view) };
+    let (view, d, _) = adv.arrange(&view)?;
+    let span = adv.dims.len();
+    let selected = crate::ops::gather::index_select_as(&merge_dims(&view, d, span)?, d as i64, &adv.flat, "IndexBackward0")?;
+    // The selected dim takes the indices' broadcast shape.
     let mut out: Vec<usize> = selected.shape()[..d].to_vec();
-    out.extend_from_slice(&shape);
+    out.extend_from_slice(&adv.shape);
     out.extend_from_slice(&selected.shape()[d + 1..]);
     Ok(crate::ops::view::reshape_to(&selected, &out)?)
 }
@@ -202,7 +282,7 @@ pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -
     // Leading size-1 dimensions of the value beyond the target's are dropped
     // (PyTorch's setitem does so before broadcasting).
     let mut value = value;
-    let Some((d, flat, shape, span)) = advanced else {
+    let Some(adv) = advanced else {
         while value.ndim() > target.ndim() && value.shape()[0] == 1 {
             value = crate::ops::view::squeeze(&value, Some(0))?;
         }
@@ -215,24 +295,43 @@ pub fn set(t: &Tensor, index_obj: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -
             value.dtype().scalar_name()
         )));
     }
+    let (arranged, d, order) = adv.arrange(&target.detach())?;
+    let (span, flat, shape) = (adv.dims.len(), &adv.flat, &adv.shape);
     let merged_shape: Vec<usize> = {
-        let m = merge_dims(&target.detach(), d, span)?;
+        let m = merge_dims(&arranged, d, span)?;
         let mut s = m.shape().to_vec();
         s[d] = flat.numel();
         s
     };
     let mut region: Vec<usize> = merged_shape[..d].to_vec();
-    region.extend_from_slice(&shape);
+    region.extend_from_slice(shape);
     region.extend_from_slice(&merged_shape[d + 1..]);
     while value.ndim() > region.len() && value.shape()[0] == 1 {
         value = crate::ops::view::squeeze(&value, Some(0))?;
     }
     let values = crate::ops::view::expand_to(&crate::ops::to_dtype(&value, t.dtype())?, &region)?;
     let values = crate::ops::view::reshape_to(&values, &merged_shape)?;
-    let target_shape = target.shape().to_vec();
+    let arranged_shape = arranged.shape().to_vec();
     crate::ops::inplace::apply_(&target, |old| {
-        let written = crate::ops::gather::index_copy(&merge_dims(old, d, span)?, d as i64, &flat, &values)?;
-        crate::ops::view::reshape_to(&written, &target_shape)
+        let old = match &order {
+            Some(o) => crate::ops::view::permute(old, o)?,
+            None => old.clone(),
+        };
+        let written = crate::ops::gather::index_copy(&merge_dims(&old, d, span)?, d as i64, flat, &values)?;
+        let written = crate::ops::view::reshape_to(&written, &arranged_shape)?;
+        match &order {
+            Some(o) => crate::ops::view::permute(&written, &inverse(o)),
+            None => Ok(written),
+        }
     })?;
     Ok(())
+}
+
+/// The permutation that undoes `order`.
+fn inverse(order: &[i64]) -> Vec<i64> {
+    let mut back = vec![0i64; order.len()];
+    for (i, &d) in order.iter().enumerate() {
+        back[d as usize] = i as i64;
+    }
+    back
 }
