@@ -1,5 +1,8 @@
-//! The default random generator (xoshiro256**), shared by all threads like
-//! PyTorch's default CPU generator, and reseeded by `manual_seed`.
+//! Random generators (xoshiro256**): the default one, shared by all threads
+//! like PyTorch's default CPU generator and reseeded by `manual_seed`, and
+//! `torch.Generator` objects passed as `generator=`.
+
+use std::sync::{Arc, LazyLock};
 
 use parking_lot::Mutex;
 
@@ -58,25 +61,58 @@ impl Generator {
     }
 }
 
+/// Bytes in a generator state (`get_state`): the four state words, then
+/// the seed, little-endian.
+pub const STATE_BYTES: usize = 40;
+
+impl Generator {
+    /// A generator seeded from the clock, as PyTorch seeds its default one.
+    pub fn nondeterministic() -> Generator {
+        Generator::new(startup_seed())
+    }
+
+    pub fn state(&self) -> Vec<u8> {
+        self.state.iter().chain(std::iter::once(&self.seed)).flat_map(|w| w.to_le_bytes()).collect()
+    }
+
+    /// Restores a `state()`; `None` if it has the wrong size.
+    pub fn set_state(&mut self, bytes: &[u8]) -> Option<()> {
+        if bytes.len() != STATE_BYTES {
+            return None;
+        }
+        let word = |i: usize| u64::from_le_bytes(bytes[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+        self.state = [word(0), word(1), word(2), word(3)];
+        self.seed = word(4);
+        Some(())
+    }
+}
+
 fn startup_seed() -> u64 {
     use std::time::{SystemTime, UNIX_EPOCH};
     let nanos = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
     nanos ^ (std::process::id() as u64).rotate_left(32)
 }
 
-static DEFAULT: Mutex<Option<Generator>> = Mutex::new(None);
+/// A generator several owners draw from (the default one, or a
+/// `torch.Generator` object).
+pub type SharedGenerator = Arc<Mutex<Generator>>;
 
-/// Runs `f` with the default generator (seeded from the clock on first use,
-/// as PyTorch seeds its default generator nondeterministically).
-pub fn with_default<R>(f: impl FnOnce(&mut Generator) -> R) -> R {
-    let mut guard = DEFAULT.lock();
-    f(guard.get_or_insert_with(|| Generator::new(startup_seed())))
+static DEFAULT: LazyLock<SharedGenerator> = LazyLock::new(|| Arc::new(Mutex::new(Generator::nondeterministic())));
+
+/// The default generator (seeded from the clock at first use).
+pub fn default_generator() -> SharedGenerator {
+    DEFAULT.clone()
+}
+
+/// Runs `f` with `generator`, or the default one when `None`.
+pub fn with_generator<R>(generator: Option<&SharedGenerator>, f: impl FnOnce(&mut Generator) -> R) -> R {
+    f(&mut generator.unwrap_or(&DEFAULT).lock())
 }
 
 pub fn manual_seed(seed: u64) {
-    *DEFAULT.lock() = Some(Generator::new(seed));
+    *DEFAULT.lock() = Generator::new(seed);
 }
 
 pub fn initial_seed() -> u64 {
-    with_default(|g| g.seed())
+    DEFAULT.lock().seed()
 }

@@ -8,7 +8,11 @@ this package adds what is naturally Python (grad-mode context managers,
 
 from . import _core
 from ._core import (
+    Generator,
     Tensor,
+    default_generator,
+    get_rng_state,
+    set_rng_state,
     arange,
     cat,
     dtype,
@@ -98,7 +102,7 @@ def numel(input):
 
 __version__ = "0.1.0"
 __all__ = [
-    "Tensor", "Size", "dtype", "device", "tensor", "zeros", "ones", "empty", "full",
+    "Tensor", "Generator", "default_generator", "get_rng_state", "set_rng_state", "Size", "dtype", "device", "tensor", "zeros", "ones", "empty", "full",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",

@@ -11,12 +11,18 @@ from ._composites import _type_name
 _Tensor = _core.Tensor
 
 
+def _uniform_like(x, generator):
+    """float64 uniforms on [0, 1) shaped like ``x``, from ``generator`` (a
+    ``torch.Generator``) or the default generator."""
+    return _core.rand(*x.shape, dtype=_core.float64, generator=generator)
+
+
 def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
     """A random permutation of ``0..n-1`` (int64 by default), the order of
     ``n`` uniform draws."""
     if n < 0:
         raise RuntimeError(f"n must be non-negative, got{n}")
-    perm = _core.rand(n, dtype=_core.float64).argsort()
+    perm = _core.rand(n, dtype=_core.float64, generator=generator).argsort()
     return perm if dtype is None else perm.to(dtype)
 
 
@@ -30,12 +36,12 @@ def normal(mean, std=1.0, size=None, *, generator=None, dtype=None):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = (m + s).shape
         dt = m.dtype if m.is_floating_point() else _core.float32
-        return (_core.randn(*shape, dtype=dt) * s + m).detach()
+        return (_core.randn(*shape, dtype=dt, generator=generator) * s + m).detach()
     if size is None:
         raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _core.randn(*size, dtype=dtype) * std + mean
+    return _core.randn(*size, dtype=dtype, generator=generator) * std + mean
 
 
 def bernoulli(input, p=None, *, generator=None):
@@ -44,7 +50,7 @@ def bernoulli(input, p=None, *, generator=None):
     prob = input if p is None else _core.full_like(input, p)
     if bool(((prob < 0) | (prob > 1)).any()):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
-    return (_core.rand_like(prob, dtype=_core.float64) < prob).to(input.dtype)
+    return (_uniform_like(prob, generator) < prob).to(input.dtype)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
@@ -78,10 +84,10 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     # E = -log(U) > 0 for U uniform in [0, 1): a zero weight keys 0 (never
     # NaN), so it is drawn only after every positive one.
     if replacement:
-        keys = w.unsqueeze(1) / -_core.rand(w.shape[0], num_samples, n, dtype=_core.float64).log()
+        keys = w.unsqueeze(1) / -_core.rand(w.shape[0], num_samples, n, dtype=_core.float64, generator=generator).log()
         picks = keys.argmax(-1)
     else:
-        picks = (w / -_core.rand_like(w).log()).topk(num_samples, -1).indices
+        picks = (w / -_uniform_like(w, generator).log()).topk(num_samples, -1).indices
     return picks.reshape(*input.shape[:-1], num_samples)
 
 
@@ -93,23 +99,23 @@ def _fill_from(self, values):
 
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fills with samples from ``U(a, b)``."""
-    return _fill_from(self, _core.rand_like(self, dtype=_core.float64) * (b - a) + a)
+    return _fill_from(self, _uniform_like(self, generator) * (b - a) + a)
 
 
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fills with samples from ``N(mean, std^2)``."""
-    return _fill_from(self, _core.randn_like(self, dtype=_core.float64) * std + mean)
+    return _fill_from(self, _core.randn(*self.shape, dtype=_core.float64, generator=generator) * std + mean)
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fills with 0/1 samples, 1 with probability ``p``."""
-    return _fill_from(self, bernoulli(self, p) if not isinstance(p, _Tensor) else bernoulli(p))
+    return _fill_from(self, bernoulli(self, p, generator=generator) if not isinstance(p, _Tensor) else bernoulli(p, generator=generator))
 
 
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fills with samples from the exponential distribution of rate
     ``lambd`` (inverse-CDF sampling: ``-log(1 - U) / lambd``)."""
-    u = _core.rand_like(self, dtype=_core.float64)
+    u = _uniform_like(self, generator)
     return _fill_from(self, -(1 - u).log() / lambd)
 
 
@@ -119,7 +125,7 @@ def random_(self, from_=0, to=None, *, generator=None):
     if to is None:
         to = {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
         from_, to = 0, to if from_ == 0 else from_
-    values = (_core.rand_like(self, dtype=_core.float64) * (to - from_)).floor() + from_
+    values = (_uniform_like(self, generator) * (to - from_)).floor() + from_
     return _fill_from(self, values)
 
 

@@ -24,7 +24,7 @@ fn map2(a: Arg, b: Arg, float_only: bool, f: fn(f64, f64) -> f64, int: fn(i64, i
     }
     // Narrow types compute in float32 / int64 and convert back.
     let compute = dtype.compute();
-    let (x, y) = (broadcast_dense(a, &shape, compute)?, broadcast_dense(b, &shape, compute)?);
+    let (x, y) = (broadcast_dense(a.rounded_to(dtype, false), &shape, compute)?, broadcast_dense(b.rounded_to(dtype, false), &shape, compute)?);
     let data = match (x, y) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(x.iter().zip(&y).map(|(&p, &q)| f(p as f64, q as f64) as f32).collect()),
         (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect()),

@@ -35,7 +35,8 @@ binary_kernel!(PowKernel, "pow", |a, b| a.pow(b));
 pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let kernel_dtype = if dtype == DType::Bool { DType::I64 } else { dtype.compute() };
-    let (ca, cb) = (cast_arg(a, kernel_dtype)?, cast_arg(b, kernel_dtype)?);
+    let halves = matches!(O::KERNEL, "add" | "sub" | "pow");
+    let (ca, cb) = (cast_arg(a.rounded_to(dtype, halves), kernel_dtype)?, cast_arg(b.rounded_to(dtype, halves), kernel_dtype)?);
     let out_layout = Layout::contiguous(&shape);
     let data = with_operands(&ca, &cb, |oa, ob| cpu_backend::binary(op, oa, ob, &out_layout, kernel_dtype));
     let out = Tensor::from_cpu(data, &shape);

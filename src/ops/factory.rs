@@ -74,22 +74,22 @@ fn require_float(dtype: DType, what: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn randn(shape: &[usize], dtype: DType) -> Result<Tensor> {
+pub fn randn(shape: &[usize], dtype: DType, generator: Option<&random::SharedGenerator>) -> Result<Tensor> {
     require_float(dtype, "normal_kernel_cpu")?;
-    let values: Vec<f64> = random::with_default(|g| (0..numel(shape)).map(|_| g.normal()).collect());
+    let values: Vec<f64> = random::with_generator(generator, |g| (0..numel(shape)).map(|_| g.normal()).collect());
     Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter()), shape))
 }
 
-pub fn rand(shape: &[usize], dtype: DType) -> Result<Tensor> {
+pub fn rand(shape: &[usize], dtype: DType, generator: Option<&random::SharedGenerator>) -> Result<Tensor> {
     require_float(dtype, "check_uniform_bounds")?;
-    let values: Vec<f64> = random::with_default(|g| (0..numel(shape)).map(|_| g.uniform()).collect());
+    let values: Vec<f64> = random::with_generator(generator, |g| (0..numel(shape)).map(|_| g.uniform()).collect());
     Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter()), shape))
 }
 
-pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType) -> Result<Tensor> {
+pub fn randint(low: i64, high: i64, shape: &[usize], dtype: DType, generator: Option<&random::SharedGenerator>) -> Result<Tensor> {
     if high <= low {
         bail!(Runtime, "random_ expects 'from' to be less than 'to', but got from={low} >= to={high}");
     }
-    let values: Vec<i64> = random::with_default(|g| (0..numel(shape)).map(|_| g.int_range(low, high)).collect());
+    let values: Vec<i64> = random::with_generator(generator, |g| (0..numel(shape)).map(|_| g.int_range(low, high)).collect());
     Ok(Tensor::from_cpu(CpuStorage::from_f64s(dtype, values.into_iter().map(|v| v as f64)), shape))
 }

@@ -53,6 +53,21 @@ impl<'a> Arg<'a> {
         }
     }
 
+    /// A number converted to `dtype` and back, as PyTorch converts a wrapped
+    /// number to a narrow integer op's dtype before computing (`uint8 // -3`
+    /// divides by 253). For half floats only the ops whose kernels take the
+    /// number in the tensor's type (`halves`: add, sub, pow, remainder)
+    /// round it (`float16 + 1e-3` adds float16's nearest value); mul and div
+    /// keep it in float32, as PyTorch's do. Tensors unchanged.
+    pub(crate) fn rounded_to(self, dtype: crate::dtype::DType, halves: bool) -> Arg<'a> {
+        match self {
+            Arg::Scalar(s) if dtype.is_int() && dtype.compute() != dtype || halves && dtype.is_float() && dtype.compute() != dtype => {
+                Arg::Scalar(crate::with_dtype!(dtype, T => T::from_scalar(s).to_scalar()))
+            }
+            other => other,
+        }
+    }
+
     fn promote(self, rt: ResultType) -> ResultType {
         match self {
             Arg::Tensor(t) => rt.tensor(t.dtype(), t.ndim()),

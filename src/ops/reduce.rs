@@ -3,7 +3,7 @@
 
 use smallvec::SmallVec;
 
-use super::{binary, compare, logical, masked::masked_fill, select, to_dtype, unary, view, Arg};
+use super::{binary, compare, masked::masked_fill, to_dtype, unary, view, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend;
@@ -109,7 +109,12 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
         None => x.clone(),
     };
     let dims = resolve_dims_keep(dims, src.ndim(), keepdim)?;
-    let out = raw_sum(&src, dims.as_ref(), keepdim);
+    let mut out = raw_sum(&src, dims.as_ref(), keepdim);
+    // An asked-for narrow integer or bool dtype is the result's (integers
+    // otherwise sum to int64).
+    if let Some(dt) = dtype.filter(|&d| d != out.dtype()) {
+        out = to_dtype(&out, dt)?;
+    }
     let name = if dims.is_some() { "SumBackward1" } else { "SumBackward0" };
     let shape = src.shape_vec();
     record(out, &[&src], |_| SumBackward { name, shape, dims, keepdim, scale: 1.0 })
@@ -117,8 +122,10 @@ pub fn sum(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>
 
 /// `x.mean(dim, keepdim, dtype)`.
 pub fn mean(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
-    if let Some(r) = super::half_via_float32(x, |w| mean(w, dims, keepdim, dtype.map(DType::compute))) {
-        return r;
+    if dtype.is_none() {
+        if let Some(r) = super::half_via_float32(x, |w| mean(w, dims, keepdim, None)) {
+            return r;
+        }
     }
     let src = match dtype {
         Some(dt) => to_dtype(x, dt)?,
@@ -335,6 +342,10 @@ fn reduction_rows(x: &Tensor, reduced: &[usize]) -> Result<(cpu_backend::CpuStor
 /// `grad * prod(other elements)` and the rest 0; with two or more zeros all
 /// get 0. Built from differentiable ops, so double backward works.
 pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -> Result<Tensor> {
+    if dtype == Some(DType::Bool) {
+        // A product of bools is their `all`.
+        return to_dtype(&prod(&to_dtype(x, DType::Bool)?, dim, keepdim, Some(DType::I64))?, DType::Bool);
+    }
     let src = match dtype {
         Some(d) => to_dtype(x, d)?,
         None if !x.dtype().is_float() => to_dtype(x, DType::I64)?,
@@ -372,20 +383,22 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
             let x = self.x.get()?;
+            if x.ndim() == 0 {
+                return Ok(smallvec::smallvec![Some(grad.clone())]);
+            }
             let spread = |t: &Tensor| expand_back(t, x.shape(), self.dims.as_ref(), self.keepdim);
             let (g, out) = (spread(grad)?, spread(&self.result.get()?)?);
             if !super::scan::has_zero(&x) {
                 return Ok(smallvec::smallvec![Some(binary::div(&binary::mul(&g, &out)?, &x)?)]);
             }
-            let zero = compare::eq(&x, Arg::Scalar(Scalar::Int(0)))?;
-            let safe = select::where_(&zero, Arg::Scalar(Scalar::Int(1)), Arg::Tensor(&x))?;
-            let zeros_in_slice = spread(&raw_sum(&zero, self.dims.as_ref(), self.keepdim))?;
-            let others = spread(&prod(&safe, self.dim, self.keepdim, None)?)?;
-            let lone_zero = logical::and(&zero, &compare::eq(&zeros_in_slice, Arg::Scalar(Scalar::Int(1)))?)?;
-            let no_zero = compare::eq(&zeros_in_slice, Arg::Scalar(Scalar::Int(0)))?;
-            let at_zero = select::where_(&lone_zero, Arg::Tensor(&others), Arg::Scalar(Scalar::Int(0)))?;
-            let factor = select::where_(&no_zero, Arg::Tensor(&binary::div(&out, &safe)?), Arg::Tensor(&at_zero))?;
-            Ok(smallvec::smallvec![Some(binary::mul(&g, &factor)?)])
+            // With zeros: the product of the other elements directly, as
+            // exclusive running products from both sides (no division, and
+            // differentiable again, as PyTorch's prod_safe_zeros_backward).
+            let others = match self.dim {
+                Some(d) => products_of_others(&x, d)?,
+                None => view::reshape_to(&products_of_others(&view::reshape_to(&x, &[x.numel()])?, 0)?, x.shape())?,
+            };
+            Ok(smallvec::smallvec![Some(binary::mul(&g, &others)?)])
         }
     }
     let name = if dim.is_some() { "ProdBackward1" } else { "ProdBackward0" };
@@ -398,6 +411,23 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         dims,
         keepdim,
     })
+}
+
+/// `prod_{i != k} x_i` along `dim` for every `k`: the exclusive running
+/// product from the left times the one from the right.
+fn products_of_others(x: &Tensor, dim: i64) -> Result<Tensor> {
+    let d = normalize_dim(dim, x.ndim().max(1))?;
+    let n = x.shape().get(d).copied().unwrap_or(1) as i64;
+    let ones = |shape: &[usize]| Tensor::full(shape, Scalar::Int(1), x.dtype());
+    if x.ndim() == 0 || n <= 1 {
+        return Ok(ones(x.shape()));
+    }
+    let one = ones(view::narrow(x, d as i64, 0, 1)?.shape());
+    let shifted_right = super::join::cat(&[one.clone(), view::narrow(x, d as i64, 0, n - 1)?], d as i64)?;
+    let left = super::scan::cumprod(&shifted_right, d as i64, None)?;
+    let shifted_left = super::join::cat(&[view::narrow(x, d as i64, 1, n - 1)?, one], d as i64)?;
+    let flipped = view::flip(&super::scan::cumprod(&view::flip(&shifted_left, &[d as i64])?, d as i64, None)?, &[d as i64])?;
+    binary::mul(&left, &flipped)
 }
 
 /// `argmax`/`argmin` along `dim` (over the flattened tensor when `None`):
@@ -489,7 +519,10 @@ pub fn softmax(x: &Tensor, dim: i64, log: bool) -> Result<Tensor> {
         return r;
     }
     let d = normalize_dim(dim, x.ndim().max(1))? as i64;
-    let src = if x.dtype().is_float() { x.detach() } else { to_dtype(&x.detach(), crate::dtype::DEFAULT_FLOAT)? };
+    if !x.dtype().is_float() {
+        bail!(NotImplemented, "\"{}\" not implemented for '{}'", if log { "log_softmax_lastdim_kernel_impl" } else { "softmax_lastdim_kernel_impl" }, x.dtype().scalar_name());
+    }
+    let src = x.detach();
     let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
     let m = if src.numel() == 0 { src.clone() } else { amax(&src, Some(&[d]), true, true, "AmaxBackward0")? };
     // A row of -inf gives NaN, as in PyTorch.

@@ -34,7 +34,10 @@ fn restore(data: CpuStorage, moved: &Tensor, back: &[i64]) -> Result<Tensor> {
 
 /// The dtype of a running sum or product: `dtype` if given, else int64 for
 /// integers and bools (as PyTorch), else the input's.
-fn scan_source(x: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
+fn scan_source(x: &Tensor, dtype: Option<DType>, op: &str) -> Result<Tensor> {
+    if dtype == Some(DType::Bool) {
+        bail!(NotImplemented, "\"{op}_cpu\" not implemented for 'Bool'");
+    }
     match dtype {
         Some(d) => to_dtype(x, d),
         None if !x.dtype().is_float() => to_dtype(x, DType::I64),
@@ -46,22 +49,23 @@ fn scan_source(x: &Tensor, dtype: Option<DType>) -> Result<Tensor> {
 fn running<O: BinaryOpT>(op: O, src: &Tensor, dim: usize) -> Result<Tensor> {
     let (moved, back, len) = rows_last(src, dim)?;
     let dense = moved.to_dense();
-    fn rows<T: Arith, O: BinaryOpT>(op: O, v: &[T], len: usize) -> Vec<T> {
+    // From the op's identity, so a leading -0.0 sums to +0.0 as in PyTorch.
+    fn rows<T: Arith, O: BinaryOpT>(op: O, v: &[T], len: usize, identity: T) -> Vec<T> {
         let mut out = Vec::with_capacity(v.len());
         for row in v.chunks(len.max(1)) {
-            let mut acc: Option<T> = None;
+            let mut acc = identity;
             for &x in row {
-                let next = acc.map_or(x, |a| op.apply(a, x));
-                acc = Some(next);
-                out.push(next);
+                acc = op.apply(acc, x);
+                out.push(acc);
             }
         }
         out
     }
+    let identity = if O::KERNEL == "mul" { 1.0 } else { 0.0 };
     let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
-        CpuStorage::I64(v) => CpuStorage::I64(rows(op, v, len)),
-        CpuStorage::F32(v) => CpuStorage::F32(rows(op, v, len)),
-        CpuStorage::F64(v) => CpuStorage::F64(rows(op, v, len)),
+        CpuStorage::I64(v) => CpuStorage::I64(rows(op, v, len, identity as i64)),
+        CpuStorage::F32(v) => CpuStorage::F32(rows(op, v, len, identity as f32)),
+        CpuStorage::F64(v) => CpuStorage::F64(rows(op, v, len, identity)),
         other => unreachable!("{:?} is not a compute dtype", other.dtype()),
     });
     restore(data, &moved, &back)
@@ -70,11 +74,11 @@ fn running<O: BinaryOpT>(op: O, src: &Tensor, dim: usize) -> Result<Tensor> {
 /// `x.cumsum(dim, dtype=None)`: running sums along `dim` (integers and bools
 /// sum in int64); its gradient is the reversed running sum of the gradient.
 pub fn cumsum(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let src = scan_source(x, dtype)?;
+    let src = scan_source(x, dtype, "cumsum")?;
+    let d = normalize_dim(dim, src.ndim())?;
     if src.ndim() == 0 {
         return Ok(src);
     }
-    let d = normalize_dim(dim, src.ndim())?;
     let out = running(AddKernel, &src, d)?;
     struct CumsumBackward(i64);
     impl BackwardFn for CumsumBackward {
@@ -105,11 +109,11 @@ fn reverse_cumsum(g: &Tensor, dim: i64) -> Result<Tensor> {
 /// which is PyTorch's `cumprod_backward` result (FunctionsManual.cpp) but,
 /// computed by a kernel, has no graph for a double backward.
 pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
-    let src = scan_source(x, dtype)?;
+    let src = scan_source(x, dtype, "cumprod")?;
+    let d = normalize_dim(dim, src.ndim())?;
     if src.ndim() == 0 {
         return Ok(src);
     }
-    let d = normalize_dim(dim, src.ndim())?;
     let out = running(MulKernel, &src, d)?;
     let saved = out.clone();
     struct CumprodBackward {
@@ -186,10 +190,10 @@ fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor>
 /// `gather`) and the int64 indices they came from. NaN sorts last (first
 /// when descending), as in PyTorch; equal values keep their order.
 pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, x.ndim())?;
     if x.ndim() == 0 {
         return Ok((x.clone(), Tensor::from_vec(vec![0i64], &[])));
     }
-    let d = normalize_dim(dim, x.ndim())?;
     let (moved, back, len) = rows_last(x, d)?;
     let dense = moved.to_dense();
     let mut idx: Vec<i64> = Vec::with_capacity(dense.len());

@@ -125,11 +125,12 @@ pub fn clamp_scalar(x: &Tensor, min: Option<Scalar>, max: Option<Scalar>) -> Res
     let dtype = [min, max].iter().flatten().fold(x.dtype(), |d, s| crate::dtype::ResultType::default().tensor(d, x.ndim().max(1)).scalar(*s).get());
     let src = to_dtype(&x.detach(), dtype)?.to_dense();
     let (lo, hi) = (min.map(|s| s.to_f64()), max.map(|s| s.to_f64()));
+    // Compared as f64, so a bound outside a narrow dtype's range clamps
+    // nothing instead of wrapping (uint8 `clamp(min=-1)` keeps 250).
     let data = crate::with_dtype!(dtype, T => {
-        let (lo, hi) = (lo.map(T::from_f64), hi.map(T::from_f64));
         T::wrap(T::slice(&src).iter().map(|&v| {
-            let v = match lo { Some(l) if v < l => l, _ => v };
-            match hi { Some(h) if v > h => h, _ => v }
+            let v = match lo { Some(l) if v.to_f64() < l => T::from_f64(l), _ => v };
+            match hi { Some(h) if v.to_f64() > h => T::from_f64(h), _ => v }
         }).collect())
     });
     struct ClampBackward {

@@ -149,7 +149,7 @@ pub fn full_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, fill_value: &B
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    like(py, input, dtype, factory::randn, device, requires_grad)
+    like(py, input, dtype, |s, d| factory::randn(s, d, None), device, requires_grad)
 }
 
 /// Uniform samples on [0, 1) (as `rand`) with the shape of `input` and,
@@ -158,7 +158,7 @@ pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    like(py, input, dtype, factory::rand, device, requires_grad)
+    like(py, input, dtype, |s, d| factory::rand(s, d, None), device, requires_grad)
 }
 
 /// A 2-D `(n, m)` tensor with ones on the diagonal and zeros elsewhere; `m`
@@ -212,36 +212,36 @@ pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py
 /// Samples from the standard normal distribution N(0, 1) in shape `size`,
 /// float32 unless `dtype` is given, drawn from the global generator
 /// (xoshiro256**, Box-Muller transform; seed with `manual_seed`).
-/// `generator` is ignored. RuntimeError for a non-float dtype.
+/// `generator=` (a `torch.Generator`) draws from its stream instead.
+/// RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
-    let _ = generator;
-    let t = factory::randn(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
+    let generator = super::random::generator_arg(generator)?;
+    let t = factory::randn(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
     finish(py, t, device, requires_grad)
 }
 
 /// Samples from the uniform distribution on [0, 1) in shape `size`, float32
 /// unless `dtype` is given, drawn from the global generator (xoshiro256**,
-/// 53-bit uniforms; seed with `manual_seed`). `generator` is ignored.
+/// 53-bit uniforms; seed with `manual_seed`) or `generator=`.
 /// RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
-    let _ = generator;
-    let t = factory::rand(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
+    let generator = super::random::generator_arg(generator)?;
+    let t = factory::rand(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
     finish(py, t, device, requires_grad)
 }
 
 /// `randint(high, size)` or `randint(low, high, size)`: integers drawn
 /// uniformly from `[low, high)` (`low` defaults to 0) in shape `size`, int64
-/// unless `dtype` is given, from the global generator (`generator` is
-/// ignored). TypeError for a missing `size` or other arguments,
-/// RuntimeError if `high <= low`.
+/// unless `dtype` is given, from the global generator or `generator=`.
+/// TypeError for a missing `size` or other arguments, RuntimeError if
+/// `high <= low`.
 #[pyfunction]
 #[pyo3(signature = (*args, size=None, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
-    let _ = generator;
     let mut bounds = Vec::new();
     let mut shape = None;
     for a in args.iter() {
@@ -260,7 +260,8 @@ pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, '
         _ => return Err(PyTypeError::new_err("randint() expects (high, size) or (low, high, size)")),
     };
     let shape = shape.ok_or_else(|| PyTypeError::new_err("randint() missing required argument 'size'"))?;
-    let t = factory::randint(low, high, &shape, dtype_arg(dtype)?.unwrap_or(DType::I64))?;
+    let generator = super::random::generator_arg(generator)?;
+    let t = factory::randint(low, high, &shape, dtype_arg(dtype)?.unwrap_or(DType::I64), generator.as_ref())?;
     finish(py, t, device, requires_grad)
 }
 

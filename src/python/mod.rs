@@ -10,6 +10,7 @@ mod graph;
 mod index;
 mod linalg;
 mod modes;
+mod random;
 mod shape;
 mod tensor;
 
@@ -20,6 +21,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tensor::PyTensor>()?;
     m.add_class::<dtype::PyDType>()?;
     m.add_class::<dtype::PyDevice>()?;
+    m.add_class::<random::PyGenerator>()?;
+    m.add("default_generator", random::default_generator_object(m.py())?)?;
     m.add_class::<graph::PyNode>()?;
     m.add_class::<graph::PyAccumulateGrad>()?;
     m.add_class::<graph::RemovableHandle>()?;
@@ -74,6 +77,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         elementwise::mish,
         elementwise::softsign,
         function::_function_record,
+        random::get_rng_state,
+        random::set_rng_state,
         linalg::_linalg_inv,
         linalg::_linalg_det,
         linalg::_linalg_solve,
