@@ -1218,7 +1218,6 @@ def _dtypes(template, dtypes=EXTRA_DTYPES):
 # see its example.
 KNOWN_GAPS = {
     # -- not implemented ------------------------------------------------------
-    **_gaps("Tensor.scatter / torch.scatter missing", "scatter", "scatter:value"),
     **_gaps("scatter_reduce missing", *(f"scatter_reduce:{r}" for r in SCATTER_REDUCTIONS),
             "scatter_reduce:exclude_self"),
     **_gaps("torch.where(condition) (one argument) missing", "where:cond_only"),

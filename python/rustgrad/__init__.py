@@ -50,6 +50,7 @@ from ._composites import __all__ as _composite_names
 from ._random import *  # noqa: F401,F403  (torch.randperm, torch.normal, ...)
 from ._random import __all__ as _random_names
 from ._einsum import einsum  # noqa: E402
+from . import _inplace  # noqa: E402,F401  (Tensor.masked_fill_, index_add_, ...)
 from ._dtypes import finfo, iinfo, promote_types, result_type  # noqa: E402
 
 _core._set_size_class(Size)

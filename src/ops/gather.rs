@@ -2,6 +2,7 @@
 //! the other's adjoint (so double backward works), and the reductions that
 //! select elements (`max`/`min` along a dim, `argmax`/`argmin`).
 
+use super::Arg;
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
 use crate::cpu_backend::CpuStorage;
@@ -114,22 +115,79 @@ impl BackwardFn for PutBack {
     }
 }
 
-/// `input.scatter_add(dim, index, src)`: a copy of `input` with each element
-/// of `src` added at the position `index` names along `dim`.
-pub fn scatter_add(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+/// Where a scatter writes: the flat position in `base` (dense) of each
+/// element of `index`, and `src`'s elements in `index`'s shape (`src` may be
+/// larger), densely. Checks PyTorch's shape and dtype rules.
+fn scatter_plan(op: &str, base: &Tensor, dim: i64, index: &Tensor, src: Option<&Tensor>) -> Result<(Vec<usize>, Option<CpuStorage>)> {
     let d = normalize_dim(dim, base.ndim().max(1))?;
-    check_index_shape("scatter_add", base.shape(), index.shape(), d)?;
-    if src.dtype() != base.dtype() {
-        bail!(Runtime, "scatter(): Expected self.dtype to be equal to src.dtype");
-    }
+    check_index_shape(op, base.shape(), index.shape(), d)?;
     let shape: Vec<usize> = if base.ndim() == 0 { vec![1] } else { base.shape().to_vec() };
     let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
-    // The elements of `src` in `index`'s shape (src may be larger).
+    let Some(src) = src else { return Ok((pos, None)) };
+    if src.dtype() != base.dtype() {
+        bail!(Runtime, "{op}(): Expected self.dtype to be equal to src.dtype");
+    }
     let items: Vec<crate::ops::index::IndexItem> =
         index.shape().iter().map(|&n| crate::ops::index::IndexItem::Slice { start: None, stop: Some(n as i64), step: None }).collect();
     let src_part = if src.shape() == index.shape() { src.detach() } else { crate::ops::index::index(&src.detach(), &items)? };
+    Ok((pos, Some(src_part.to_dense())))
+}
+
+/// `input.scatter(dim, index, src)` / `scatter(dim, index, value)`: a copy of
+/// `input` with `src`'s elements (or `value`) written at the positions
+/// `index` names along `dim` (for repeated positions one write wins, as
+/// PyTorch leaves it unspecified). Gradients: `input`'s is the gradient with
+/// the overwritten places zeroed, `src`'s the gradient gathered there.
+pub fn scatter(base: &Tensor, dim: i64, index: &Tensor, src: Arg) -> Result<Tensor> {
+    let (pos, values) = scatter_plan("scatter", base, dim, index, src.tensor())?;
     let mut data = base.to_dense();
-    crate::cpu_backend::scatter_add(&mut data, pos.into_iter(), &src_part.to_dense());
+    crate::with_dtype!(data.dtype(), T => {
+        let to = T::slice_mut(&mut data);
+        match (&values, src) {
+            (Some(v), _) => pos.iter().zip(T::slice(v)).for_each(|(&o, &x)| to[o] = x),
+            (None, Arg::Scalar(value)) => pos.iter().for_each(|&o| to[o] = T::from_scalar(value)),
+            (None, Arg::Tensor(_)) => unreachable!("a tensor source has values"),
+        }
+    });
+    struct ScatterBackward {
+        name: &'static str,
+        dim: i64,
+        index: Tensor,
+        src_shape: Option<Shape>,
+    }
+    impl BackwardFn for ScatterBackward {
+        fn name(&self) -> &'static str {
+            self.name
+        }
+        fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
+            let base = needs[0].then(|| scatter(grad, self.dim, &self.index, Arg::Scalar(Scalar::Int(0)))).transpose()?;
+            let src = match (&self.src_shape, needs.get(1).copied().unwrap_or(false)) {
+                (Some(shape), true) => {
+                    let g = gather(grad, self.dim, &self.index)?;
+                    Some(if g.shape() == shape.as_slice() { g } else { pad_to(&g, shape)? })
+                }
+                _ => None,
+            };
+            Ok(smallvec::smallvec![base, src])
+        }
+        fn saves_tensors(&self) -> bool {
+            false
+        }
+    }
+    let out = Tensor::from_cpu(data, base.shape());
+    let index = index.detach();
+    match src {
+        Arg::Tensor(s) => record(out, &[base, s], |_| ScatterBackward { name: "ScatterBackward0", dim, index, src_shape: Some(s.shape_vec()) }),
+        Arg::Scalar(_) => record(out, &[base], |_| ScatterBackward { name: "ScatterBackward1", dim, index, src_shape: None }),
+    }
+}
+
+/// `input.scatter_add(dim, index, src)`: a copy of `input` with each element
+/// of `src` added at the position `index` names along `dim`.
+pub fn scatter_add(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Result<Tensor> {
+    let (pos, values) = scatter_plan("scatter_add", base, dim, index, Some(src))?;
+    let mut data = base.to_dense();
+    crate::cpu_backend::scatter_add(&mut data, pos.into_iter(), &values.expect("a tensor source"));
     struct ScatterAddBackward {
         dim: i64,
         index: Tensor,

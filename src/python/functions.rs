@@ -87,7 +87,8 @@ fn inferred_dtype(values: &[Scalar]) -> DType {
     values.iter().map(|s| s.dtype()).max().unwrap_or(DEFAULT_FLOAT)
 }
 
-fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
+/// A Python number (or one-element tensor) argument as a scalar.
+pub(crate) fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     if let Some(s) = scalar_of(obj) {
         return Ok(s);
     }

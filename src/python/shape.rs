@@ -184,6 +184,27 @@ impl PyTensor {
     fn gather<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, gather::gather(&self.tensor(), dim, &index.tensor())?)
     }
+    /// `scatter(dim, index, src)` or `scatter(dim, index, value)`: a copy of
+    /// `self` with `src`'s elements (or the number `value`) written at the
+    /// positions `index` (int64, `self`'s number of dims) names along `dim`.
+    /// Differentiable in `self` and `src`. RuntimeError for a bad index shape
+    /// or dtype, or an out-of-range index; `reduce=` is not supported
+    /// (PyTorch deprecates it for `scatter_reduce`).
+    #[pyo3(signature = (dim, index, src=None, value=None, *, reduce=None))]
+    fn scatter<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, src: Option<&Bound<'py, PyAny>>, value: Option<&Bound<'py, PyAny>>, reduce: Option<&str>) -> PyResult<Bound<'py, PyTensor>> {
+        if let Some(r) = reduce {
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err(format!("scatter(reduce='{r}') is not supported; use scatter_add or scatter_reduce")));
+        }
+        let source = match (src, value) {
+            (Some(s), None) | (None, Some(s)) => s,
+            _ => return Err(pyo3::exceptions::PyTypeError::new_err("scatter() expects exactly one of src or value")),
+        };
+        let out = match source.cast::<PyTensor>() {
+            Ok(t) => gather::scatter(&self.tensor(), dim, &index.tensor(), crate::ops::Arg::Tensor(&t.get().tensor()))?,
+            Err(_) => gather::scatter(&self.tensor(), dim, &index.tensor(), crate::ops::Arg::Scalar(super::functions::number(source)?))?,
+        };
+        wrap(py, out)
+    }
     /// `scatter_add(dim, index, src)`: a copy of `self` with `src`'s
     /// elements added at the positions `index` names along `dim`.
     fn scatter_add<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, src: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
