@@ -270,10 +270,6 @@ KNOWN = {
     **{k: _OVERFLOW for k in ["pow_big_int-uint8", "pow_big_int-int8", "where_out_of_range-uint8",
                               "where_out_of_range-int8", "masked_fill_out_of_range-uint8",
                               "masked_fill_out_of_range-int8", "tensor-uint8"]},
-    **{f"{op}-{d}": "core bug: & | ^ are logical ops: bool results for integers (PyTorch: bitwise, in the dtype), "
-                    "and they accept floats (PyTorch raises)" for op in ("bitwise_and", "bitwise_or_int", "bitwise_xor")
-       for d in DTYPES},
-    **{f"bitwise_not-{d}": "missing: ~ on an integer tensor raises TypeError (PyTorch: bitwise not)" for d in _INTS},
     **{f"shift_left-{d}": "missing: << and >> on tensors" for d in DTYPES},
     **{f"sweep-scalar-remainder-{d}": "difference: PyTorch rounds a Python float operand of remainder to the half "
                                       "dtype first (float16 x % 0.3001 uses 0.30004883); rustgrad keeps it in float32 "

@@ -1224,14 +1224,7 @@ KNOWN_GAPS = {
     **_gaps("div(rounding_mode=...) not accepted", "div:rounding_mode", "div:rounding_mode:nonfinite",
             "div:rounding_mode:int64", "div:rounding_mode:bool"),
     **_gaps("Tensor.norm(p=inf / -inf) raises NotImplementedError", "norm", "norm:nonfinite"),
-    **_gaps("~ on an integer tensor raises TypeError (PyTorch: bitwise not)", "bitwise_not:int64"),
     # -- integer and bool dtypes ------------------------------------------------
-    **_gaps("& | ^ on integer tensors are logical (bool result), not bitwise", "bitwise_and:int64",
-            "bitwise_or:int64", "bitwise_xor:int64", "promote:bitwise_and", "promote:bitwise_or",
-            "promote:bitwise_xor", *_dtypes("dtype:{}:bitwise", ("int8", "uint8", "int16", "int32"))),
-    **_gaps("& | ^ on float tensors do not raise (PyTorch: NotImplementedError)", "bitwise_and",
-            "bitwise_and:nonfinite", "bitwise_or", "bitwise_or:nonfinite", "bitwise_xor", "bitwise_xor:nonfinite",
-            *_dtypes("dtype:{}:bitwise", ("float16", "bfloat16"))),
     **_gaps("accepts bool input that PyTorch rejects (NotImplementedError): abs floor ceil trunc round frac pow "
             "hypot, bool - tensor", "abs:bool", "floor:bool", "ceil:bool", "trunc:bool", "round:bool", "frac:bool",
             "pow:bool", "hypot:bool", "promote:pow", "promote:sub"),

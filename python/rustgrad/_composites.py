@@ -441,26 +441,30 @@ for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
 
 
-def _logical(name, symbol):
+def _bitwise(name, symbol, reflected=False):
     method = getattr(_Tensor, name)
 
     def operator(self, other):
-        return method(self, other if isinstance(other, _Tensor) else _core.tensor(other))
+        if reflected:
+            return method(_core.tensor(other), self) if not isinstance(other, _Tensor) else method(other, self)
+        return method(self, other)
 
-    operator.__doc__ = f"``{symbol}``: ``{name}`` (a bool tensor)."
+    operator.__doc__ = f"``{symbol}``: ``{name}`` (bitwise on integers, logical on bools)."
     return operator
 
 
+_Tensor.__and__, _Tensor.__rand__ = _bitwise("bitwise_and", "&"), _bitwise("bitwise_and", "&", True)
+_Tensor.__or__, _Tensor.__ror__ = _bitwise("bitwise_or", "|"), _bitwise("bitwise_or", "|", True)
+_Tensor.__xor__, _Tensor.__rxor__ = _bitwise("bitwise_xor", "^"), _bitwise("bitwise_xor", "^", True)
+
+
 def _invert(self):
-    """``~``: logical not of a bool tensor."""
-    if self.dtype != _core.bool:
-        raise TypeError("~ (bitwise not) is only supported on bool tensors here")
-    return self.logical_not()
+    """``~``: ``bitwise_not``; TypeError for floats, as PyTorch's operator."""
+    if self.is_floating_point():
+        raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type tensors")
+    return self.bitwise_not()
 
 
-_Tensor.__and__ = _Tensor.__rand__ = _logical("logical_and", "&")
-_Tensor.__or__ = _Tensor.__ror__ = _logical("logical_or", "|")
-_Tensor.__xor__ = _Tensor.__rxor__ = _logical("logical_xor", "^")
 _Tensor.__invert__ = _invert
 
 __all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean", "empty_like", "logspace"] + list(_METHODS)

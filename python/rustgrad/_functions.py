@@ -17,7 +17,7 @@ _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "permute", "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",
     "unbind", "flip", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
     "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
-    "index_fill", "masked_select", "nonzero", "cumsum", "cumprod", "prod", "scatter", "sort", "argsort", "topk", "all", "any",
+    "index_fill", "masked_select", "nonzero", "cumsum", "cumprod", "prod", "scatter", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "sort", "argsort", "topk", "all", "any",
     "count_nonzero", "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
 )
 

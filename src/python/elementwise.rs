@@ -134,6 +134,23 @@ impl PyTensor {
     fn logical_not<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, logical::not(&self.tensor())?)
     }
+    /// `bitwise_and(other)` (`&`): bit by bit on integers, logical on bools;
+    /// `other` a tensor or number. NotImplementedError for floats.
+    fn bitwise_and<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::bitwise(Arg::Tensor(&self.tensor()), PyArg::require(other)?.arg(), "bitwise_and")?)
+    }
+    /// `bitwise_or(other)` (`|`).
+    fn bitwise_or<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::bitwise(Arg::Tensor(&self.tensor()), PyArg::require(other)?.arg(), "bitwise_or")?)
+    }
+    /// `bitwise_xor(other)` (`^`).
+    fn bitwise_xor<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::bitwise(Arg::Tensor(&self.tensor()), PyArg::require(other)?.arg(), "bitwise_xor")?)
+    }
+    /// `bitwise_not()` (`~`): `-x - 1` on integers, logical not on bools.
+    fn bitwise_not<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, logical::bitwise_not(&self.tensor())?)
+    }
     /// `square()`: `self ** 2` (PowBackward0), integers stay integers.
     fn square<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, crate::ops::pow(&*self.tensor(), Arg::Scalar(Scalar::Int(2)))?)
