@@ -67,3 +67,14 @@ def test_std_gradient_where_std_is_zero_and_double_backward():
     leaf = rg.rand(4, 3, dtype=rg.float64, requires_grad=True)
     assert gradcheck(lambda t: t.std(0), (leaf,))
     assert gradgradcheck(lambda t: t.std(), (leaf,))
+
+
+def test_zero_dim_flip_narrow_and_index_select():
+    assert rg.flip(rg.tensor(0.8), (0,)).item() == pytest.approx(0.8)
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
+        rg.flip(rg.ones(2, 3), (0, 0))
+    with pytest.raises(RuntimeError, match="narrow\\(\\) cannot be applied to a 0-dim tensor"):
+        rg.narrow(rg.tensor(0.8), 0, 0, 0)
+    with pytest.raises(RuntimeError, match="Index to scalar can have only 1 value"):
+        rg.index_select(rg.tensor(1.5), 0, rg.tensor([], dtype=rg.int64))
+    assert rg.index_select(rg.tensor(1.5), 0, rg.tensor([0])).item() == 1.5

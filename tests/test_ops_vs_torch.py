@@ -1273,12 +1273,10 @@ KNOWN_GAPS = {
             "gives zeros: tensor([-inf, 0., 0.]).prod() -> grad [0, 0, 0]; rustgrad [0, nan, nan])", "prod:nonfinite"),
     **_gaps("var's gradient with an inf input: NaN everywhere (PyTorch: +-inf / NaN per element)", "var:nonfinite"),
     # -- errors and shape checks -------------------------------------------------
-    **_gaps("flip: repeated dims not rejected; flip of a 0-d tensor panics", "flip"),
     **_gaps("dim 1 of a 0-d tensor accepted (PyTorch: IndexError)", "flatten", "unflatten"),
     **_gaps("logsumexp over an empty dim raises (PyTorch: -inf)", "logsumexp", "logsumexp:bool"),
     **_gaps("einsum with a size-0 dimension raises", "einsum"),
-    **_gaps("index_select of a 0-d tensor ignores the index length (an empty index makes a tensor that panics, "
-            "or crashes numpy()); out-of-range / negative index: RuntimeError or accepted (PyTorch: IndexError)",
+    **_gaps("index_select with an out-of-range / negative index raises RuntimeError (PyTorch: IndexError)",
             "index_select"),
     **_gaps("nonzero(as_tuple=True) of a 0-d tensor raises IndexError", "nonzero:as_tuple"),
 }

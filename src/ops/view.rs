@@ -323,6 +323,9 @@ pub fn flatten(x: &Tensor, start_dim: i64, end_dim: i64) -> Result<Tensor> {
 /// (a view).
 pub fn narrow(x: &Tensor, dim: i64, start: i64, length: i64) -> Result<Tensor> {
     use crate::ops::index::{index, IndexItem};
+    if x.ndim() == 0 {
+        bail!(Runtime, "narrow() cannot be applied to a 0-dim tensor.");
+    }
     let d = normalize_dim(dim, x.ndim())?;
     let size = x.shape()[d] as i64;
     let start = if start < 0 { start + size } else { start };
@@ -406,8 +409,13 @@ pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
 /// inverse, so its rule is itself).
 pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
     let ds: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, x.ndim())).collect::<Result<_>>()?;
+    if let Some(d) = ds.iter().enumerate().find_map(|(i, d)| ds[..i].contains(d).then_some(*d)) {
+        bail!(Runtime, "dim {d} appears multiple times in the list of dims");
+    }
     let mut l = x.layout().clone();
-    for &d in &ds {
+    // A 0-d tensor accepts dim 0 / -1 and has nothing to flip.
+    let ndim = l.ndim();
+    for &d in ds.iter().filter(|&&d| d < ndim) {
         if l.shape[d] > 0 {
             l.offset = (l.offset as isize + (l.shape[d] as isize - 1) * l.strides[d]) as usize;
         }
