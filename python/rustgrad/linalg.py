@@ -333,6 +333,22 @@ def _no_info(A):
     return _core.zeros(list(A.shape[:-2]), dtype=_core.int32)
 
 
+def _ex(result, A, probe, name, check_errors, run, run_around_failures, info_probe=None):
+    """The ``*_ex`` functions' shape: ``result(run(), info)`` with zero
+    ``info``; if a matrix of ``A`` fails, LinAlgError (from ``probe``'s
+    message) when ``check_errors``, else ``run_around_failures(failed)`` (see
+    ``_replace_failed``) with the ``info`` codes of ``info_probe``."""
+    try:
+        return result(run(), _no_info(A))
+    except RuntimeError as e:
+        if not _is_failure(e):
+            raise
+        if check_errors:
+            raise _failure(str(e), A, probe, name) from None
+    failed, info = _failed(A, info_probe or probe)
+    return result(run_around_failures(failed), info)
+
+
 def _eye_bool(n):
     return _core.eye(n, dtype=_core.bool)
 
@@ -735,15 +751,8 @@ def inv_ex(A, *, check_errors=False):
     matrix's inverse is NaN here (LAPACK's partial result in PyTorch) and
     gets no gradient."""
     _check_inv(A)
-    try:
-        return _InvEx(_Inv.apply(A), _no_info(A))
-    except RuntimeError as e:
-        if not _is_failure(e):
-            raise
-        if check_errors:
-            raise _failure(str(e), A, _probe_inv, "linalg.inv_ex") from None
-    failed, info = _failed(A, _probe_inv)
-    return _InvEx(_replace_failed(A, failed, _Inv.apply), info)
+    return _ex(_InvEx, A, _probe_inv, "linalg.inv_ex", check_errors, lambda: _Inv.apply(A),
+               lambda failed: _replace_failed(A, failed, _Inv.apply))
 
 
 def inverse(input):
@@ -856,18 +865,15 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     ``check_errors``); their results are NaN, without gradient."""
     A_, B_, vector = _solve_prepare(A, B, left)
     At = A if left else A.mT
-    try:
-        return _SolveEx(_solve_finish(_Solve.apply(A_, B_), left, vector), _no_info(A))
-    except RuntimeError as e:
-        if not _is_failure(e):
-            raise
-        if check_errors:
-            raise _failure(str(e), At, _probe_solve, "torch.linalg.solve_ex") from None
-    failed, info = _failed(At, _probe_inv)
-    mask = failed.unsqueeze(-1).unsqueeze(-1)
-    safe = _core.where(mask, _core.eye(At.shape[-1], dtype=At.dtype), At).expand(*A_.shape)
-    X = _core.where(mask.expand(*A_.shape[:-2], 1, 1), math.nan, _Solve.apply(safe, B_))
-    return _SolveEx(_solve_finish(X, left, vector), info)
+
+    def solved(a):
+        return _Solve.apply(a.expand(*A_.shape), B_)
+
+    def finished(X, info):
+        return _SolveEx(_solve_finish(X, left, vector), info)
+
+    return _ex(finished, At, _probe_solve, "torch.linalg.solve_ex", check_errors, lambda: solved(At),
+               lambda failed: _replace_failed(At, failed, solved), info_probe=_probe_inv)
 
 
 def _check_cholesky(A):
@@ -892,16 +898,9 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
     unless ``check_errors``. A failed matrix's factor is NaN here (LAPACK's
     partial factor in PyTorch) and gets no gradient."""
     _check_cholesky(A)
-    probe = lambda a: _core._linalg_cholesky(a, upper)  # noqa: E731
-    try:
-        return _CholeskyEx(_Cholesky.apply(A, upper), _no_info(A))
-    except RuntimeError as e:
-        if not _is_failure(e):
-            raise
-        if check_errors:
-            raise _failure(str(e), A, probe, "linalg.cholesky_ex") from None
-    failed, info = _failed(A, probe)
-    return _CholeskyEx(_replace_failed(A, failed, lambda a: _Cholesky.apply(a, upper)), info)
+    factor = lambda a: _Cholesky.apply(a, upper)  # noqa: E731
+    return _ex(_CholeskyEx, A, lambda a: _core._linalg_cholesky(a, upper), "linalg.cholesky_ex", check_errors,
+               lambda: factor(A), lambda failed: _replace_failed(A, failed, factor))
 
 
 def qr(A, mode="reduced"):
