@@ -157,6 +157,15 @@ impl Tensor {
         Tensor::build(Arc::new(Storage::cpu(data)), Layout::contiguous(shape), dtype, Device::Cpu, Arc::default(), None)
     }
 
+    /// A new CPU tensor over `data` viewed through `layout` (which must
+    /// address elements inside `data`): how borrowed NumPy and DLPack
+    /// memory, with its own strides, becomes a tensor.
+    pub fn from_storage(data: CpuStorage, layout: Layout) -> Tensor {
+        debug_assert!(layout.shape.contains(&0) || layout.offset < data.len());
+        let dtype = data.dtype();
+        Tensor::build(Arc::new(Storage::cpu(data)), layout, dtype, Device::Cpu, Arc::default(), None)
+    }
+
     pub fn from_vec<T: Element>(data: Vec<T>, shape: &[usize]) -> Tensor {
         Tensor::from_cpu(T::wrap(data), shape)
     }

@@ -275,7 +275,6 @@ KNOWN = {
                                       "dtype first (float16 x % 0.3001 uses 0.30004883); rustgrad keeps it in float32 "
                                       "(add/sub/pow now round it as PyTorch does)"
        for d in ("float16", "bfloat16")},
-    **{f"from_numpy-{d}": "missing API: torch.from_numpy" for d in DTYPES},
     **{f"type_method-{d}": "missing API: Tensor.type" for d in DTYPES},
 }
 

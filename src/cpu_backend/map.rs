@@ -103,9 +103,9 @@ fn apply2<T: Element, U: Element>(
 /// Unary op on a float or (for ops that keep ints) int64 buffer.
 pub fn unary<O: UnaryOpT>(op: O, data: &CpuStorage, layout: &Layout) -> CpuStorage {
     match data {
-        CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, layout, |x| op.float(x))),
-        CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, layout, |x| op.float(x))),
-        CpuStorage::I64(v) => CpuStorage::I64(map_unary(v, layout, |x| op.int(x))),
+        CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, layout, |x| op.float(x)).into()),
+        CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, layout, |x| op.float(x)).into()),
+        CpuStorage::I64(v) => CpuStorage::I64(map_unary(v, layout, |x| op.int(x)).into()),
         CpuStorage::Bool(_) => unreachable!("op layer promotes bool before {}", O::KERNEL),
         narrow => super::in_compute_dtype(narrow, layout, |d, l| unary(op, d, l)),
     }
@@ -128,5 +128,5 @@ pub fn binary<O: BinaryOpT>(op: O, lhs: Operand, rhs: Operand, out: &Layout, dty
 
 /// Comparison producing a bool buffer; tensor operands have dtype `dtype`.
 pub fn compare<O: CmpOpT>(op: O, lhs: Operand, rhs: Operand, out: &Layout, dtype: crate::dtype::DType) -> CpuStorage {
-    CpuStorage::Bool(crate::with_dtype!(dtype, T => apply2::<T, bool>(lhs, rhs, out, |a, b| op.apply(a, b))))
+    CpuStorage::Bool(crate::with_dtype!(dtype, T => apply2::<T, bool>(lhs, rhs, out, |a, b| op.apply(a, b)).into()))
 }

@@ -57,9 +57,9 @@ pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuSt
         out
     }
     match (a, b) {
-        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(run(x, la, y, lb)),
-        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(run(x, la, y, lb)),
-        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(run(x, la, y, lb)),
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(run(x, la, y, lb).into()),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(run(x, la, y, lb).into()),
+        (CpuStorage::I64(x), CpuStorage::I64(y)) => CpuStorage::I64(run(x, la, y, lb).into()),
         (x, y) if x.dtype() == y.dtype() && x.dtype().compute() != x.dtype() => {
             let (dtype, wide) = (x.dtype(), x.dtype().compute());
             let dense = |l: &Layout| Layout::contiguous(&l.shape);

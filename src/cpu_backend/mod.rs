@@ -2,11 +2,13 @@
 //! on views; the common case (contiguous, same shape) takes a straight loop
 //! and large buffers are split across rayon's pool.
 
+mod buffer;
 mod copy;
 mod map;
 mod matmul;
 mod reduce;
 
+pub use buffer::{Buffer, Owner};
 pub use copy::{cast, fill, gather, gather_at, in_compute_dtype, scatter_add, write_strided};
 pub use map::{binary, compare, map_unary, unary, Operand};
 pub use matmul::matmul;
@@ -28,7 +30,7 @@ macro_rules! storages {
     ($(($variant:ident, $t:ty)),* $(,)?) => {
         #[derive(Debug, Clone, PartialEq)]
         pub enum CpuStorage {
-            $($variant(Vec<$t>)),*
+            $($variant(Buffer<$t>)),*
         }
 
         impl CpuStorage {
@@ -45,7 +47,16 @@ macro_rules! storages {
             impl Storable for $t {
                 const DTYPE: DType = DType::$variant;
                 fn wrap(v: Vec<Self>) -> CpuStorage {
-                    CpuStorage::$variant(v)
+                    CpuStorage::$variant(v.into())
+                }
+                fn wrap_buffer(b: Buffer<Self>) -> CpuStorage {
+                    CpuStorage::$variant(b)
+                }
+                fn into_vec(s: CpuStorage) -> Vec<Self> {
+                    match s {
+                        CpuStorage::$variant(v) => v.into_vec(),
+                        other => unreachable!("dtype checked by caller: {:?}", other.dtype()),
+                    }
                 }
                 fn slice(s: &CpuStorage) -> &[Self] {
                     match s {
@@ -109,6 +120,10 @@ macro_rules! with_dtype {
 pub trait Storable: Sized {
     const DTYPE: DType;
     fn wrap(v: Vec<Self>) -> CpuStorage;
+    fn wrap_buffer(b: Buffer<Self>) -> CpuStorage;
+    /// The buffer's elements as a `Vec` (a copy if it is borrowed memory);
+    /// the caller has checked the dtype.
+    fn into_vec(s: CpuStorage) -> Vec<Self>;
     /// The buffer as `&[Self]`; the caller has checked the dtype.
     fn slice(s: &CpuStorage) -> &[Self];
     fn slice_mut(s: &mut CpuStorage) -> &mut [Self];

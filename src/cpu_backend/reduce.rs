@@ -50,9 +50,9 @@ pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
     crate::with_dtype!(data.dtype(), T => {
         let v = super::map::dense(T::slice(data), dense).expect("contiguous");
         match data.dtype() {
-            DType::F32 => CpuStorage::F32(vec![sum_f64(v) as f32]),
-            DType::F64 => CpuStorage::F64(vec![sum_f64(v)]),
-            _ => CpuStorage::I64(vec![sum_i64(v.iter().copied())]),
+            DType::F32 => CpuStorage::F32(vec![sum_f64(v) as f32].into()),
+            DType::F64 => CpuStorage::F64(vec![sum_f64(v)].into()),
+            _ => CpuStorage::I64(vec![sum_i64(v.iter().copied())].into()),
         }
     })
 }
@@ -96,9 +96,9 @@ pub fn sum_dims(data: &CpuStorage, layout: &Layout, dims: &[usize]) -> CpuStorag
     }
     match data {
         CpuStorage::F32(v) => CpuStorage::F32(run(v, &permuted, outer, inner, |x| x as f64).into_iter().map(|x| x as f32).collect()),
-        CpuStorage::F64(v) => CpuStorage::F64(run(v, &permuted, outer, inner, |x| x)),
+        CpuStorage::F64(v) => CpuStorage::F64(run(v, &permuted, outer, inner, |x| x).into()),
         ints => crate::with_dtype!(ints.dtype(), T => {
-            CpuStorage::I64(run(T::slice(ints), &permuted, outer, inner, T::to_i64))
+            CpuStorage::I64(run(T::slice(ints), &permuted, outer, inner, T::to_i64).into())
         }),
     }
 }

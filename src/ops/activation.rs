@@ -20,8 +20,8 @@ fn pointwise(x: &Tensor, f: impl Fn(f64) -> f64 + Sync) -> Result<Tensor> {
     let src = if x.dtype().is_float() { x.detach() } else { to_dtype(&x.detach(), DEFAULT_FLOAT)? };
     let data = src.with_cpu(|d, l| {
         in_compute_dtype(d, l, |d, l| match d {
-            CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, l, |x: f32| f(x as f64) as f32)),
-            CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, l, &f)),
+            CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, l, |x: f32| f(x as f64) as f32).into()),
+            CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, l, &f).into()),
             _ => unreachable!("promoted to float"),
         })
     });

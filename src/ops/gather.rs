@@ -16,7 +16,7 @@ fn indices(index: &Tensor) -> Result<Vec<i64>> {
         bail!(Runtime, "gather(): Expected dtype int64 for index");
     }
     Ok(match index.to_dense() {
-        CpuStorage::I64(v) => v,
+        CpuStorage::I64(v) => v.into_vec(),
         _ => unreachable!("checked dtype"),
     })
 }

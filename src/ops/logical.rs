@@ -10,7 +10,7 @@ use crate::tensor::Tensor;
 
 fn truth(t: &Tensor, shape: &[usize]) -> Result<Vec<bool>> {
     match broadcast_dense(Arg::Tensor(t), shape, DType::Bool)? {
-        CpuStorage::Bool(v) => Ok(v),
+        CpuStorage::Bool(v) => Ok(v.into_vec()),
         _ => unreachable!("converted to bool"),
     }
 }

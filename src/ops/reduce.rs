@@ -360,9 +360,9 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         (0..rows).map(|r| v[r * k..(r + 1) * k].iter().fold(T::from_f64(1.0), |a, &b| a * b)).collect()
     }
     let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
-        cpu_backend::CpuStorage::I64(v) => cpu_backend::CpuStorage::I64(products(v, rows, k)),
-        cpu_backend::CpuStorage::F32(v) => cpu_backend::CpuStorage::F32(products(v, rows, k)),
-        cpu_backend::CpuStorage::F64(v) => cpu_backend::CpuStorage::F64(products(v, rows, k)),
+        cpu_backend::CpuStorage::I64(v) => cpu_backend::CpuStorage::I64(products(v, rows, k).into()),
+        cpu_backend::CpuStorage::F32(v) => cpu_backend::CpuStorage::F32(products(v, rows, k).into()),
+        cpu_backend::CpuStorage::F64(v) => cpu_backend::CpuStorage::F64(products(v, rows, k).into()),
         other => unreachable!("{:?} is not a compute dtype", other.dtype()),
     });
     let out = Tensor::from_cpu(data, &reduced_shape(src.shape(), reduced, keepdim));

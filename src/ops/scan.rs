@@ -63,9 +63,9 @@ fn running<O: BinaryOpT>(op: O, src: &Tensor, dim: usize) -> Result<Tensor> {
     }
     let identity = if O::KERNEL == "mul" { 1.0 } else { 0.0 };
     let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
-        CpuStorage::I64(v) => CpuStorage::I64(rows(op, v, len, identity as i64)),
-        CpuStorage::F32(v) => CpuStorage::F32(rows(op, v, len, identity as f32)),
-        CpuStorage::F64(v) => CpuStorage::F64(rows(op, v, len, identity)),
+        CpuStorage::I64(v) => CpuStorage::I64(rows(op, v, len, identity as i64).into()),
+        CpuStorage::F32(v) => CpuStorage::F32(rows(op, v, len, identity as f32).into()),
+        CpuStorage::F64(v) => CpuStorage::F64(rows(op, v, len, identity).into()),
         other => unreachable!("{:?} is not a compute dtype", other.dtype()),
     });
     restore(data, &moved, &back)
@@ -174,8 +174,8 @@ fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor>
     }
     let (xd, gd) = (moved.to_dense(), gm.to_dense());
     let data = match (&xd, &gd) {
-        (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(rows(x, g, len)),
-        (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(rows(x, g, len)),
+        (CpuStorage::F32(x), CpuStorage::F32(g)) => CpuStorage::F32(rows(x, g, len).into()),
+        (CpuStorage::F64(x), CpuStorage::F64(g)) => CpuStorage::F64(rows(x, g, len).into()),
         _ => {
             let wide = |t: &Tensor| to_dtype(t, crate::dtype::DType::F32);
             let back_dtype = x.dtype();
@@ -216,7 +216,7 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
             idx.extend(order.into_iter().map(|i| i as i64));
         }
     });
-    let indices = restore(CpuStorage::I64(idx), &moved, &back)?;
+    let indices = restore(CpuStorage::I64(idx.into()), &moved, &back)?;
     Ok((gather(x, d as i64, &indices)?, indices))
 }
 

@@ -13,7 +13,7 @@ use crate::tensor::Tensor;
 
 fn bools(c: CpuStorage) -> Vec<bool> {
     match c {
-        CpuStorage::Bool(v) => v,
+        CpuStorage::Bool(v) => v.into_vec(),
         _ => unreachable!("converted to bool"),
     }
 }

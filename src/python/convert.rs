@@ -1,15 +1,13 @@
 //! Conversions between Python values and tensors: nested lists, NumPy
 //! arrays (zero-copy out), numbers, shapes and dtype arguments.
 
-use ndarray::{ArrayViewD, IxDyn, ShapeBuilder};
-use numpy::{PyArray, PyArrayMethods, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyBytes, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
+use pyo3::types::{IntoPyDict, PyBool, PyBytes, PyFloat, PyInt, PyList, PySequence, PyString, PyTuple};
 
 use super::dtype::PyDType;
 use super::tensor::PyTensor;
-use crate::cpu_backend::{CpuStorage, Element};
+use crate::cpu_backend::CpuStorage;
 use crate::dtype::{DType, Scalar, DEFAULT_FLOAT};
 use crate::layout::Shape;
 use crate::tensor::Tensor;
@@ -151,30 +149,36 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
     Ok(())
 }
 
-fn from_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
-    fn read<T: Element + numpy::Element>(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
-        let Ok(arr) = obj.extract::<PyReadonlyArrayDyn<T>>() else { return Ok(None) };
-        let shape: Shape = arr.shape().into();
-        let data: Vec<T> = arr.as_array().iter().copied().collect();
-        Ok(Some(Tensor::from_vec(data, &shape)))
-    }
+/// A copy of a NumPy array's values, or None for other objects. NumPy
+/// types PyTorch has no dtype for are widened exactly (uint16/32/64 to
+/// int64, float128 to float64).
+fn copy_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     if !obj.is_instance_of::<numpy::PyUntypedArray>() {
         return Ok(None);
     }
-    for f in [read::<f32>, read::<f64>, read::<i64>, read::<bool>, read::<i32>, read::<i16>, read::<i8>, read::<u8>, read::<half::f16>] {
-        if let Some(t) = f(obj)? {
-            return Ok(Some(t));
-        }
-    }
-    // Other NumPy types (uint16/32/64, float128): PyTorch refuses the
-    // unsigned ones it has no dtype for; we widen them to int64 exactly.
     let kind: String = obj.getattr("dtype")?.getattr("kind")?.extract()?;
-    let target = match kind.as_str() {
-        "i" | "u" => "int64",
-        "f" => "float64",
+    let widened = match kind.as_str() {
+        "u" if obj.getattr("dtype")?.getattr("itemsize")?.extract::<usize>()? > 1 => Some("int64"),
+        "f" if obj.getattr("dtype")?.getattr("itemsize")?.extract::<usize>()? > 8 => Some("float64"),
+        "b" | "i" | "u" | "f" => None,
         _ => return Err(PyTypeError::new_err(format!("can't convert np.ndarray of type {} to a tensor", obj.getattr("dtype")?))),
     };
-    from_numpy(&obj.call_method1("astype", (target,))?)
+    let native;
+    let obj = match widened {
+        Some(target) => {
+            native = obj.call_method1("astype", (target,))?;
+            &native
+        }
+        // Strides of any sign and byte order: NumPy makes the copy shareable.
+        None => {
+            let kwargs = [("order", "C")].into_py_dict(obj.py())?;
+            kwargs.set_item("copy", false)?;
+            native = obj.call_method("astype", (obj.getattr("dtype")?.call_method1("newbyteorder", ("=",))?,), Some(&kwargs))?;
+            &native
+        }
+    };
+    let shared = super::sharing::share_numpy(obj)?;
+    Ok(Some(Tensor::from_cpu(shared.to_dense(), shared.shape())))
 }
 
 /// `torch.tensor(data)`: copies numbers, nested sequences, NumPy arrays or
@@ -190,7 +194,7 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
     };
     let t = if let Ok(t) = data.cast::<PyTensor>() {
         Tensor::from_cpu(t.get().tensor().to_dense(), t.get().tensor().shape())
-    } else if let Some(t) = from_numpy(data)? {
+    } else if let Some(t) = copy_numpy(data)? {
         t
     } else {
         let mut shape = Shape::new();
@@ -247,38 +251,12 @@ pub fn to_list(py: Python<'_>, t: &Tensor) -> PyResult<Py<PyAny>> {
     nest(py, &items, t.shape())
 }
 
-/// A NumPy array viewing the tensor's memory; `owner` keeps it alive.
-pub fn to_numpy<'py>(owner: &Bound<'py, PyTensor>) -> PyResult<Bound<'py, PyAny>> {
-    let t = &owner.get().tensor();
-    fn view<'py, T: Element + numpy::Element>(t: &Tensor, owner: &Bound<'py, PyTensor>) -> Bound<'py, PyAny> {
-        let shape = IxDyn(t.shape());
-        let strides = IxDyn(&t.layout().strides.iter().map(|&s| s as usize).collect::<Vec<_>>());
-        // Safety: the pointer and strides address this tensor's elements in
-        // a buffer that never moves; `owner` (holding the storage) is set as
-        // the array's base, so the memory outlives the array.
-        unsafe {
-            let v = ArrayViewD::from_shape_ptr(shape.strides(strides), t.data_ptr() as *const T);
-            PyArray::<T, IxDyn>::borrow_from_array(&v, owner.clone().into_any()).into_any()
-        }
-    }
-    has_numpy_dtype(t)?;
-    Ok(crate::with_dtype!(t.dtype(), T => view::<T>(t, owner)))
-}
-
-/// NumPy has no bfloat16: PyTorch's TypeError for such tensors.
-fn has_numpy_dtype(t: &Tensor) -> PyResult<()> {
-    if t.dtype() == DType::BF16 {
-        return Err(PyTypeError::new_err("Got unsupported ScalarType BFloat16"));
-    }
-    Ok(())
-}
-
 /// A dense NumPy copy.
 pub fn to_numpy_copy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>> {
-    has_numpy_dtype(t)?;
+    super::sharing::has_numpy_dtype(t.dtype())?;
     let dense = t.to_dense();
     let shape: Vec<usize> = t.shape().to_vec();
     Ok(crate::with_dtype!(dense.dtype(), T => {
-        numpy::PyArray1::<T>::from_vec(py, T::slice(&dense).to_vec()).reshape(shape)?.into_any()
+        numpy::PyArrayMethods::reshape(&numpy::PyArray1::<T>::from_vec(py, T::slice(&dense).to_vec()), shape)?.into_any()
     }))
 }

@@ -137,10 +137,7 @@ fn long_indices(t: &Tensor, a: &Tensor, src: usize) -> PyResult<Vec<Tensor>> {
         return Ok((0..a.ndim()).map(|k| crate::ops::view::select(&positions, 1, k as i64)).collect::<crate::Result<_>>()?);
     }
     let size = t.shape().get(src).copied().unwrap_or(0) as i64;
-    let values = match a.to_dense() {
-        crate::cpu_backend::CpuStorage::I64(v) => v,
-        _ => unreachable!("int64 index"),
-    };
+    let values = <i64 as crate::cpu_backend::Storable>::into_vec(a.to_dense());
     if let Some(bad) = values.iter().find(|&&v| v < -size || v >= size) {
         return Err(pyo3::exceptions::PyIndexError::new_err(format!(
             "index {bad} is out of bounds for dimension {src} with size {size}"
@@ -226,10 +223,7 @@ fn split(t: &Tensor, items: Vec<Item>) -> PyResult<Split> {
     let mut flat = vec![0i64; crate::layout::numel(&shape)];
     let mut stride = 1i64;
     for (index, &size) in indices.iter().zip(&sizes).rev() {
-        let values = match crate::ops::view::expand_to(index, &shape)?.to_dense() {
-            crate::cpu_backend::CpuStorage::I64(v) => v,
-            _ => unreachable!("int64 index"),
-        };
+        let values = <i64 as crate::cpu_backend::Storable>::into_vec(crate::ops::view::expand_to(index, &shape)?.to_dense());
         for (f, v) in flat.iter_mut().zip(values) {
             *f += v * stride;
         }

@@ -12,6 +12,7 @@ mod linalg;
 mod modes;
 mod random;
 mod shape;
+mod sharing;
 mod tensor;
 
 use pyo3::prelude::*;
@@ -98,6 +99,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::cuda_device_count,
         functions::_live_nodes,
         tensor::_set_size_class,
+        sharing::from_numpy,
+        sharing::from_dlpack,
     );
     Ok(())
 }

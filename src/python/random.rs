@@ -75,10 +75,7 @@ fn set_state(generator: &SharedGenerator, state: &Tensor) -> PyResult<()> {
             state.dtype().name()
         )));
     }
-    let bytes: Vec<u8> = match state.to_dense() {
-        crate::cpu_backend::CpuStorage::U8(v) => v,
-        _ => unreachable!("checked dtype"),
-    };
+    let bytes: Vec<u8> = <u8 as crate::cpu_backend::Storable>::into_vec(state.to_dense());
     generator
         .lock()
         .set_state(&bytes)

@@ -596,7 +596,7 @@ impl PyTensor {
         if force {
             return convert::to_numpy_copy(slf.py(), t);
         }
-        convert::to_numpy(slf)
+        super::sharing::to_numpy(slf.py(), t)
     }
 
     #[pyo3(signature = (dtype=None))]

@@ -1,0 +1,5 @@
+"""``torch.utils``: DLPack exchange (``utils.dlpack``)."""
+
+from . import dlpack
+
+__all__ = ["dlpack"]
