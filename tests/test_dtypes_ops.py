@@ -270,12 +270,10 @@ KNOWN = {
     **{k: _OVERFLOW for k in ["pow_big_int-uint8", "pow_big_int-int8", "where_out_of_range-uint8",
                               "where_out_of_range-int8", "masked_fill_out_of_range-uint8",
                               "masked_fill_out_of_range-int8", "tensor-uint8"]},
-    **{f"shift_left-{d}": "missing: << and >> on tensors" for d in DTYPES},
     **{f"sweep-scalar-remainder-{d}": "difference: PyTorch rounds a Python float operand of remainder to the half "
                                       "dtype first (float16 x % 0.3001 uses 0.30004883); rustgrad keeps it in float32 "
                                       "(add/sub/pow now round it as PyTorch does)"
        for d in ("float16", "bfloat16")},
-    **{f"type_method-{d}": "missing API: Tensor.type" for d in DTYPES},
 }
 
 

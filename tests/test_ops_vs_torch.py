@@ -667,6 +667,10 @@ REDUCTIONS = [
     *reduction("cumsum", lambda lib, x, dim, keepdim: lib.cumsum(x, dim), kinds=("int",)),
     *reduction("cumprod", lambda lib, x, dim, keepdim: lib.cumprod(x, dim), kinds=("int",), ties=True,
                domain=(-2, 2)),
+    *reduction("cummax", lambda lib, x, dim, keepdim: lib.cummax(x, dim), kinds=("int",), ties=True),
+    *reduction("cummin", lambda lib, x, dim, keepdim: lib.cummin(x, dim), kinds=("int",), ties=True),
+    *reduction("logcumsumexp", lambda lib, x, dim, keepdim: lib.logcumsumexp(x, dim), kinds=("int",),
+               integral=("int64",), domain=(-30, 30)),
     *reduction("all", _reduce("all"), ties=True),
     *reduction("any", _reduce("any"), ties=True),
     *reduction("count_nonzero", lambda lib, x, dim, keepdim: lib.count_nonzero(x, dim), ties=True),
@@ -1218,18 +1222,13 @@ def _dtypes(template, dtypes=EXTRA_DTYPES):
 # see its example.
 KNOWN_GAPS = {
     # -- not implemented ------------------------------------------------------
-    **_gaps("scatter_reduce missing", *(f"scatter_reduce:{r}" for r in SCATTER_REDUCTIONS),
-            "scatter_reduce:exclude_self"),
-    **_gaps("torch.where(condition) (one argument) missing", "where:cond_only"),
-    **_gaps("div(rounding_mode=...) not accepted", "div:rounding_mode", "div:rounding_mode:nonfinite",
-            "div:rounding_mode:int64", "div:rounding_mode:bool"),
     **_gaps("Tensor.norm(p=inf / -inf) raises NotImplementedError", "norm", "norm:nonfinite"),
     # -- integer and bool dtypes ------------------------------------------------
-    **_gaps("accepts bool input that PyTorch rejects (NotImplementedError): abs floor ceil trunc round frac pow "
-            "hypot, bool - tensor", "abs:bool", "floor:bool", "ceil:bool", "trunc:bool", "round:bool", "frac:bool",
-            "pow:bool", "hypot:bool", "promote:pow", "promote:sub"),
-    **_gaps("accepts integer input that PyTorch rejects (NotImplementedError): frac, round(decimals=), hypot",
-            "frac:int64", "round:int64", "hypot:int64", "dtype:int8:functions"),
+    **_gaps("accepts bool input that PyTorch rejects (NotImplementedError): abs floor ceil trunc round frac pow, "
+            "bool - tensor", "abs:bool", "floor:bool", "ceil:bool", "trunc:bool", "round:bool", "frac:bool",
+            "pow:bool", "promote:pow", "promote:sub"),
+    **_gaps("accepts integer input that PyTorch rejects (NotImplementedError): frac, round(decimals=)",
+            "frac:int64", "round:int64"),
     **_gaps("bool // % fmod raise RuntimeError (ZeroDivisionError) where PyTorch raises NotImplementedError",
             "floor_divide:bool", "remainder:bool", "fmod:bool", "promote:floor_divide", "promote:remainder",
             "promote:fmod", "number_arguments"),
@@ -1239,14 +1238,6 @@ KNOWN_GAPS = {
     **_gaps("argmax/argmin of bool: RuntimeError where PyTorch raises NotImplementedError", "argmax:bool",
             "argmin:bool"),
     **_gaps("result dtype: sign(bool) is int64 (PyTorch: bool)", "sign:bool"),
-    **_gaps("result dtype: nan_to_num of an integer/bool tensor is float32 (PyTorch: the input dtype)",
-            "nan_to_num:int64", "nan_to_num:bool"),
-    **_gaps("result dtype: nansum of an integer/bool tensor is float32 (PyTorch: int64)", "nansum:int64",
-            "nansum:bool"),
-    # -- values -----------------------------------------------------------------
-    **_gaps("hypot squares its operands before promoting them (bfloat16/float16/float32 precision); accepts bool",
-            "promote:hypot", "dtype:bfloat16:functions"),
-    **_gaps("lerp with an infinite endpoint: NaN / inf where PyTorch gives the other", "lerp:scalar:nonfinite"),
     # -- gradients ----------------------------------------------------------------
     **_gaps("floor_divide's backward gives zeros (PyTorch: 'derivative for aten::floor_divide is not implemented')",
             "floor_divide", "floor_divide:nonfinite",

@@ -7,7 +7,9 @@ and, where PyTorch has one, a Tensor method."""
 import math
 
 from . import _core
+from ._dtypes import result_type as _result_type
 from .autograd.function import Function
+from .grad_mode import no_grad as _no_grad
 
 _Tensor = _core.Tensor
 
@@ -105,18 +107,118 @@ def isfinite(input):
     return (input == input) & (input.abs() != math.inf) if input.is_floating_point() else _core.ones_like(input, dtype=_core.bool)
 
 
+_FLOAT_MAX = {"torch.float16": 65504.0, "torch.bfloat16": 3.3895313892515355e38,
+              "torch.float32": 3.4028234663852886e38, "torch.float64": 1.7976931348623157e308}
+
+
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
-    """NaN -> ``nan``, +inf -> ``posinf``, -inf -> ``neginf`` (the dtype's
-    largest / lowest finite values by default, as in NumPy and PyTorch)."""
-    big = 3.4028234663852886e38 if input.dtype == _core.float32 else 1.7976931348623157e308
-    out = _core.where(input != input, nan, input)
-    out = _core.where(out == math.inf, big if posinf is None else posinf, out)
-    return _core.where(out == -math.inf, -big if neginf is None else neginf, out)
+    """NaN -> ``nan`` (0 by default), +inf -> ``posinf``, -inf -> ``neginf``
+    (the dtype's largest / lowest finite values by default, as in NumPy and
+    PyTorch; a replacement out of the dtype's range becomes +-inf). Same
+    shape and dtype as ``input``; an integer or bool tensor has nothing to
+    replace and comes back as a copy. Differentiable: the gradient is zero
+    where an element was replaced."""
+    if not input.is_floating_point():
+        return input.clone()
+    big = _FLOAT_MAX[str(input.dtype)]
+    out = _core.where(input == -math.inf, -big if neginf is None else neginf, input)
+    out = _core.where(input == math.inf, big if posinf is None else posinf, out)
+    return _core.where(input != input, 0.0 if nan is None else nan, out)
+
+
+_REDUCED = ("torch.float16", "torch.bfloat16")
+_CTYPE_NAMES = {"float16": "c10::Half", "bfloat16": "c10::BFloat16", "float32": "float", "float64": "double",
+                "uint8": "unsigned char", "int8": "signed char", "int16": "short int", "int32": "int",
+                "int64": "long int", "bool": "bool"}
+
+
+def _ctype_name(dtype):
+    """The C++ name of a dtype, as some of PyTorch's messages print it ("float", "long int")."""
+    return _CTYPE_NAMES[str(dtype).replace("torch.", "")]
+
+
+def _sum_to(grad, shape):
+    """``grad`` summed over the dims a tensor of ``shape`` was broadcast along."""
+    shape = tuple(shape)
+    if tuple(grad.shape) == shape:
+        return grad
+    lead = grad.dim() - len(shape)
+    if lead:
+        grad = grad.sum(tuple(range(lead)))
+    dims = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(dims, keepdim=True) if dims else grad
+
+
+def _grad_for(grad, t):
+    """``grad`` reduced to tensor ``t``'s shape and cast to its dtype (None
+    when ``t`` is not a tensor)."""
+    if not isinstance(t, _Tensor):
+        return None
+    grad = _sum_to(grad, t.shape)
+    return grad if grad.dtype == t.dtype else grad.to(t.dtype)
+
+
+class _Lerp(Function):
+    """``lerp`` with ATen's formula and derivatives: ``input + w * (end -
+    input)`` where ``|w| < 0.5``, else ``end - (end - input) * (1 - w)`` (so
+    each end is exact at its weight and an infinite end gives what PyTorch
+    gives), computed in float32 for float16/bfloat16; gradients ``g * (1 -
+    w)``, ``g * w`` and ``g * (end - input)``."""
+
+    @staticmethod
+    def forward(ctx, input, end, weight):
+        ctx.save_for_backward(input, end, weight if isinstance(weight, _Tensor) else None)
+        ctx.weight = weight
+        dtype = _result_type(input, weight) if isinstance(weight, _Tensor) else input.dtype
+        reduced = str(dtype) in _REDUCED  # computed in float32, as ATen's opmath
+        a, b, w = ((t.float() if reduced and isinstance(t, _Tensor) else t) for t in (input, end, weight))
+        diff = b - a
+        if isinstance(w, _Tensor):
+            out = _core.where(w.abs() < 0.5, a + w * diff, b - diff * (1 - w))
+        else:
+            out = a + w * diff if abs(w) < 0.5 else b - diff * (1 - w)
+        return out.to(dtype) if reduced else out
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, end, weight = ctx.saved_tensors
+        w = ctx.weight if weight is None else weight
+        needs = ctx.needs_input_grad
+        return (_grad_for(grad * (1 - w), input) if needs[0] else None,
+                _grad_for(grad * w, end) if needs[1] else None,
+                _grad_for(grad * (end - input), weight) if weight is not None and needs[2] else None)
+
+
+_Lerp._backward_cls.__name__ = _Lerp._backward_cls.__qualname__ = "LerpBackward"
 
 
 def lerp(input, end, weight):
-    """``input + weight * (end - input)``."""
-    return input + weight * (end - input)
+    """Linear interpolation ``input + weight * (end - input)`` (``weight`` a
+    number or a tensor; all broadcast together), computed as ATen does:
+    for ``|weight| >= 0.5`` as ``end - (end - input) * (1 - weight)``, so
+    ``weight`` 1 gives ``end`` exactly and infinite ends give PyTorch's
+    values. ``input`` and ``end`` must have the same floating dtype, as
+    must a ``weight`` tensor of one or more dims (a 0-d one joins the
+    result dtype's promotion). RuntimeError for mismatched dtypes or shapes
+    that do not broadcast; NotImplementedError for integer / bool tensors;
+    TypeError when ``end`` is not a tensor. Differentiable w.r.t. all three
+    (``(1 - weight) g``, ``weight g``, ``(end - input) g``)."""
+    if not isinstance(end, _Tensor):
+        raise TypeError(f"lerp(): argument 'end' (position 2) must be Tensor, not {type(end).__name__}")
+    if not isinstance(weight, (_Tensor, int, float)):
+        raise TypeError("lerp(): argument 'weight' (position 3) must be Tensor or Number, not "
+                        f"{type(weight).__name__}")
+    if end.dtype != input.dtype:
+        raise RuntimeError(f"expected dtype {_ctype_name(input.dtype)} for `end` but got dtype "
+                           f"{_ctype_name(end.dtype)}")
+    if isinstance(weight, _Tensor) and weight.dim() > 0 and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected dtype {_ctype_name(input.dtype)} for `weight` but got dtype "
+                           f"{_ctype_name(weight.dtype)}")
+    _broadcast_shape(*(t for t in (input, end, weight) if isinstance(t, _Tensor)))
+    if not input.is_floating_point():
+        kind = "tensor" if isinstance(weight, _Tensor) and weight.dim() > 0 else "scalar"
+        raise NotImplementedError(f'"lerp_kernel_{kind}" not implemented for \'{_type_name(input.dtype)}\'')
+    return _Lerp.apply(input, end, weight)
 
 
 def addcmul(input, tensor1, tensor2, *, value=1):
@@ -129,9 +231,56 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
     return input + value * tensor1 / tensor2
 
 
+class _Hypot(Function):
+    """``sqrt(a^2 + b^2)`` of two tensors of one float dtype, without
+    overflow or underflow in the squares: float16/bfloat16/float32 through
+    float64, float64 as ``max * sqrt(1 + (min / max)^2)``. IEEE: inf when
+    either is infinite (even with a NaN). Gradients ``g * a / out``,
+    ``g * b / out`` (NaN where both are zero, as in PyTorch)."""
+
+    @staticmethod
+    def forward(ctx, input, other):
+        ctx.save_for_backward(input, other)
+        x, y = input.abs(), other.abs()
+        if input.dtype != _core.float64:
+            a, b = x.double(), y.double()
+            out = (a * a + b * b).sqrt().to(input.dtype)
+        else:
+            big, small = x.maximum(y), x.minimum(y)
+            ratio = small / big
+            out = _core.where(big == 0, 0.0, big * (1 + ratio * ratio).sqrt())
+        return _core.where((x == math.inf) | (y == math.inf), math.inf, out)
+
+    @staticmethod
+    def backward(ctx, grad):
+        input, other = ctx.saved_tensors
+        out = _Hypot.apply(input, other)  # recorded under create_graph: differentiable again
+        needs = ctx.needs_input_grad
+        return (_grad_for(grad * input / out, input) if needs[0] else None,
+                _grad_for(grad * other / out, other) if needs[1] else None)
+
+
+_Hypot._backward_cls.__name__ = _Hypot._backward_cls.__qualname__ = "HypotBackward0"
+
+
 def hypot(input, other):
-    """``sqrt(input^2 + other^2)``."""
-    return (input * input + other * other).sqrt()
+    """``sqrt(input^2 + other^2)`` element-wise, for two tensors that
+    broadcast together. The operands are first promoted to their common
+    dtype (PyTorch's rules), which must be floating; the result has that
+    dtype and is computed without intermediate overflow/underflow (float16/
+    bfloat16/float32 via float64). inf where either operand is +-inf (even
+    with a NaN), else NaN where one is NaN. TypeError when an argument is
+    not a tensor; NotImplementedError for an integer or bool common dtype;
+    RuntimeError when the shapes do not broadcast. Differentiable:
+    ``g * input / out`` and ``g * other / out`` (NaN at 0, 0)."""
+    for i, (name, t) in enumerate((("input", input), ("other", other))):
+        if not isinstance(t, _Tensor):
+            raise TypeError(f"hypot(): argument '{name}' (position {i + 1}) must be Tensor, not {type(t).__name__}")
+    _broadcast_shape(input, other)
+    dtype = _result_type(input, other)
+    if not dtype.is_floating_point:
+        raise NotImplementedError(f'"hypot_cpu" not implemented for \'{_type_name(dtype)}\'')
+    return _Hypot.apply(input.to(dtype), other.to(dtype))
 
 
 def _with_mean(statistic, input, dim, unbiased, keepdim, correction):
@@ -240,9 +389,16 @@ def repeat_interleave(input, repeats, dim=None):
     return input.index_select(dim, _core.tensor(index, dtype=_core.int64))
 
 
-def nansum(input, dim=None, keepdim=False):
-    """``sum`` with NaN counted as zero."""
-    return _core.where(input != input, 0.0, input).sum(dim, keepdim)
+def nansum(input, dim=None, keepdim=False, *, dtype=None):
+    """``sum`` over ``dim`` (all elements when None) with NaN counted as
+    zero. Float inputs keep their dtype (or ``dtype``); integer and bool
+    inputs give int64, as ``sum`` does. Differentiable: the gradient is
+    zero at the NaNs."""
+    if dtype is not None:
+        input = input.to(dtype)
+    if input.is_floating_point():
+        input = _core.where(input != input, 0.0, input)
+    return input.sum(dim, keepdim)
 
 
 _TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "uint8": "Byte",
@@ -435,8 +591,384 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=No
     return out.requires_grad_(requires_grad)
 
 
+# ---------------------------------------------------------------------------
+# operands of binary ops written here: Python numbers, broadcasting, dtypes
+# ---------------------------------------------------------------------------
+
+
+def _broadcast_shape(*tensors):
+    """The shape ``tensors`` broadcast to; RuntimeError with PyTorch's text
+    (the first mismatch from the right) when they do not."""
+    out = []
+    for t in tensors:
+        shape = list(t.shape)
+        if len(shape) > len(out):
+            out = [1] * (len(shape) - len(out)) + out
+        for i in range(1, len(shape) + 1):
+            a, b = out[-i], shape[-i]
+            if a != b and a != 1 and b != 1:
+                raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b ({b}) at "
+                                   f"non-singleton dimension {len(out) - i}")
+            out[-i] = b if a == 1 else a
+    return tuple(out)
+
+
+def _number(x):
+    """A Python number operand, checked as PyTorch's argument parser does:
+    an int must lie in ``[-2**63, 2**64)`` (OverflowError otherwise)."""
+    if isinstance(x, int) and not isinstance(x, bool):
+        if x >= 2 ** 64:
+            raise OverflowError("int too big to convert")
+        if x < -2 ** 63:
+            raise OverflowError("can't convert negative int to unsigned")
+    return x
+
+
+def _operand_dtype(input, other):
+    """The promoted dtype of two operands (PyTorch's rules: a number only
+    sets the category), with any int standing for itself (rustgrad's own
+    ops read an int past int64 as a float)."""
+    def stand_in(x):
+        return 0 if isinstance(x, int) and not isinstance(x, bool) else x
+    return _result_type(stand_in(input), stand_in(other))
+
+
+def _is_number(x):
+    return isinstance(x, (bool, int, float)) and not isinstance(x, _Tensor)
+
+
+def _operands(name, input, other):
+    """``(input, other)`` checked for a binary op that takes a tensor or a
+    number on either side (not both numbers): numbers go through
+    ``_number``; TypeError for anything else. Also checks that two tensors
+    broadcast."""
+    if not all(isinstance(x, _Tensor) or _is_number(x) for x in (input, other)) or \
+            not any(isinstance(x, _Tensor) for x in (input, other)):
+        raise TypeError(f"{name}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
+    if isinstance(input, _Tensor) and isinstance(other, _Tensor):
+        _broadcast_shape(input, other)
+    return _number(input), _number(other)
+
+
+def _as_tensor(x, dtype):
+    """Tensor ``x`` converted to ``dtype``, or number ``x`` as a 0-d tensor
+    of ``dtype`` (an int wrapping around into an integer dtype, as PyTorch
+    casts its operands)."""
+    if isinstance(x, _Tensor):
+        return x if x.dtype == dtype else x.to(dtype)
+    if dtype.is_floating_point:
+        return _core.tensor(float(x) if x >= 2 ** 63 else x, dtype=dtype)
+    if x >= 2 ** 63:  # an int in [2**63, 2**64) reads as an unsigned 64-bit value
+        x -= 2 ** 64
+    return _core.tensor(x).to(dtype)
+
+
+def _inplace(name):
+    """``self.<name>_(...)``: the out-of-place op's result written into
+    ``self`` by ``_inplace``'s machinery (dtype and shape checks, ``copy_``);
+    imported at call time, as ``_inplace`` imports this module."""
+    def method(self, *args, **kwargs):
+        from ._inplace import _make
+        return _make(name)(self, *args, **kwargs)
+
+    method.__name__ = name + "_"
+    method.__doc__ = (f"In place ``{name}``: writes ``self.{name}(...)`` into ``self`` and returns ``self``; "
+                      "RuntimeError when the result's dtype cannot be cast to ``self``'s or its shape differs.")
+    return method
+
+
+# ---------------------------------------------------------------------------
+# division with a rounding mode
+# ---------------------------------------------------------------------------
+
+_core_div, _core_div_ = _Tensor.div, _Tensor.div_
+
+
+class _RoundedDivision(Function):
+    """Puts ``values`` (a rounded quotient of ``input`` and ``other``) in
+    the graph with PyTorch's derivative of ``div(..., rounding_mode=...)``:
+    zero for both operands (derivatives.yaml: ``div.Tensor_mode``)."""
+
+    @staticmethod
+    def forward(ctx, values, input, other):
+        ctx.like = [(tuple(t.shape), t.dtype) if isinstance(t, _Tensor) else None for t in (input, other)]
+        return values
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (None,) + tuple(None if s is None else _core.zeros(s[0], dtype=s[1]) for s in ctx.like)
+
+
+_RoundedDivision._backward_cls.__name__ = _RoundedDivision._backward_cls.__qualname__ = "DivBackward2"
+
+
+def _integer_floor_divide(x, y):
+    """``x // y`` of two tensors of one integer dtype; an int64 ``-2**63 //
+    -1`` wraps to ``-2**63`` (as in PyTorch) instead of overflowing."""
+    if x.dtype == _core.int64:
+        minus_one = y == -1
+        if minus_one.any().item():
+            return _core.where(minus_one, -x, x.floor_divide(_core.where(minus_one, 1, y)))
+    return x.floor_divide(y)
+
+
+def _float_floor_divide(a, b):
+    """ATen's ``div_floor_floating`` (its vectorized form), element-wise on
+    two tensors of one float dtype: ``(a - fmod(a, b)) / b``, corrected by
+    one where the remainder's sign differs from ``b``'s and rounded to the
+    nearest integer; a zero quotient takes the sign of ``a / b``, and a zero
+    divisor gives ``a / b`` (+-inf or NaN). A NaN or infinite dividend gives
+    NaN; a finite one over an infinite divisor gives 0 or -1."""
+    basic = a / b
+    mod = a.fmod(b)
+    floor = _core.where((basic.abs() == math.inf) & (a.abs() != math.inf), a, a - mod)
+    quotient = floor / b
+    quotient = _core.where((mod != 0) & ((b < 0) ^ (mod < 0)), quotient - 1, quotient)
+    out = quotient.floor()
+    out = _core.where(quotient - out > 0.5, out + 1, out)
+    out = _core.where(quotient == 0, _core.zeros((), dtype=a.dtype).copysign(basic), out)
+    return _core.where(b == 0, basic, out)
+
+
+def _rounded_quotient(input, other, dtype, mode):
+    """``input / other`` rounded by ``mode`` in the promoted ``dtype``, as
+    ATen's ``div_trunc`` / ``div_floor`` kernels compute it."""
+    a = _as_tensor(input, dtype)
+    if not dtype.is_floating_point:
+        b = _as_tensor(other, dtype)
+        if mode == "trunc":  # a - fmod(a, b) is an exact multiple of b, between 0 and a
+            a = a - a.fmod(b)
+        return _integer_floor_divide(a, b)
+    if str(dtype) in _REDUCED and (not isinstance(other, _Tensor) or other.numel() == 1):
+        # float16 / bfloat16 by a single-element divisor: ATen's opmath path,
+        # in float32 with the divisor's original value, rounded once
+        a, b = a.float(), _as_tensor(other, _core.float32)
+        out = _float_floor_divide(a, b) if mode == "floor" else _core_div(a, b).trunc()
+        return out.to(dtype)
+    b = _as_tensor(other, dtype)
+    return _float_floor_divide(a, b) if mode == "floor" else _core_div(a, b).trunc()
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other`` (either may be a number; they broadcast together).
+
+    ``rounding_mode=None``: true division; integer and bool inputs give the
+    default float dtype (float32). ``'trunc'``: the quotient rounded toward
+    zero; ``'floor'``: rounded down (the same as ``floor_divide``). With a
+    rounding mode the result has the promoted dtype of the operands (integer
+    inputs do integer division, a number wrapping into the tensor's integer
+    dtype); float results follow IEEE (``x / 0`` is +-inf or NaN and stays
+    so; float16/bfloat16 by a single-element divisor round once, from
+    float32, as ATen does).
+
+    Errors: RuntimeError for any other ``rounding_mode`` string (PyTorch's
+    text), for shapes that do not broadcast and for an integer division by
+    zero ("ZeroDivisionError"); NotImplementedError for two bool operands
+    with a rounding mode; TypeError for other argument types. Differentiable
+    for float inputs: ``rounding_mode=None`` as ``/``; with a rounding mode
+    the gradient is zero, as in PyTorch."""
+    if rounding_mode is None:
+        if isinstance(input, _Tensor):
+            return _core_div(input, other)
+        if isinstance(other, _Tensor) and _is_number(input):
+            return other.__rtruediv__(_number(input))
+        raise TypeError(f"div() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
+    if not isinstance(rounding_mode, str):
+        raise TypeError(f"div(): argument 'rounding_mode' must be str, not {type(rounding_mode).__name__}")
+    if rounding_mode not in ("trunc", "floor"):
+        raise RuntimeError("div expected rounding_mode to be one of None, 'trunc', or 'floor' but found "
+                           f"'{rounding_mode}'")
+    input, other = _operands("div", input, other)
+    dtype = _operand_dtype(input, other)
+    if dtype == _core.bool:
+        raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
+    with _no_grad():
+        out = _rounded_quotient(input, other, dtype, rounding_mode)
+    if _core.is_grad_enabled() and any(isinstance(t, _Tensor) and t.requires_grad for t in (input, other)):
+        out = _RoundedDivision.apply(out, input, other)
+    return out
+
+
+def divide(input, other, *, rounding_mode=None):
+    """Alias of ``div`` (the same arguments, result and errors)."""
+    return div(input, other, rounding_mode=rounding_mode)
+
+
+def true_divide(input, other):
+    """``div(input, other)`` without a rounding mode: true division (integer
+    and bool inputs give float32). TypeError for a ``rounding_mode``."""
+    return div(input, other)
+
+
+def div_(self, other, *, rounding_mode=None):
+    """In place ``div``: ``self`` becomes ``self.div(other,
+    rounding_mode=...)``; returns ``self``. RuntimeError when the result
+    dtype cannot be cast to ``self``'s (true division of an integer tensor:
+    "result type Float can't be cast to the desired output type Long"), when
+    broadcasting would change ``self``'s shape, and on a leaf that requires
+    grad; otherwise as ``div``."""
+    if rounding_mode is None:
+        return _core_div_(self, other)
+    return _inplace("div")(self, other, rounding_mode=rounding_mode)
+
+
+def divide_(self, other, *, rounding_mode=None):
+    """Alias of ``div_``."""
+    return div_(self, other, rounding_mode=rounding_mode)
+
+
+def true_divide_(self, other):
+    """In place ``true_divide``: ``div_(other)`` without a rounding mode."""
+    return _core_div_(self, other)
+
+
+# ---------------------------------------------------------------------------
+# equal, type
+# ---------------------------------------------------------------------------
+
+
+def equal(input, other):
+    """True (a Python bool) when ``input`` and ``other`` have the same size
+    and equal elements, compared after promoting to their common dtype (an
+    int64 1 equals a float32 1.0; NaN equals nothing, not even itself; -0.0
+    equals 0.0); no broadcasting (a 0-d tensor is not equal to a 1-element
+    1-D one); two empty tensors of one shape are equal. TypeError when an
+    argument is not a tensor."""
+    for i, (name, t) in enumerate((("input", input), ("other", other))):
+        if not isinstance(t, _Tensor):
+            raise TypeError(f"equal(): argument '{name}' (position {i + 1}) must be Tensor, not {type(t).__name__}")
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    with _no_grad():
+        return bool((input == other).all().item())
+
+
+def _equal_method(self, other):
+    """``Tensor.equal(other)``: ``torch.equal(self, other)`` (a Python bool:
+    same size and equal elements after type promotion). TypeError when
+    ``other`` is not a tensor."""
+    if not isinstance(other, _Tensor):
+        raise TypeError(f"equal(): argument 'other' (position 1) must be Tensor, not {type(other).__name__}")
+    return equal(self, other)
+
+
+def _tensor_type_name(dtype):
+    return f"torch.{_type_name(dtype)}Tensor"
+
+
+_TENSOR_TYPES = {_tensor_type_name(d): d for d in (
+    _core.float16, _core.bfloat16, _core.float32, _core.float64, _core.uint8, _core.int8, _core.int16,
+    _core.int32, _core.int64, _core.bool)}
+
+
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """``Tensor.type()``: with no ``dtype``, the tensor's type name as
+    PyTorch spells it ('torch.FloatTensor', 'torch.DoubleTensor',
+    'torch.HalfTensor', 'torch.BFloat16Tensor', 'torch.ByteTensor',
+    'torch.CharTensor', 'torch.ShortTensor', 'torch.IntTensor',
+    'torch.LongTensor', 'torch.BoolTensor'). With a dtype or such a name,
+    ``self.to(dtype)`` (``self`` itself when it already has that type; a
+    'torch.cuda.*' name asks for CUDA, which raises as ``to('cuda')``
+    does). ``non_blocking`` (and the old ``async`` keyword) is accepted and
+    ignored. ValueError for an unknown type name, TypeError for another
+    kind of ``dtype`` or another keyword."""
+    for key in kwargs:
+        if key != "async":
+            raise TypeError(f"type() got an unexpected keyword argument '{key}'")
+    if dtype is None:
+        return _tensor_type_name(self.dtype)
+    if isinstance(dtype, str):
+        cuda = dtype.startswith("torch.cuda.")
+        target = _TENSOR_TYPES.get(dtype.replace("torch.cuda.", "torch.", 1) if cuda else dtype)
+        if target is None:
+            raise ValueError(f"invalid type: '{dtype}'")
+        if cuda:
+            return self.to("cuda", target)
+        dtype = target
+    if not isinstance(dtype, _core.dtype):
+        raise TypeError("dtype must be a type, str, or dtype object")
+    return self if dtype == self.dtype else self.to(dtype)
+
+
+# ---------------------------------------------------------------------------
+# shifts
+# ---------------------------------------------------------------------------
+
+
+def _shift(name, input, other, left):
+    op = "lshift" if left else "rshift"
+    input, other = _operands(name, input, other)
+    dtype = _operand_dtype(input, other)
+    if dtype.is_floating_point or dtype == _core.bool:
+        raise NotImplementedError(f'"{op}_cpu" not implemented for \'{_type_name(dtype)}\'')
+    bits = 8 * dtype.itemsize
+    signed = dtype != _core.uint8
+    with _no_grad():
+        x, s = _as_tensor(input, dtype), _as_tensor(other, dtype)
+        # ATen: a negative shift (as the signed type) or one of the bit width
+        # or more shifts every bit out; to the right, a signed value keeps its
+        # sign bit, so shifts stop at bits - 1
+        limit = bits - 1 if signed and not left else bits
+        valid = (s < limit) & (s >= 0) if signed else s < limit
+        k = _core.where(valid, s, _core.zeros((), dtype=dtype)).to(_core.int64)
+        powers = _core.tensor([(1 << i) - (2 ** 64 if i == 63 else 0) for i in range(limit)]).to(dtype)
+        p = powers.index_select(0, k.reshape(-1)).reshape(*k.shape)
+        zero = _core.zeros((), dtype=dtype)
+        if left:
+            return _core.where(valid, x * p, zero)
+        rest = _core.where(x < 0, _core.full((), -1, dtype=dtype), zero) if signed else zero
+        return _core.where(valid, x.floor_divide(p), rest)
+
+
+def bitwise_left_shift(input, other):
+    """``input << other``, element-wise, for integer tensors (uint8, int8,
+    int16, int32, int64) or numbers (not both numbers), broadcast together
+    in their promoted dtype (a number wraps into the tensor's dtype, as in
+    PyTorch). Bits shifted past the width are lost (two's complement
+    wrap-around); a shift amount that is negative or at least the bit width
+    gives 0, as ATen's kernel does. NotImplementedError for a float or bool
+    common dtype ("lshift_cpu" not implemented for 'Float'); RuntimeError
+    for shapes that do not broadcast; TypeError for other argument types.
+    Not differentiable (integer result)."""
+    return _shift("bitwise_left_shift", input, other, True)
+
+
+def bitwise_right_shift(input, other):
+    """``input >> other``, element-wise: an arithmetic shift (rounding toward
+    -inf, keeping the sign of signed values), for integer tensors or numbers
+    as ``bitwise_left_shift``. A shift amount that is negative or at least
+    the bit width minus one (signed; the bit width for uint8) gives -1 for a
+    negative value and 0 otherwise, as ATen's kernel does. Errors as
+    ``bitwise_left_shift`` ("rshift_cpu")."""
+    return _shift("bitwise_right_shift", input, other, False)
+
+
+def _shift_operator(function, symbol, reflected):
+    def operator(self, other):
+        if not (isinstance(other, _Tensor) or _is_number(other)):
+            return NotImplemented
+        return function(other, self) if reflected else function(self, other)
+
+    operator.__doc__ = f"``{symbol}``: ``{function.__name__}``{' (reflected)' if reflected else ''}."
+    return operator
+
+
+_Tensor.__lshift__ = _shift_operator(bitwise_left_shift, "<<", False)
+_Tensor.__rlshift__ = _shift_operator(bitwise_left_shift, "<<", True)
+_Tensor.__rshift__ = _shift_operator(bitwise_right_shift, ">>", False)
+_Tensor.__rrshift__ = _shift_operator(bitwise_right_shift, ">>", True)
+_Tensor.bitwise_left_shift_ = _Tensor.__ilshift__ = _inplace("bitwise_left_shift")
+_Tensor.bitwise_right_shift_ = _Tensor.__irshift__ = _inplace("bitwise_right_shift")
+_Tensor.div_, _Tensor.divide_, _Tensor.true_divide_ = div_, divide_, true_divide_
+_Tensor.type = _type
+_Tensor.equal = _equal_method
+
+
 _METHODS = ("take_along_dim", "unique", "unique_consecutive", "tril", "triu", "diagonal", "diag", "roll", "repeat_interleave", "nansum", "broadcast_to", "view_as", "unflatten", "tile", "repeat", "isnan", "isinf", "isfinite",
-            "nan_to_num", "lerp", "addcmul", "addcdiv", "hypot")
+            "nan_to_num", "lerp", "addcmul", "addcdiv", "hypot", "div", "divide", "true_divide",
+            "bitwise_left_shift", "bitwise_right_shift")
 for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
 
@@ -467,4 +999,5 @@ def _invert(self):
 
 _Tensor.__invert__ = _invert
 
-__all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean", "empty_like", "logspace"] + list(_METHODS)
+__all__ = ["hstack", "vstack", "row_stack", "meshgrid", "var_mean", "std_mean", "empty_like", "logspace",
+           "equal"] + list(_METHODS)

@@ -10,7 +10,7 @@ from . import _core
 _Tensor = _core.Tensor
 
 _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
-    "add", "sub", "mul", "div", "sum", "mean", "norm", "t", "transpose", "reshape",
+    "add", "sub", "mul", "sum", "mean", "norm", "t", "transpose", "reshape",
     "unsqueeze", "squeeze", "flatten", "clone", "matmul", "lt", "le", "gt", "ge", "eq",
     "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
@@ -19,6 +19,7 @@ _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
     "index_fill", "masked_select", "nonzero", "cumsum", "cumprod", "prod", "scatter", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "sort", "argsort", "topk", "all", "any",
     "count_nonzero", "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
+    "scatter_reduce", "cummax", "cummin", "logcumsumexp",
 )
 
 
@@ -44,9 +45,33 @@ def pow(input, exponent):
     return exponent.__rpow__(input)
 
 
-where = _core.where
-subtract, multiply, divide, true_divide = sub, mul, div, div
+def where(condition, input=None, other=None):
+    """``torch.where(condition, input, other)``: ``input`` where
+    ``condition`` (a bool tensor) is True, else ``other`` (tensors or
+    numbers, broadcast together; the result dtype is their promoted one).
+
+    ``torch.where(condition)`` (one argument): the same as
+    ``torch.nonzero(condition, as_tuple=True)``: a tuple of 1-D int64
+    tensors, one per dim of ``condition`` (any dtype; a 0-d condition counts
+    as 1-D, as in PyTorch), holding the coordinates of its nonzero elements
+    in row-major order. TypeError when only one of ``input`` / ``other`` is
+    given or ``condition`` is not a tensor; otherwise the errors of the
+    three-argument form (RuntimeError for shapes that do not broadcast)."""
+    if input is None and other is None:
+        if not isinstance(condition, _Tensor):
+            raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
+                            f"{type(condition).__name__}")
+        return (condition.reshape(1) if condition.dim() == 0 else condition).nonzero(as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) or "
+                        "(Tensor condition, Tensor input, Tensor other)")
+    return _core.where(condition, input, other)
+
+
+subtract, multiply = sub, mul  # noqa: F821
 negative, arcsin, arccos, arctan, fix = neg, asin, acos, atan, trunc  # noqa: F821
 
-__all__ = list(_METHODS) + ["pow", "where", "subtract", "multiply", "divide", "true_divide", "negative",
+# ``div`` / ``divide`` / ``true_divide`` (with ``rounding_mode``) live in
+# ``_composites``.
+__all__ = list(_METHODS) + ["pow", "where", "subtract", "multiply", "negative",
                             "arcsin", "arccos", "arctan", "fix"]

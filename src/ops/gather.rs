@@ -72,13 +72,19 @@ fn check_index_shape(op: &str, x: &[usize], index: &[usize], dim: usize) -> Resu
 /// `torch.gather(input, dim, index)`: `out[i][j] = input[i][index[i][j]]`
 /// (for `dim = 1`); `index` is int64 with `input`'s number of dimensions.
 pub fn gather(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
+    gather_as(x, dim, index, "GatherBackward0")
+}
+
+/// `gather` recorded as the node `node` (the values of `sort`, `cummax`, ...,
+/// which PyTorch names after the op).
+pub fn gather_as(x: &Tensor, dim: i64, index: &Tensor, node: &'static str) -> Result<Tensor> {
     let d = normalize_dim(dim, x.ndim().max(1))?;
     check_index_shape("gather", x.shape(), index.shape(), d)?;
     let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
     let data = x.to_dense();
     let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&data, &pos), index.shape());
-    record(out, &[x], |_| PutBack::new("GatherBackward0", dim, index, x, scatter_add))
+    record(out, &[x], |_| PutBack::new(node, dim, index, x, scatter_add))
 }
 
 /// The rule of ops that pick elements by index (gather, index_select, max
@@ -118,7 +124,7 @@ impl BackwardFn for PutBack {
 /// Where a scatter writes: the flat position in `base` (dense) of each
 /// element of `index`, and `src`'s elements in `index`'s shape (`src` may be
 /// larger), densely. Checks PyTorch's shape and dtype rules.
-fn scatter_plan(op: &str, base: &Tensor, dim: i64, index: &Tensor, src: Option<&Tensor>) -> Result<(Vec<usize>, Option<CpuStorage>)> {
+pub(crate) fn scatter_plan(op: &str, base: &Tensor, dim: i64, index: &Tensor, src: Option<&Tensor>) -> Result<(Vec<usize>, Option<CpuStorage>)> {
     let d = normalize_dim(dim, base.ndim().max(1))?;
     check_index_shape(op, base.shape(), index.shape(), d)?;
     let shape: Vec<usize> = if base.ndim() == 0 { vec![1] } else { base.shape().to_vec() };

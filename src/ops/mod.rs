@@ -19,6 +19,7 @@ pub mod masked;
 pub mod matmul;
 pub mod reduce;
 pub mod scan;
+pub mod scatter_reduce;
 pub mod select;
 pub mod unary;
 pub mod view;

@@ -1,14 +1,17 @@
-//! Ops that work along one dimension row by row: `cumsum`, `sort` (and
-//! `argsort`, `topk` through it), `all`/`any`/`count_nonzero`.
+//! Ops that work along one dimension row by row: `cumsum`, `cumprod`,
+//! `cummax`/`cummin`, `logcumsumexp`, `sort` (and `argsort`, `topk` through
+//! it), `all`/`any`/`count_nonzero`.
 
-use super::gather::gather;
+use super::gather::gather_as;
 use super::view::permute;
 use super::{contiguous, to_dtype};
 use super::binary::{AddKernel, MulKernel};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend::{self, Arith, CpuStorage};
-use crate::dtype::DType;
+use super::select::where_;
+use super::Arg;
+use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{normalize_dim, Layout};
 use crate::op_traits::BinaryOpT;
@@ -186,6 +189,117 @@ fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor>
     restore(data, &moved, &back)
 }
 
+/// `x.cummax(dim)` / `x.cummin(dim)`: the running maximum (minimum) along
+/// `dim` and the int64 index it came from. As PyTorch, a later equal value
+/// takes over the index and NaN, once met, stays (at the latest NaN's
+/// index). The values are differentiable: the gradient goes to the indices.
+pub fn cummax(x: &Tensor, dim: i64, is_max: bool) -> Result<(Tensor, Tensor)> {
+    let d = normalize_dim(dim, x.ndim())?;
+    let node = if is_max { "CummaxBackward0" } else { "CumminBackward0" };
+    if x.ndim() == 0 {
+        return Ok((gather_as(x, 0, &Tensor::from_vec(vec![0i64], &[]), node)?, Tensor::from_vec(vec![0i64], &[])));
+    }
+    let (moved, back, len) = rows_last(x, d)?;
+    let dense = moved.to_dense();
+    let mut idx: Vec<i64> = Vec::with_capacity(dense.len());
+    crate::with_dtype!(dense.dtype(), T => {
+        #[allow(clippy::eq_op)]
+        let nan = |a: T| a != a;
+        for row in T::slice(&dense).chunks(len.max(1)) {
+            let mut best = 0usize;
+            for (k, &v) in row.iter().enumerate() {
+                let wins = if is_max { v >= row[best] } else { v <= row[best] };
+                if nan(v) || (!nan(row[best]) && wins) {
+                    best = k;
+                }
+                idx.push(best as i64);
+            }
+        }
+    });
+    let indices = restore(CpuStorage::I64(idx.into()), &moved, &back)?;
+    Ok((gather_as(x, d as i64, &indices, node)?, indices))
+}
+
+/// `x.logcumsumexp(dim)`: `log(sum_{j<=i} exp(x_j))` along `dim`, as a running
+/// log-add-exp (stable for large and -inf inputs; PyTorch's
+/// `_log_add_exp_helper`). Floating dtypes only (halves in float32).
+///
+/// Backward (PyTorch's `logcumsumexp_backward`, after TensorFlow's): with
+/// `r = result`, the positive and negative parts of the gradient are taken
+/// in log space, `exp(revlogcumsumexp(log|g±| - r) + x)`, and subtracted.
+pub fn logcumsumexp(x: &Tensor, dim: i64) -> Result<Tensor> {
+    let d = normalize_dim(dim, x.ndim())?;
+    if !x.dtype().is_float() {
+        bail!(NotImplemented, "\"logcumsumexp_out_cpu\" not implemented for '{}'", x.dtype().scalar_name());
+    }
+    let out = if x.ndim() == 0 {
+        x.detach()
+    } else {
+        let (moved, back, len) = rows_last(x, d)?;
+        let dense = moved.to_dense();
+        fn rows<T: num_traits::Float>(v: &[T], len: usize) -> Vec<T> {
+            let mut out = Vec::with_capacity(v.len());
+            for row in v.chunks(len.max(1)) {
+                let mut acc = T::neg_infinity();
+                for &x in row {
+                    let (lo, hi) = if x < acc { (x, acc) } else { (acc, x) };
+                    acc = if lo != hi || lo.is_finite() { hi + (lo - hi).exp().ln_1p() } else { x };
+                    out.push(acc);
+                }
+            }
+            out
+        }
+        let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
+            CpuStorage::F32(v) => CpuStorage::F32(rows(v, len).into()),
+            CpuStorage::F64(v) => CpuStorage::F64(rows(v, len).into()),
+            other => unreachable!("{:?} is not a float compute dtype", other.dtype()),
+        });
+        restore(data, &moved, &back)?
+    };
+    let saved = out.clone();
+    struct LogcumsumexpBackward {
+        input: SavedTensor,
+        result: SavedTensor,
+        dim: i64,
+    }
+    impl BackwardFn for LogcumsumexpBackward {
+        fn name(&self) -> &'static str {
+            "LogcumsumexpBackward0"
+        }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.input), ("result", &self.result)]
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let (x, result, dim) = (self.input.get()?, self.result.get()?, self.dim);
+            if x.ndim() == 0 {
+                return Ok(smallvec::smallvec![Some(grad.clone())]);
+            }
+            // The lowest finite value stands for log(0), as in PyTorch.
+            let lowest = Scalar::Float(match grad.dtype() {
+                DType::F16 => half::f16::MIN.to_f64(),
+                DType::BF16 => half::bf16::MIN.to_f64(),
+                DType::F32 => f32::MIN as f64,
+                _ => f64::MIN,
+            });
+            let log_abs = super::unary::log(&super::unary::abs(grad)?)?;
+            let zero = Arg::Scalar(Scalar::Int(0));
+            let part = |sign: Tensor| -> Result<Tensor> {
+                let log_part = where_(&sign, Arg::Tensor(&log_abs), Arg::Scalar(lowest))?;
+                let reversed = super::view::flip(&logcumsumexp(&super::view::flip(&super::sub(&log_part, &result)?, &[dim])?, dim)?, &[dim])?;
+                super::unary::exp(&super::add(&reversed, &x)?)
+            };
+            let positive = part(super::compare::gt(grad, zero)?)?;
+            let negative = part(super::compare::lt(grad, zero)?)?;
+            Ok(smallvec::smallvec![Some(super::sub(&positive, &negative)?)])
+        }
+    }
+    record(out, &[x], |_| LogcumsumexpBackward {
+        input: SavedTensor::new(x),
+        result: SavedTensor::output(&saved, 0, "LogcumsumexpBackward0"),
+        dim: d as i64,
+    })
+}
+
 /// `x.sort(dim, descending, stable)`: sorted values (differentiable, via
 /// `gather`) and the int64 indices they came from. NaN sorts last (first
 /// when descending), as in PyTorch; equal values keep their order.
@@ -217,7 +331,7 @@ pub fn sort(x: &Tensor, dim: i64, descending: bool) -> Result<(Tensor, Tensor)> 
         }
     });
     let indices = restore(CpuStorage::I64(idx.into()), &moved, &back)?;
-    Ok((gather(x, d as i64, &indices)?, indices))
+    Ok((gather_as(x, d as i64, &indices, "SortBackward0")?, indices))
 }
 
 /// `x.topk(k, dim, largest, sorted)`: the `k` largest (or smallest) values
@@ -230,7 +344,7 @@ pub fn topk(x: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tens
     }
     let (_, indices) = sort(x, d as i64, largest)?;
     let picked = if x.ndim() == 0 { indices } else { contiguous(&super::view::narrow(&indices, d as i64, 0, k)?)?.detach() };
-    Ok((gather(x, d as i64, &picked)?, picked))
+    Ok((gather_as(x, d as i64, &picked, "TopkBackward0")?, picked))
 }
 
 /// `all`/`any` over `dims` (all when `None`): bool, nonzero is true.

@@ -83,7 +83,7 @@ struct Collected {
 const MAX_DIMS: usize = 64;
 
 /// A NumPy scalar (`np.float32(1.5)`) as a Python number.
-fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
+pub fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
     let generic = obj.py().import("numpy").and_then(|np| np.getattr("generic")).ok()?;
     if !obj.is_instance(&generic).unwrap_or(false) {
         return None;

@@ -210,6 +210,19 @@ impl PyTensor {
     fn scatter_add<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, src: PyRef<'py, PyTensor>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, gather::scatter_add(&self.tensor(), dim, &index.tensor(), &src.tensor())?)
     }
+    /// `scatter_reduce(dim, index, src, reduce, *, include_self=True)`: a
+    /// copy of `self` with each element of `src` combined, by `reduce`
+    /// ('sum', 'prod', 'mean', 'amax' or 'amin'), into the position `index`
+    /// (int64, `self`'s number of dims) names along `dim`; without
+    /// `include_self`, `self`'s values at scattered positions are left out.
+    /// `mean` of integers divides with floor. Differentiable in `self` and
+    /// `src` (amax/amin share the gradient among equal maxima; prod handles
+    /// zeros). RuntimeError for a bad `reduce`, index shape, dtype or index;
+    /// NotImplementedError for the mean of bools.
+    #[pyo3(signature = (dim, index, src, reduce, *, include_self=true))]
+    fn scatter_reduce<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, src: PyRef<'py, PyTensor>, reduce: &str, include_self: bool) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, crate::ops::scatter_reduce::scatter_reduce(&self.tensor(), dim, &index.tensor(), &src.tensor(), reduce, include_self)?)
+    }
 }
 
 #[pymethods]
@@ -295,6 +308,25 @@ impl PyTensor {
     #[pyo3(signature = (dim, *, dtype=None))]
     fn cumsum<'py>(&self, py: Python<'py>, dim: i64, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, scan::cumsum(&self.tensor(), dim, super::convert::dtype_arg(dtype)?)?)
+    }
+    /// `cummax(dim)`: the named tuple `(values, indices)` of the running
+    /// maximum along `dim` (a later equal value takes the index; NaN, once
+    /// met, stays). Differentiable. IndexError for a bad dim.
+    fn cummax<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyAny>> {
+        let (values, indices) = scan::cummax(&self.tensor(), dim, true)?;
+        values_indices(py, "cummax", values, indices)
+    }
+    /// `cummin(dim)`: the named tuple `(values, indices)` of the running
+    /// minimum along `dim`, as `cummax`.
+    fn cummin<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyAny>> {
+        let (values, indices) = scan::cummax(&self.tensor(), dim, false)?;
+        values_indices(py, "cummin", values, indices)
+    }
+    /// `logcumsumexp(dim)`: `log(cumsum(exp(x)))` along `dim`, computed
+    /// stably. Floating dtypes only (NotImplementedError otherwise).
+    /// Differentiable. IndexError for a bad dim.
+    fn logcumsumexp<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, scan::logcumsumexp(&self.tensor(), dim)?)
     }
     /// `sort(dim=-1, descending=False, stable=False)`: the named tuple
     /// `(values, indices)`; NaN sorts last, equal values keep their order.

@@ -308,6 +308,13 @@ impl PyTensor {
         }
     }
 
+    /// Makes NumPy defer to the tensor's reflected operators, so that
+    /// `ndarray + tensor` is a tensor, as in PyTorch.
+    #[classattr]
+    fn __array_priority__() -> i32 {
+        1000
+    }
+
     /// `(device_type, device_id)` in DLPack's numbering: `(1, 0)`, the CPU.
     fn __dlpack_device__(&self) -> (i32, i32) {
         (DLDeviceType::CPU.0 as i32, 0)

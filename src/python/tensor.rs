@@ -76,8 +76,9 @@ fn maybe_detached<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> R + 
     if work >= RELEASE_GIL_MIN { py.detach(f) } else { f() }
 }
 
-/// An operand from Python: a tensor or a number; `None` for other types (so
-/// the operator can return `NotImplemented`).
+/// An operand from Python: a tensor or a number (a NumPy array is copied
+/// into a tensor and a NumPy scalar is a number, as PyTorch takes them);
+/// `None` for other types (so the operator can return `NotImplemented`).
 pub enum PyArg {
     Tensor(Tensor),
     Scalar(Scalar),
@@ -88,8 +89,14 @@ impl PyArg {
         if let Ok(t) = obj.cast::<PyTensor>() {
             return Some(PyArg::Tensor(t.get().tensor().clone()));
         }
-        scalar_of(obj).map(PyArg::Scalar).or_else(|| {
-            // NumPy scalars and other numbers with __float__.
+        if let Some(s) = scalar_of(obj) {
+            return Some(PyArg::Scalar(s));
+        }
+        if obj.is_instance_of::<numpy::PyUntypedArray>() {
+            return convert::tensor_from_data(obj, None).ok().map(PyArg::Tensor);
+        }
+        convert::numpy_scalar(obj).map(PyArg::Scalar).or_else(|| {
+            // Other numbers with __float__.
             obj.extract::<f64>().ok().map(|v| PyArg::Scalar(Scalar::Float(v)))
         })
     }
