@@ -13,6 +13,9 @@ pub trait UnaryOpT: Copy + Send + Sync + 'static {
     /// Whether integer tensors stay integer (`neg`, `abs`); float-only ops
     /// promote integer inputs to the default float dtype first.
     const KEEPS_INT: bool = false;
+    /// Whether bool tensors stay bool (`sign`); others compute in int64 or
+    /// float.
+    const KEEPS_BOOL: bool = false;
     fn float<T: Float>(self, x: T) -> T;
     fn int(self, x: i64) -> i64 {
         x

@@ -1223,25 +1223,7 @@ def _dtypes(template, dtypes=EXTRA_DTYPES):
 KNOWN_GAPS = {
     # -- not implemented ------------------------------------------------------
     **_gaps("Tensor.norm(p=inf / -inf) raises NotImplementedError", "norm", "norm:nonfinite"),
-    # -- integer and bool dtypes ------------------------------------------------
-    **_gaps("accepts bool input that PyTorch rejects (NotImplementedError): abs floor ceil trunc round frac pow, "
-            "bool - tensor", "abs:bool", "floor:bool", "ceil:bool", "trunc:bool", "round:bool", "frac:bool",
-            "pow:bool", "promote:pow", "promote:sub"),
-    **_gaps("accepts integer input that PyTorch rejects (NotImplementedError): frac, round(decimals=)",
-            "frac:int64", "round:int64"),
-    **_gaps("bool // % fmod raise RuntimeError (ZeroDivisionError) where PyTorch raises NotImplementedError",
-            "floor_divide:bool", "remainder:bool", "fmod:bool", "promote:floor_divide", "promote:remainder",
-            "promote:fmod", "number_arguments"),
-    **_gaps("maximum/minimum/max/min/amax/amin raise on bool tensors", "maximum:bool", "minimum:bool",
-            "promote:maximum", "promote:minimum", "max:bool", "min:bool", "max:dim:bool", "min:dim:bool", "amax:bool",
-            "amin:bool"),
-    **_gaps("argmax/argmin of bool: RuntimeError where PyTorch raises NotImplementedError", "argmax:bool",
-            "argmin:bool"),
-    **_gaps("result dtype: sign(bool) is int64 (PyTorch: bool)", "sign:bool"),
     # -- gradients ----------------------------------------------------------------
-    **_gaps("floor_divide's backward gives zeros (PyTorch: 'derivative for aten::floor_divide is not implemented')",
-            "floor_divide", "floor_divide:nonfinite",
-            *_dtypes("dtype:{}:floor_divide", ("uint8", "int16", "int32", "float16", "bfloat16"))),
     **_gaps("clamp's gradient at x == bound: 1 (PyTorch: 0 for a number bound, shared with a tensor bound)",
             "clamp:number", "clamp_min", "clamp_max"),
     **_gaps("clamp accepts a tensor and a number bound together (PyTorch: TypeError)", "clamp:mixed"),
@@ -1256,7 +1238,6 @@ KNOWN_GAPS = {
     **_gaps("gradient at NaN input: relu6 gives 0, selu/hardswish NaN (PyTorch: the linear branch's)",
             "relu6:nonfinite", "selu:nonfinite", "hardswish:nonfinite"),
     **_gaps("softsign's gradient at +-inf is 0 (PyTorch: NaN)", "softsign:nonfinite"),
-    **_gaps("remainder's gradient w.r.t. the divisor at an infinite dividend", "remainder:nonfinite"),
     **_gaps("copysign's gradient at +-inf is +-1 (PyTorch: NaN)", "copysign:nonfinite"),
     **_gaps("max()/min() with NaN: gradient NaN everywhere (PyTorch: all of it to the NaN)", "max:nonfinite",
             "min:nonfinite"),

@@ -98,7 +98,9 @@ def isnan(input):
 
 
 def isinf(input):
-    """Bool, where the element is +-inf."""
+    """Bool, where the element is +-inf (never, for integers and bools)."""
+    if not input.is_floating_point():
+        return _core.zeros(tuple(input.shape), dtype=_core.bool)
     return input.abs() == math.inf
 
 

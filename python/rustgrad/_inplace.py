@@ -26,9 +26,20 @@ def _can_cast(source, target):
     return not (target is _core.bool and source is not _core.bool)
 
 
+def _records(self, args, kwargs):
+    """Whether autograd records the op: grad mode on and a tensor operand
+    requiring grad."""
+    operands = (self, *args, *kwargs.values())
+    return _core.is_grad_enabled() and any(isinstance(t, _core.Tensor) and t.requires_grad for t in operands)
+
+
 def _make(name):
     def method(self, *args, **kwargs):
-        result = getattr(self, name)(*args, **kwargs)
+        # When recorded, the op reads a copy of self: rules that save their
+        # input (scatter_reduce, pow, fmod, ...) would otherwise find it
+        # overwritten by copy_ and refuse to run backward.
+        source = self.clone() if _records(self, args, kwargs) else self
+        result = getattr(source, name)(*args, **kwargs)
         if not _can_cast(result.dtype, self.dtype):
             raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired output type "
                                f"{_type_name(self.dtype)}")

@@ -14,13 +14,24 @@ use crate::layout::{broadcast_shapes, Shape};
 use crate::ops::sum_to;
 use crate::tensor::Tensor;
 
+/// How `map2` treats integer operands: computed as integers, or promoted
+/// to float32 first; either way PyTorch's CPU kernel named `kernel` has no
+/// bool version.
+#[derive(Clone, Copy)]
+enum Ints {
+    Exact { kernel: &'static str },
+    ToFloat,
+}
+
 /// `f` (floats) or `int` (integers) over the broadcast operands, in their
-/// promoted dtype (`float_only` promotes integers to float32 first).
-fn map2(a: Arg, b: Arg, float_only: bool, f: fn(f64, f64) -> f64, int: fn(i64, i64) -> Result<i64>) -> Result<Tensor> {
+/// promoted dtype.
+fn map2(a: Arg, b: Arg, ints: Ints, f: fn(f64, f64) -> f64, int: fn(i64, i64) -> Result<i64>) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let mut dtype = result_type(a, b);
-    if dtype == DType::Bool || (float_only && !dtype.is_float()) {
-        dtype = if float_only { crate::dtype::DEFAULT_FLOAT } else { DType::I64 };
+    match ints {
+        Ints::Exact { kernel } if dtype == DType::Bool => bail!(NotImplemented, "\"{kernel}\" not implemented for 'Bool'"),
+        Ints::ToFloat if !dtype.is_float() => dtype = crate::dtype::DEFAULT_FLOAT,
+        _ => {}
     }
     // Narrow types compute in float32 / int64 and convert back.
     let compute = dtype.compute();
@@ -91,7 +102,7 @@ fn recorded(out: Tensor, a: Arg, b: Arg, name: &'static str, grads: fn(&Tensor, 
 /// `fmod(a, b)`: the remainder of truncated division (the sign of `a`), as
 /// C's `fmod`; gradients `g` and `-g * trunc(a / b)`.
 pub fn fmod(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, false, |x, y| x % y, |x, y| if y == 0 { zero_division(x, y) } else { Ok(x.wrapping_rem(y)) })?;
+    let out = map2(a, b, Ints::Exact { kernel: "fmod_cpu" }, |x, y| x % y, |x, y| if y == 0 { zero_division(x, y) } else { Ok(x.wrapping_rem(y)) })?;
     recorded(out, a, b, "FmodBackward0", |g, a, b| {
         Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&unary::trunc(&binary::div(a, b)?)?)?)?)])
     })
@@ -103,7 +114,7 @@ pub fn remainder(a: Arg, b: Arg) -> Result<Tensor> {
     let out = map2(
         a,
         b,
-        false,
+        Ints::Exact { kernel: "remainder_cpu" },
         |x, y| {
             let r = x % y;
             if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r }
@@ -117,27 +128,54 @@ pub fn remainder(a: Arg, b: Arg) -> Result<Tensor> {
         },
     )?;
     recorded(out, a, b, "RemainderBackward0", |g, a, b| {
-        Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&unary::floor(&binary::div(a, b)?)?)?)?)])
+        // The quotient by PyTorch's floor division (`2 // -inf` is -1, where
+        // floor(2 / -inf) is -0); a constant factor, so not differentiated.
+        let quotient = floor_divide(Arg::Tensor(&a.detach()), Arg::Tensor(&b.detach()))?;
+        Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&quotient)?)?)])
     })
 }
 
 /// `floor_divide(a, b)`: `floor(a / b)` (integers stay integers); its
 /// gradient is zero.
 pub fn floor_divide(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, false, |x, y| (x / y).floor(), |x, y| {
+    let out = map2(a, b, Ints::Exact { kernel: "div_floor_cpu" }, floor_div_float, |x, y| {
         if y == 0 {
             return zero_division(x, y);
         }
+        // Wrapping: `i64::MIN // -1` is `i64::MIN`, as in PyTorch.
         let q = x.wrapping_div(y);
-        Ok(if (x % y != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q })
+        Ok(if (x.wrapping_rem(y) != 0) && ((x < 0) != (y < 0)) { q - 1 } else { q })
     })?;
-    recorded(out, a, b, "DivBackward0", |g, _, _| Ok([Some(super::factory::zeros_like(g)), Some(super::factory::zeros_like(g))]))
+    // PyTorch has no derivative for floor_divide: backward through it fails.
+    recorded(out, a, b, "NotImplemented", |_, _, _| {
+        bail!(Runtime, "derivative for aten::floor_divide is not implemented")
+    })
+}
+
+/// Floating floor division as PyTorch's `div_floor_floating` (c10's
+/// `div_floor`): from `fmod`, so results are exact where `floor(a / b)`
+/// would round up, and inf/NaN follow IEEE (`inf // 2` is NaN, `2 // -inf`
+/// is -1).
+fn floor_div_float(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        return a / b;
+    }
+    let rem = a % b;
+    let mut div = (a - rem) / b;
+    if rem != 0.0 && (b < 0.0) != (rem < 0.0) {
+        div -= 1.0;
+    }
+    if div == 0.0 {
+        return 0f64.copysign(a / b);
+    }
+    let floor = div.floor();
+    if div - floor > 0.5 { floor + 1.0 } else { floor }
 }
 
 /// `atan2(a, b)`: the angle of the point `(b, a)`, in `(-pi, pi]`;
 /// gradients `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)`.
 pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, true, f64::atan2, |_, _| unreachable!("promoted to float"))?;
+    let out = map2(a, b, Ints::ToFloat, f64::atan2, |_, _| unreachable!("promoted to float"))?;
     recorded(out, a, b, "Atan2Backward0", |g, a, b| {
         let r2 = binary::add(&binary::mul(a, a)?, &binary::mul(b, b)?)?;
         Ok([Some(binary::div(&binary::mul(g, b)?, &r2)?), Some(unary::neg(&binary::div(&binary::mul(g, a)?, &r2)?)?)])
@@ -147,7 +185,7 @@ pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
 /// `copysign(a, b)`: `|a|` with the sign of `b` (including -0.); gradients
 /// `g * result / a` (0 where `a` is 0) and zero.
 pub fn copysign(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, true, f64::copysign, |_, _| unreachable!("promoted to float"))?;
+    let out = map2(a, b, Ints::ToFloat, f64::copysign, |_, _| unreachable!("promoted to float"))?;
     recorded(out, a, b, "CopysignBackward0", |g, a, b| {
         // d|a|/da with the sign of b: sign(a) * sign(b), 0 at a == 0
         let s = binary::mul(&unary::sign(a)?, &to_dtype(&super::select::where_(&super::compare::lt(&copysign(Arg::from(1.0), Arg::Tensor(b))?, Arg::from(0.0))?, Arg::from(-1.0), Arg::from(1.0))?, g.dtype())?)?;

@@ -166,6 +166,9 @@ fn add_like<'a>(a: Arg<'a>, b: Arg<'a>, subtract: bool, name: &'static str, nega
         if dtype == DType::Bool {
             crate::bail!(NotImplemented, "Subtraction, the `-` operator, with two bool tensors is not supported. Use the `^` or `logical_xor()` operator instead.");
         }
+        if [a, b].iter().any(|x| matches!(x, Arg::Tensor(t) if t.dtype() == DType::Bool)) {
+            crate::bail!(NotImplemented, "Subtraction, the `-` operator, with a bool tensor is not supported. If you are trying to invert a mask, use the `~` or `logical_not()` operator instead.");
+        }
         elementwise(SubKernel, a, b, dtype)?
     } else {
         elementwise(AddKernel, a, b, dtype)?
@@ -401,6 +404,9 @@ impl BackwardFn for PowScalarBaseBackward {
 pub fn pow<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     let (a, b) = (a.into(), b.into());
     let dtype = result_type(a, b);
+    if dtype == DType::Bool {
+        crate::bail!(NotImplemented, "\"pow\" not implemented for 'Bool'");
+    }
     if let Arg::Scalar(Scalar::Int(e)) = b {
         if e < 0 && dtype.is_int() {
             crate::bail!(Runtime, "Integers to negative integer powers are not allowed.");

@@ -11,14 +11,13 @@ use crate::error::Result;
 use crate::layout::{contiguous_strides, join, normalize_dim, Shape};
 use crate::tensor::Tensor;
 
-fn indices(index: &Tensor) -> Result<Vec<i64>> {
-    if index.dtype() != DType::I64 {
-        bail!(Runtime, "gather(): Expected dtype int64 for index");
+/// The positions in `index` (int64, or int32 as PyTorch also takes).
+fn indices(op: &str, index: &Tensor) -> Result<Vec<i64>> {
+    match index.dtype() {
+        DType::I64 => Ok(<i64 as crate::cpu_backend::Storable>::into_vec(index.to_dense())),
+        DType::I32 => Ok(<i32 as crate::cpu_backend::Storable>::into_vec(index.to_dense()).into_iter().map(i64::from).collect()),
+        _ => bail!(Runtime, "{op}(): Expected dtype int32/int64 for index"),
     }
-    Ok(match index.to_dense() {
-        CpuStorage::I64(v) => v.into_vec(),
-        _ => unreachable!("checked dtype"),
-    })
 }
 
 /// For each element of a tensor shaped `shape` (row-major), its flat
@@ -81,7 +80,7 @@ pub fn gather_as(x: &Tensor, dim: i64, index: &Tensor, node: &'static str) -> Re
     let d = normalize_dim(dim, x.ndim().max(1))?;
     check_index_shape("gather", x.shape(), index.shape(), d)?;
     let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
-    let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
+    let pos = positions(index.shape(), &shape, d, &indices("gather", index)?)?;
     let data = x.to_dense();
     let out = Tensor::from_cpu(crate::cpu_backend::gather_at(&data, &pos), index.shape());
     record(out, &[x], |_| PutBack::new(node, dim, index, x, scatter_add))
@@ -126,9 +125,21 @@ impl BackwardFn for PutBack {
 /// larger), densely. Checks PyTorch's shape and dtype rules.
 pub(crate) fn scatter_plan(op: &str, base: &Tensor, dim: i64, index: &Tensor, src: Option<&Tensor>) -> Result<(Vec<usize>, Option<CpuStorage>)> {
     let d = normalize_dim(dim, base.ndim().max(1))?;
+    if let Some(src) = src {
+        let fits = |limit: &[usize], k: usize| index.shape()[k] <= limit.get(k).copied().unwrap_or(1);
+        if index.ndim() == src.ndim().max(index.ndim()) && (0..index.ndim()).any(|k| !fits(src.shape(), k) || (k != d && !fits(base.shape(), k))) {
+            bail!(
+                Runtime,
+                "Expected index [{}] to be no larger than self [{}] apart from dimension {d} and to be no larger size than src [{}]",
+                join(index.shape()),
+                join(base.shape()),
+                join(src.shape())
+            );
+        }
+    }
     check_index_shape(op, base.shape(), index.shape(), d)?;
     let shape: Vec<usize> = if base.ndim() == 0 { vec![1] } else { base.shape().to_vec() };
-    let pos = positions(index.shape(), &shape, d, &indices(index)?)?;
+    let pos = positions(index.shape(), &shape, d, &indices(op, index)?)?;
     let Some(src) = src else { return Ok((pos, None)) };
     if src.dtype() != base.dtype() {
         bail!(Runtime, "{op}(): Expected self.dtype to be equal to src.dtype");
@@ -241,7 +252,9 @@ pub fn max_dim(x: &Tensor, dim: i64, keepdim: bool, is_max: bool) -> Result<(Ten
         );
     }
     if x.dtype() == DType::Bool {
-        bail!(Runtime, "\"{}_cpu\" not implemented for 'Bool'", if is_max { "max_all" } else { "min_all" });
+        // Bools order as 0 < 1; they carry no gradient.
+        let (values, indices) = max_dim(&crate::ops::to_dtype(x, DType::U8)?, dim, keepdim, is_max)?;
+        return Ok((crate::ops::to_dtype(&values, DType::Bool)?, indices));
     }
     // Move `dim` last so each reduced row is contiguous.
     let order: Vec<i64> = (0..x.ndim()).filter(|&i| i != d).chain(std::iter::once(d)).map(|i| i as i64).collect();
@@ -299,10 +312,10 @@ fn index_vector(op: &str, index: &Tensor) -> Result<Vec<i64>> {
     if index.ndim() > 1 {
         bail!(Index, "{op}(): Index is supposed to be a vector");
     }
-    if index.dtype() != DType::I64 {
-        bail!(Index, "{op}(): Expected dtype int64 for index");
+    if !matches!(index.dtype(), DType::I64 | DType::I32) {
+        bail!(Index, "{op}(): Expected dtype int32 or int64 for index");
     }
-    indices(index)
+    indices(op, index)
 }
 
 /// `x.index_select(dim, index)`: the slices of `dim` named by the 1-D int64

@@ -262,7 +262,8 @@ pub fn has_nan(x: &Tensor) -> bool {
 /// PyTorch does.
 pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name: &'static str) -> Result<Tensor> {
     if x.dtype() == DType::Bool {
-        bail!(Runtime, "\"{}\" not implemented for 'Bool'", if is_max { "max_all" } else { "min_all" });
+        // Bools order as 0 < 1; they carry no gradient.
+        return to_dtype(&amax(&to_dtype(x, DType::U8)?, dims, keepdim, is_max, name)?, DType::Bool);
     }
     let resolved = resolve_dims_keep(dims, x.ndim(), keepdim)?;
     let all: Dims = (0..x.ndim()).collect();
@@ -433,6 +434,9 @@ fn products_of_others(x: &Tensor, dim: i64) -> Result<Tensor> {
 /// `argmax`/`argmin` along `dim` (over the flattened tensor when `None`):
 /// int64, the first index of the extreme value.
 pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, is_max: bool) -> Result<Tensor> {
+    if x.dtype() == DType::Bool {
+        bail!(NotImplemented, "{}(): does not support bool input", if is_max { "argmax" } else { "argmin" });
+    }
     match dim {
         Some(d) => Ok(super::gather::max_dim(x, d, keepdim, is_max)?.1),
         None => {

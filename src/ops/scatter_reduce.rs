@@ -32,8 +32,9 @@ impl Reduction {
             "sum" => Reduction::Sum,
             "prod" => Reduction::Prod,
             "mean" => Reduction::Mean,
-            "amax" => Reduction::Amax,
-            "amin" => Reduction::Amin,
+            // PyTorch also takes `max` and `min` for amax and amin.
+            "amax" | "max" => Reduction::Amax,
+            "amin" | "min" => Reduction::Amin,
             other => bail!(Runtime, "reduce argument must be either sum, prod, mean, amax or amin, got {other}"),
         })
     }

@@ -66,7 +66,9 @@ pub fn where_(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
 fn extremum(a: &Tensor, b: &Tensor, is_max: bool) -> Result<Tensor> {
     let dtype = result_type(Arg::Tensor(a), Arg::Tensor(b));
     if dtype == DType::Bool {
-        bail!(Runtime, "\"{}_cpu\" not implemented for 'Bool'", if is_max { "max_elementwise" } else { "min_elementwise" });
+        // Bools order as 0 < 1; they carry no gradient.
+        let (a8, b8) = (to_dtype(a, DType::U8)?, to_dtype(b, DType::U8)?);
+        return to_dtype(&extremum(&a8, &b8, is_max)?, DType::Bool);
     }
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let (x, y) = (broadcast_dense(Arg::Tensor(a), &shape, dtype)?, broadcast_dense(Arg::Tensor(b), &shape, dtype)?);

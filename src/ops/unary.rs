@@ -15,6 +15,12 @@ use crate::tensor::Tensor;
 /// Applies a kernel, promoting integer/bool inputs to float unless the op
 /// keeps integers.
 fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
+    if let Some(kernel) = missing_kernel(O::KERNEL, x.dtype()) {
+        crate::bail!(NotImplemented, "\"{kernel}\" not implemented for '{}'", x.dtype().scalar_name());
+    }
+    if O::KEEPS_BOOL && x.dtype() == DType::Bool {
+        return to_dtype(&map(op, &to_dtype(&x.detach(), DType::I64)?)?, DType::Bool);
+    }
     let promote = match x.dtype() {
         DType::Bool => true,
         d => d.is_int() && !O::KEEPS_INT,
@@ -27,6 +33,26 @@ fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_cpu(src.with_cpu(|d, l| cpu_backend::unary(op, d, l)), x.shape()))
 }
 
+/// The CPU kernel PyTorch looks for, and lacks, when `op` meets `dtype`
+/// (its NotImplementedError names it): rounding and `abs` of bools, `frac`
+/// of anything but floats.
+fn missing_kernel(op: &str, dtype: DType) -> Option<&'static str> {
+    let bool_kernel = match op {
+        "abs" => "abs_cpu",
+        "floor" => "floor_vml_cpu",
+        "ceil" => "ceil_vml_cpu",
+        "trunc" => "trunc_vml_cpu",
+        "round" => "round_vml_cpu",
+        "frac" => "frac_cpu",
+        _ => return None,
+    };
+    match dtype {
+        DType::Bool => Some(bool_kernel),
+        d if op == "frac" && !d.is_float() => Some(bool_kernel),
+        _ => None,
+    }
+}
+
 /// A kernel: `forward` per float element, `int` per integer element.
 macro_rules! unary_kernel {
     ($kernel:ident, $fn_name:ident, $keeps:expr, |$x:ident| $fwd:expr, |$xi:ident| $int:expr) => {
@@ -35,6 +61,7 @@ macro_rules! unary_kernel {
         impl UnaryOpT for $kernel {
             const KERNEL: &'static str = stringify!($fn_name);
             const KEEPS_INT: bool = $keeps;
+            const KEEPS_BOOL: bool = matches!(stringify!($fn_name).as_bytes(), b"sign");
             fn float<T: Float>(self, $x: T) -> T {
                 $fwd
             }
@@ -214,6 +241,11 @@ zero_grad_op!(
 /// `round(decimals)`: `round(x * 10^d) / 10^d`, as PyTorch computes it; its
 /// derivative is zero.
 pub fn round_decimals(x: &Tensor, decimals: i64) -> Result<Tensor> {
+    if !x.dtype().is_float() {
+        // PyTorch's `round.decimals` overload has no integer kernel.
+        let kernel = if decimals == 0 { "round_vml_cpu" } else { "round_cpu" };
+        crate::bail!(NotImplemented, "\"{kernel}\" not implemented for '{}'", x.dtype().scalar_name());
+    }
     if decimals == 0 {
         return round(x);
     }

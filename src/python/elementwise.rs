@@ -155,10 +155,15 @@ impl PyTensor {
     fn square<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, crate::ops::pow(&*self.tensor(), Arg::Scalar(Scalar::Int(2)))?)
     }
-    /// `round(decimals=0)`: half to even, at `decimals` places.
-    #[pyo3(signature = (decimals=0))]
-    fn round<'py>(&self, py: Python<'py>, decimals: i64) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, unary::round_decimals(&self.tensor(), decimals)?)
+    /// `round(*, decimals=0)`: half to even, at `decimals` places.
+    /// NotImplementedError for bool, and for integers when `decimals` is
+    /// given (PyTorch's `round.decimals` has no integer kernel).
+    #[pyo3(signature = (*, decimals=None))]
+    fn round<'py>(&self, py: Python<'py>, decimals: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, match decimals {
+            None => unary::round(&self.tensor())?,
+            Some(d) => unary::round_decimals(&self.tensor(), d)?,
+        })
     }
 }
 
