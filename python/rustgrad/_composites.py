@@ -62,10 +62,26 @@ def view_as(input, other):
 
 
 def unflatten(input, dim, sizes):
-    """Dim ``dim`` split into ``sizes`` (one entry may be -1)."""
+    """Dim ``dim`` split into ``sizes`` (one entry may be -1), as a view
+    where the strides allow. IndexError for a dim out of range; RuntimeError
+    for empty ``sizes``, sizes that do not multiply up to the dim's size, a
+    0-d input, or more than one -1."""
+    if input.dim() == 0:
+        _wrap_dim(dim, 0)
+        raise RuntimeError(f"unflatten got an unexpected error:\nDimension specified as {dim} but tensor has no "
+                           "dimensions")
+    dim = _wrap_dim(dim, input.dim())
+    sizes = list(sizes)
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError("unflatten got an unexpected error:\nonly one dimension can be inferred")
     shape = list(input.shape)
-    dim = dim % max(input.dim(), 1)
-    return input.reshape(*(shape[:dim] + list(sizes) + shape[dim + 1:]))
+    known = math.prod(s for s in sizes if s != -1)
+    if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
+        raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
+                           f"({shape[dim]}) in the input tensor")
+    return input.reshape(*(shape[:dim] + sizes + shape[dim + 1:]))
 
 
 def tile(input, dims):

@@ -78,9 +78,10 @@ def einsum(equation, *operands):
     aligned = []
     for op, term in ops:
         for c, n in zip(term, op.shape):
-            if sizes.get(c, 1) not in (1, n) and n != 1:
+            seen = sizes.get(c, 1)
+            if seen not in (1, n) and n != 1:
                 raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original->remapped)")
-            sizes[c] = max(sizes.get(c, 1), n)
+            sizes[c] = n if seen == 1 else seen  # a size-0 label stays 0
         order = [term.index(c) for c in labels if c in term]
         view = op.permute(*order) if order else op
         shape = [op.shape[term.index(c)] if c in term else 1 for c in labels]

@@ -61,7 +61,7 @@ def where(condition, input=None, other=None):
         if not isinstance(condition, _Tensor):
             raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
                             f"{type(condition).__name__}")
-        return (condition.reshape(1) if condition.dim() == 0 else condition).nonzero(as_tuple=True)
+        return condition.nonzero(as_tuple=True)
     if input is None or other is None:
         raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) or "
                         "(Tensor condition, Tensor input, Tensor other)")

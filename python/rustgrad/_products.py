@@ -83,8 +83,10 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 def _scaled_sum(input, product, beta, alpha):
     product = product if alpha == 1 else product * alpha
-    if beta == 0:  # PyTorch ignores `input` (even NaN in it) when beta is 0
-        return product + 0 * product
+    if beta == 0:
+        # PyTorch ignores input's values (even NaN) when beta is 0, and gives
+        # it a zero gradient: masked_fill keeps it in the graph as zeros.
+        return product + input.masked_fill(_core.tensor(True), 0)
     return (input if beta == 1 else input * beta) + product
 
 

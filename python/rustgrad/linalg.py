@@ -474,7 +474,7 @@ class _Det(Function):
     def backward(ctx, g):
         A, d = ctx.saved_tensors
         if A.numel() == 0:
-            return None
+            return _core.zeros(tuple(A.shape), dtype=A.dtype)  # as PyTorch: an empty gradient, not None
         n = A.shape[-1]
         eps = finfo(A.dtype).eps
         # (det A^-1)^T rather than solve(A^T, det I): the LU of A is then the
@@ -1035,3 +1035,26 @@ for _name, _fn in _TOP_LEVEL.items():
     _fn.__name__ = _fn.__qualname__ = _name
     setattr(_package, _name, _fn)
     setattr(_core.Tensor, _name, _fn)
+
+
+_core_norm = _core.Tensor.norm
+
+
+def _norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """``torch.norm`` / ``Tensor.norm(p='fro', dim=None, keepdim=False,
+    dtype=None)``: the vector ``p``-norm over ``dim`` (all elements when
+    None): 'fro' and None are the 2-norm, 'nuc' the nuclear norm of the
+    matrices in the last two dims (or ``dim``), any number as
+    ``linalg.vector_norm`` (``inf``/``-inf``, 0 and negative ``p``
+    included). Finite ``p > 0`` runs in the core directly. Errors as
+    ``linalg.vector_norm``; RuntimeError for another string."""
+    if isinstance(p, str) and p == "nuc":
+        return matrix_norm(input, "nuc", dim if dim is not None else (-2, -1), keepdim, dtype=dtype)
+    fast = p is None or isinstance(p, str) or (type(p) in (int, float) and 0 < p < math.inf)
+    if fast and dtype is None:
+        return _core_norm(input, p, dim, keepdim)
+    return vector_norm(input, 2 if p in (None, "fro") else p, dim, keepdim, dtype=dtype)
+
+
+_norm.__name__ = _norm.__qualname__ = "norm"
+_core.Tensor.norm = _norm

@@ -54,10 +54,12 @@ fn recorded(
     record(out, &[x], |_| Derivative { name, x: SavedTensor::new(x), d })
 }
 
-/// 1 where `cond` holds, else `other` (a derivative piece).
+/// 1 where `cond` holds, else `other` (a derivative piece), in `like`'s
+/// float dtype (a number `other` converted once, to that dtype).
 fn ones_where(cond: &Tensor, other: Arg, like: &Tensor) -> Result<Tensor> {
     let dtype = if like.dtype().is_float() { like.dtype() } else { DEFAULT_FLOAT };
-    to_dtype(&where_(cond, Arg::Scalar(Scalar::Float(1.0)), other)?, dtype)
+    let ones = Tensor::full(&[], Scalar::Float(1.0), dtype);
+    to_dtype(&where_(cond, Arg::Tensor(&ones), other)?, dtype)
 }
 
 /// `softplus(x) = log(1 + e^(beta x)) / beta`, linear where `beta x >
@@ -81,9 +83,12 @@ pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Result<Tensor> {
 /// al. 2017 constants) and `celu` (`input_scale = 1/alpha`) are this one.
 pub fn elu_family(x: &Tensor, alpha: f64, scale: f64, input_scale: f64, name: &'static str) -> Result<Tensor> {
     let out = pointwise(x, |v| if v > 0.0 { scale * v } else { scale * alpha * (v * input_scale).exp_m1() })?;
+    // PyTorch's elu_backward: the exponential branch for x <= 0, else (NaN
+    // included) `scale`.
     recorded(x, out, name, move |x| {
         let neg = binary::mul(&exp(&binary::mul(x, Arg::from(input_scale))?)?, Arg::from(scale * alpha * input_scale))?;
-        to_dtype(&where_(&compare::gt(x, Arg::from(0.0))?, Arg::from(scale), Arg::Tensor(&neg))?, x.dtype())
+        let pos = Tensor::full(&[], Scalar::Float(scale), neg.dtype());
+        to_dtype(&where_(&compare::le(x, Arg::from(0.0))?, Arg::Tensor(&neg), Arg::Tensor(&pos))?, x.dtype())
     })
 }
 
@@ -108,7 +113,7 @@ pub fn celu(x: &Tensor, alpha: f64) -> Result<Tensor> {
 }
 
 /// `hardtanh(x) = clamp(x, min_val, max_val)`; the gradient flows strictly
-/// inside the interval.
+/// inside the interval (and at NaN, as PyTorch's hardtanh_backward).
 pub fn hardtanh(x: &Tensor, min_val: f64, max_val: f64) -> Result<Tensor> {
     if min_val > max_val {
         bail!(Runtime, "min_val cannot be greater than max_val");
@@ -116,8 +121,8 @@ pub fn hardtanh(x: &Tensor, min_val: f64, max_val: f64) -> Result<Tensor> {
     let out = pointwise(x, |v| if v < min_val { min_val } else if v > max_val { max_val } else { v })?;
     let out = if x.dtype().is_float() { out } else { to_dtype(&out, x.dtype())? };
     recorded(x, out, "HardtanhBackward0", move |x| {
-        let inside = super::logical::and(&compare::gt(x, Arg::from(min_val))?, &compare::lt(x, Arg::from(max_val))?)?;
-        ones_where(&inside, Arg::from(0.0), x)
+        let outside = super::logical::or(&compare::le(x, Arg::from(min_val))?, &compare::ge(x, Arg::from(max_val))?)?;
+        ones_where(&super::logical::not(&outside)?, Arg::from(0.0), x)
     })
 }
 
@@ -138,11 +143,12 @@ pub fn hardsigmoid(x: &Tensor) -> Result<Tensor> {
 pub fn hardswish(x: &Tensor) -> Result<Tensor> {
     let out = pointwise(x, |v| v * (v + 3.0).clamp(0.0, 6.0) / 6.0)?;
     recorded(x, out, "HardswishBackward0", |x| {
-        // 0 below -3, 1 above 3, (2x + 3) / 6 between (PyTorch's choice at
-        // the ends: -3 gives 0, 3 gives 1.5).
-        let mid = binary::div(&binary::add(&binary::mul(x, Arg::from(2.0))?, Arg::from(3.0))?, Arg::from(6.0))?;
-        let upper = where_(&compare::gt(x, Arg::from(3.0))?, Arg::from(1.0), Arg::Tensor(&mid))?;
-        to_dtype(&where_(&compare::lt(x, Arg::from(-3.0))?, Arg::from(0.0), Arg::Tensor(&upper))?, x.dtype())
+        // PyTorch's hardswish_backward: 0 up to -3, x/3 + 1/2 below 3, else
+        // (3 and NaN included) 1.
+        let mid = binary::add(&binary::div(x, Arg::from(3.0))?, Arg::from(0.5))?;
+        let one = Tensor::full(&[], Scalar::Float(1.0), mid.dtype());
+        let upper = where_(&compare::lt(x, Arg::from(3.0))?, Arg::Tensor(&mid), Arg::Tensor(&one))?;
+        to_dtype(&where_(&compare::le(x, Arg::from(-3.0))?, Arg::from(0.0), Arg::Tensor(&upper))?, x.dtype())
     })
 }
 
@@ -184,15 +190,15 @@ pub fn logit(x: &Tensor, eps: Option<f64>) -> Result<Tensor> {
         let v = clamp(v);
         (v / (1.0 - v)).ln()
     })?;
+    // PyTorch's logit_backward: 1 / (x (1 - x)) (+inf at both ends, -0.
+    // included); outside [0, 1] NaN, or with `eps` 0 outside [eps, 1 - eps].
     recorded(x, out, "LogitBackward0", move |x| {
-        let d = binary::div(Arg::from(1.0), &binary::mul(x, &binary::sub(Arg::from(1.0), x)?)?)?;
-        match eps {
-            // Zero outside [eps, 1 - eps], as PyTorch's logit_backward.
-            Some(e) => {
-                let inside = super::logical::and(&compare::ge(x, Arg::from(e))?, &compare::le(x, Arg::from(1.0 - e))?)?;
-                where_(&inside, Arg::Tensor(&d), Arg::from(0.0))
-            }
-            None => Ok(d),
-        }
+        let d = binary::div(Arg::from(1.0), &binary::mul(&super::unary::abs(x)?, &binary::sub(Arg::from(1.0), x)?)?)?;
+        let (lo, hi, fill) = match eps {
+            Some(e) => (e, 1.0 - e, 0.0),
+            None => (0.0, 1.0, f64::NAN),
+        };
+        let outside = super::logical::or(&compare::lt(x, Arg::from(lo))?, &compare::gt(x, Arg::from(hi))?)?;
+        where_(&outside, Arg::from(fill), Arg::Tensor(&d))
     })
 }

@@ -4,7 +4,7 @@
 //! exact, with PyTorch's "ZeroDivisionError" for division by zero), and each
 //! rule is written with the differentiable ops next to it.
 
-use super::{binary, broadcast_dense, result_type, to_dtype, unary, with_operand_tensors, Arg};
+use super::{binary, broadcast_dense, result_type, unary, with_operand_tensors, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend::CpuStorage;
@@ -187,8 +187,10 @@ pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
 pub fn copysign(a: Arg, b: Arg) -> Result<Tensor> {
     let out = map2(a, b, Ints::ToFloat, f64::copysign, |_, _| unreachable!("promoted to float"))?;
     recorded(out, a, b, "CopysignBackward0", |g, a, b| {
-        // d|a|/da with the sign of b: sign(a) * sign(b), 0 at a == 0
-        let s = binary::mul(&unary::sign(a)?, &to_dtype(&super::select::where_(&super::compare::lt(&copysign(Arg::from(1.0), Arg::Tensor(b))?, Arg::from(0.0))?, Arg::from(-1.0), Arg::from(1.0))?, g.dtype())?)?;
-        Ok([Some(binary::mul(g, &s)?), Some(super::factory::zeros_like(g))])
+        // PyTorch's copysign_tensor_self_backward: result / a, 0 where a is
+        // 0 (NaN at +-inf, inf / inf).
+        let ratio = binary::div(&copysign(Arg::Tensor(&a.detach()), Arg::Tensor(&b.detach()))?, a)?;
+        let ratio = super::masked::masked_fill(&ratio, &super::compare::eq(a, Arg::from(0.0))?, 0.0)?;
+        Ok([Some(binary::mul(g, &ratio)?), Some(super::factory::zeros_like(g))])
     })
 }

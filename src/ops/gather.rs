@@ -313,7 +313,7 @@ fn index_vector(op: &str, index: &Tensor) -> Result<Vec<i64>> {
         bail!(Index, "{op}(): Index is supposed to be a vector");
     }
     if !matches!(index.dtype(), DType::I64 | DType::I32) {
-        bail!(Index, "{op}(): Expected dtype int32 or int64 for index");
+        bail!(Runtime, "{op}(): Expected dtype int32 or int64 for index");
     }
     indices(op, index)
 }
@@ -333,6 +333,9 @@ pub fn index_select_as(x: &Tensor, dim: i64, index: &Tensor, node: &'static str)
     }
     let d = normalize_dim(dim, x.ndim().max(1))?;
     let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
+    if idx.iter().any(|&i| i < 0 || i >= shape[d] as i64) {
+        bail!(Index, "index out of range in self");
+    }
     let pos = slice_positions(&shape, d, &idx)?;
     let mut out_shape: Shape = x.shape().into();
     if x.ndim() > 0 {

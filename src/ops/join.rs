@@ -45,7 +45,8 @@ impl BackwardFn for CatBackward {
                     offset += n;
                     part
                 }
-                None => None,
+                // A skipped empty 1-D input still gets its (empty) gradient.
+                None => need.then(|| Tensor::full(&[0], Scalar::Int(0), grad.dtype())),
             });
         }
         Ok(grads)

@@ -309,7 +309,17 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
             let dims = Some(&self.dims);
             let r = expand_back(&self.result.get()?, x.shape(), dims, self.keepdim)?;
             let g = expand_back(grad, x.shape(), dims, self.keepdim)?;
-            let hit = to_dtype(&compare::eq(&x, &r)?, g.dtype())?;
+            // The elements equal to the result share its gradient. A NaN
+            // result of max()/min() is shared by the NaNs, as in PyTorch
+            // (amax/amin's is NaN everywhere, as there).
+            let equal = compare::eq(&x, &r)?;
+            let hit = if self.name.starts_with("Amax") || self.name.starts_with("Amin") {
+                equal
+            } else {
+                let nan = |t: &Tensor| compare::ne(t, t);
+                super::logical::or(&equal, &super::logical::and(&nan(&x)?, &nan(&r)?)?)?
+            };
+            let hit = to_dtype(&hit, g.dtype())?;
             let d: Vec<i64> = self.dims.iter().map(|&d| d as i64).collect();
             let count = expand_back(&sum(&hit, Some(&d), true, None)?, x.shape(), None, true)?;
             Ok(smallvec::smallvec![Some(binary::div(&binary::mul(&g, &hit)?, &count)?)])
@@ -323,6 +333,17 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
         dims: reduced.iter().copied().collect(),
         keepdim,
     })
+}
+
+/// How many elements of `x` are zero.
+fn zero_count(x: &Tensor) -> usize {
+    let d = x.to_dense();
+    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().filter(|v| v.to_f64() == 0.0).count())
+}
+
+fn has_non_finite(x: &Tensor) -> bool {
+    let d = x.to_dense();
+    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().any(|v| !v.to_f64().is_finite()))
 }
 
 /// `x`'s elements with the `reduced` dims moved last, densely, and the
@@ -397,6 +418,14 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
             // differentiable again, as PyTorch's prod_safe_zeros_backward).
             let others = match self.dim {
                 Some(d) => products_of_others(&x, d)?,
+                // The whole product with two or more zeros and an inf or NaN:
+                // every gradient is 0, as PyTorch's shortcut gives (the
+                // exclusive products would make 0 * inf = NaN). Without
+                // non-finite values the exclusive products are those zeros
+                // too, and stay differentiable.
+                None if zero_count(&x) > 1 && has_non_finite(&x) => {
+                    return Ok(smallvec::smallvec![Some(super::factory::zeros_like(&x))])
+                }
                 None => view::reshape_to(&products_of_others(&view::reshape_to(&x, &[x.numel()])?, 0)?, x.shape())?,
             };
             Ok(smallvec::smallvec![Some(binary::mul(&g, &others)?)])
@@ -447,10 +476,23 @@ pub fn argmax(x: &Tensor, dim: Option<i64>, keepdim: bool, is_max: bool) -> Resu
     }
 }
 
-/// `var`/`std` over `dims` with Bessel's `correction` (1 = unbiased),
-/// written with differentiable ops: `sum((x - mean)^2) / (n - correction)`.
+/// `var` over `dims` with Bessel's `correction` (1 = unbiased):
+/// `sum((x - mean)^2) / (n - correction)`. Backward is PyTorch's
+/// `var_backward`, `2 g (x - mean) / (n - correction)` (per element, so an
+/// infinite input spoils only its own gradient, not the whole slice).
 pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
-    if let Some(r) = super::half_via_float32(x, |w| var(w, dims, correction, keepdim)) {
+    deviation(x, dims, correction, keepdim, false)
+}
+
+/// `std`: `sqrt(var(...))` with PyTorch's own rule (`std_backward`,
+/// FunctionsManual.cpp): `grad / (2 std)` fed to var's gradient, taken as 0
+/// where std is 0 (a constant slice) instead of the chain rule's NaN.
+pub fn std(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
+    deviation(x, dims, correction, keepdim, true)
+}
+
+fn deviation(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, is_std: bool) -> Result<Tensor> {
+    if let Some(r) = super::half_via_float32(x, |w| deviation(w, dims, correction, keepdim, is_std)) {
         return r;
     }
     if !x.dtype().is_float() {
@@ -461,55 +503,53 @@ pub fn var(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> 
         None => x.numel(),
         Some(d) => d.iter().map(|&d| x.shape()[d]).product(),
     };
-    let centered = binary::sub(x, &mean(x, dims, true, None)?)?;
-    let ss = sum(&binary::mul(&centered, &centered)?, dims, keepdim, None)?;
-    binary::div(&ss, Arg::from((n as f64 - correction).max(0.0)))
-}
-
-/// `std`: `sqrt(var(...))` with PyTorch's own rule (`std_backward`,
-/// FunctionsManual.cpp): `grad / (2 std)` fed to var's gradient, taken as 0
-/// where std is 0 (a constant slice) instead of the chain rule's NaN.
-pub fn std(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool) -> Result<Tensor> {
-    if let Some(r) = super::half_via_float32(x, |w| std(w, dims, correction, keepdim)) {
-        return r;
-    }
     let out = {
         let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
-        unary::sqrt(&var(x, dims, correction, keepdim)?)?.detach()
+        let centered = binary::sub(&x.detach(), &mean(&x.detach(), dims, true, None)?)?;
+        let ss = sum(&binary::mul(&centered, &centered)?, dims, keepdim, None)?;
+        let v = binary::div(&ss, Arg::from((n as f64 - correction).max(0.0)))?;
+        if is_std { unary::sqrt(&v)? } else { v }
     };
-    struct StdBackward {
+    struct DeviationBackward {
         x: SavedTensor,
-        result: SavedTensor,
+        /// std's result (var's rule needs none).
+        result: Option<SavedTensor>,
         dims: Option<Vec<i64>>,
         correction: f64,
         keepdim: bool,
     }
-    impl BackwardFn for StdBackward {
+    impl BackwardFn for DeviationBackward {
         fn name(&self) -> &'static str {
-            "StdBackward0"
+            if self.result.is_some() { "StdBackward0" } else { "VarBackward0" }
         }
         fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
-            vec![("self", &self.x), ("result", &self.result)]
+            std::iter::once(("self", &self.x)).chain(self.result.as_ref().map(|r| ("result", r))).collect()
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
             let x = self.x.get()?;
             let dims = resolve_dims_keep(self.dims.as_deref(), x.ndim(), self.keepdim)?;
             let spread = |t: &Tensor| expand_back(t, x.shape(), dims.as_ref(), self.keepdim);
-            let r = spread(&self.result.get()?)?;
             let n: usize = match &dims {
                 None => x.numel(),
                 Some(d) => d.iter().map(|&d| x.shape()[d]).product(),
             };
-            let scale = masked_fill(&binary::div(&spread(grad)?, &r)?, &compare::eq(&r, Arg::from(0.0))?, 0.0)?;
+            // d var = 2 (x - mean) / (n - correction); std scales it by g / (2 std).
+            let scale = match &self.result {
+                None => binary::mul(&spread(grad)?, Arg::from(2.0))?,
+                Some(r) => {
+                    let r = spread(&r.get()?)?;
+                    masked_fill(&binary::div(&spread(grad)?, &r)?, &compare::eq(&r, Arg::from(0.0))?, 0.0)?
+                }
+            };
             let centered = binary::sub(&x, &mean(&x, self.dims.as_deref(), true, None)?)?;
             let local = binary::div(&centered, Arg::from((n as f64 - self.correction).max(0.0)))?;
             Ok(smallvec::smallvec![Some(binary::mul(&scale, &local)?)])
         }
     }
     let result = out.clone();
-    record(out, &[x], |_| StdBackward {
+    record(out, &[x], |_| DeviationBackward {
         x: SavedTensor::new(x),
-        result: SavedTensor::output(&result, 0, "StdBackward0"),
+        result: is_std.then(|| SavedTensor::output(&result, 0, "StdBackward0")),
         dims: dims.map(<[i64]>::to_vec),
         correction,
         keepdim,
@@ -570,9 +610,15 @@ pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
     let src = if x.dtype().is_float() { x.clone() } else { to_dtype(x, crate::dtype::DEFAULT_FLOAT)? };
     let m = {
         let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
-        let m = amax(&src.detach(), Some(dims), true, true, "AmaxBackward0")?;
-        // Infinite maxima are not subtracted (that would give NaN).
-        super::masked::masked_fill(&m, &compare::eq(&unary::abs(&m)?, Arg::from(f64::INFINITY))?, 0.0)?
+        if src.numel() == 0 {
+            // Nothing to shift by: the empty sum's zeros (the result is
+            // log(0) = -inf, as in PyTorch).
+            sum(&src.detach(), Some(dims), true, None)?
+        } else {
+            let m = amax(&src.detach(), Some(dims), true, true, "AmaxBackward0")?;
+            // Infinite maxima are not subtracted (that would give NaN).
+            super::masked::masked_fill(&m, &compare::eq(&unary::abs(&m)?, Arg::from(f64::INFINITY))?, 0.0)?
+        }
     };
     let s = sum(&unary::exp(&binary::sub(&src, &m)?)?, Some(dims), true, None)?;
     let out = binary::add(&unary::log(&s)?, &m)?;

@@ -149,13 +149,16 @@ pub fn clamp_scalar(x: &Tensor, min: Option<Scalar>, max: Option<Scalar>) -> Res
             }
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            // PyTorch's clamp_backward: the gradient passes only strictly
+            // inside the bounds (0 at a bound and at NaN).
             let x = self.x.get()?;
+            let zero = Arg::Scalar(Scalar::Int(0));
             let mut g = grad.clone();
             if let Some(lo) = self.min {
-                g = super::masked::masked_fill(&g, &super::compare::lt(&x, Arg::Scalar(lo))?, 0.0)?;
+                g = where_(&super::compare::gt(&x, Arg::Scalar(lo))?, Arg::Tensor(&g), zero)?;
             }
             if let Some(hi) = self.max {
-                g = super::masked::masked_fill(&g, &super::compare::gt(&x, Arg::Scalar(hi))?, 0.0)?;
+                g = where_(&super::compare::lt(&x, Arg::Scalar(hi))?, Arg::Tensor(&g), zero)?;
             }
             Ok(smallvec::smallvec![Some(g)])
         }
@@ -163,17 +166,19 @@ pub fn clamp_scalar(x: &Tensor, min: Option<Scalar>, max: Option<Scalar>) -> Res
     record(Tensor::from_cpu(data, x.shape()), &[x], |_| ClampBackward { x: crate::autograd::SavedTensor::new(x), min, max })
 }
 
-/// `clamp(min, max)` with tensor bounds (either may be absent).
+/// `clamp(min, max)` with tensor bounds (either may be absent):
+/// `minimum(maximum(x, min), max)`, so a NaN anywhere propagates and the
+/// gradient at a tie is shared with the bound, as in PyTorch.
 pub fn clamp_tensor(x: &Tensor, min: Option<&Tensor>, max: Option<&Tensor>) -> Result<Tensor> {
     if min.is_none() && max.is_none() {
         bail!(Runtime, "torch.clamp: At least one of 'min' or 'max' must not be None");
     }
     let mut out = x.clone();
     if let Some(lo) = min {
-        out = where_(&super::compare::lt(&out, lo)?, Arg::Tensor(lo), Arg::Tensor(&out))?;
+        out = maximum(&out, lo)?;
     }
     if let Some(hi) = max {
-        out = where_(&super::compare::gt(&out, hi)?, Arg::Tensor(hi), Arg::Tensor(&out))?;
+        out = minimum(&out, hi)?;
     }
     Ok(out)
 }

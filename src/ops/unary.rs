@@ -336,9 +336,12 @@ unary_op!(
     /// `x / (1 + |x|)`.
     softsign, SoftsignKernel, "DivBackward0", keeps_int = false,
     forward: |x| x / (T::one() + x.abs()), int: |x| x,
+    // As PyTorch's graph of x / (1 + |x|) gives it: g/d - g|x|/d^2 (NaN at
+    // +-inf, where |x|/d^2 is inf/inf).
     backward: |g, x| {
-        let d = binary::add(&abs(x)?, Arg::from(1.0))?;
-        binary::div(g, &binary::mul(&d, &d)?)?
+        let a = abs(x)?;
+        let d = binary::add(&a, Arg::from(1.0))?;
+        binary::sub(&binary::div(g, &d)?, &binary::div(&binary::mul(g, &a)?, &binary::mul(&d, &d)?)?)?
     });
 
 /// `log(1 + e^x)`, stable for large |x|.

@@ -304,6 +304,9 @@ pub fn movedim(x: &Tensor, source: &[i64], destination: &[i64]) -> Result<Tensor
 /// `x.flatten(start_dim, end_dim)`: those dimensions merged into one.
 pub fn flatten(x: &Tensor, start_dim: i64, end_dim: i64) -> Result<Tensor> {
     if x.ndim() == 0 {
+        // A 0-d tensor takes dims -1 and 0, as PyTorch's wrapping does.
+        normalize_dim(start_dim, 1)?;
+        normalize_dim(end_dim, 1)?;
         return reshape_to(x, &[1]);
     }
     let (s, e) = (normalize_dim(start_dim, x.ndim())?, normalize_dim(end_dim, x.ndim())?);

@@ -279,6 +279,11 @@ impl PyTensor {
         if !as_tuple {
             return Ok(wrap(py, coords)?.into_any());
         }
+        if self.tensor().ndim() == 0 {
+            // PyTorch treats a 0-d tensor as one element along one dim.
+            let flat = view::reshape_to(&self.tensor(), &[1])?;
+            return Ok(tensors(py, vec![view::reshape_to(&gather::nonzero(&flat)?, &[coords.shape()[0]])?])?.into_any());
+        }
         let cols = (0..self.tensor().ndim().max(1) as i64).map(|d| view::select(&coords, 1, d).and_then(|c| crate::ops::contiguous(&c))).collect::<crate::Result<Vec<_>>>()?;
         Ok(tensors(py, cols)?.into_any())
     }
