@@ -78,6 +78,8 @@ impl DType {
     /// "int8", `full` and `fill_` say "int8_t".
     pub fn check_fits(self, s: Scalar, name: &str) -> crate::error::Result<()> {
         let (lo, hi): (i64, i64) = match self {
+            // c10 lets integers wrap into uint8 from -255, but not floats.
+            DType::U8 if matches!(s, Scalar::Float(_)) => (0, 255),
             DType::U8 => (-255, 255),
             DType::I8 => (i8::MIN as i64, i8::MAX as i64),
             DType::I16 => (i16::MIN as i64, i16::MAX as i64),

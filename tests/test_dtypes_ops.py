@@ -260,16 +260,7 @@ ONE_ULP = {"exp", "sin", "tanh", "sigmoid", "softmax", "log_softmax", "pow_float
 # Known differences from PyTorch: test id -> reason. Each is a strict xfail
 # against rustgrad (a fix makes the test pass and the entry must then go).
 _INTS = ["uint8", "int8", "int16", "int32"]
-_SCALAR = ("core bug: an out-of-range 0-d int64 tensor operand of a narrow integer op is used as is in the int64 "
-           "kernel; PyTorch first wraps it to the result dtype (uint8 // tensor(-200) divides by 56). Python scalar "
-           "operands are wrapped as in PyTorch")
-_OVERFLOW = ("core bug: a Python number that does not fit the dtype wraps silently; PyTorch raises RuntimeError "
-             "'value cannot be converted to type ... without overflow'")
 KNOWN = {
-    **{k: _SCALAR for k in ["floordiv_0d_tensor-uint8", "floordiv_0d_tensor-int8"]},
-    **{k: _OVERFLOW for k in ["pow_big_int-uint8", "pow_big_int-int8", "where_out_of_range-uint8",
-                              "where_out_of_range-int8", "masked_fill_out_of_range-uint8",
-                              "masked_fill_out_of_range-int8", "tensor-uint8"]},
     **{f"sweep-scalar-remainder-{d}": "difference: PyTorch rounds a Python float operand of remainder to the half "
                                       "dtype first (float16 x % 0.3001 uses 0.30004883); rustgrad keeps it in float32 "
                                       "(add/sub/pow now round it as PyTorch does)"

@@ -407,6 +407,9 @@ pub fn pow<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     if dtype == DType::Bool {
         crate::bail!(NotImplemented, "\"pow\" not implemented for 'Bool'");
     }
+    for s in [a, b].iter().filter_map(|x| if let Arg::Scalar(s) = x { Some(*s) } else { None }) {
+        dtype.check_fits(s, dtype.overflow_name())?;
+    }
     if let Arg::Scalar(Scalar::Int(e)) = b {
         if e < 0 && dtype.is_int() {
             crate::bail!(Runtime, "Integers to negative integer powers are not allowed.");

@@ -3,7 +3,7 @@
 use crate::autograd::{record, BackwardFn, Grads};
 use crate::bail;
 use crate::cpu_backend::CpuStorage;
-use crate::dtype::DType;
+use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::layout::{broadcast_shapes, Shape};
 use crate::ops::sum_to;
@@ -16,6 +16,9 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
     if mask.dtype() != DType::Bool {
         bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().c_name());
     }
+    // A whole number is checked as an integer (uint8 takes -1, wrapped).
+    let as_scalar = if value.fract() == 0.0 && value.abs() < 9.0e15 { Scalar::Int(value as i64) } else { Scalar::Float(value) };
+    t.dtype().check_fits(as_scalar, t.dtype().overflow_name())?;
     let shape = broadcast_shapes(mask.shape(), t.shape())?;
     let m = match broadcast_dense(Arg::Tensor(mask), &shape, DType::Bool)? {
         CpuStorage::Bool(v) => v,

@@ -62,6 +62,13 @@ impl<'a> Arg<'a> {
     /// keep it in float32, as PyTorch's do. Tensors unchanged.
     pub(crate) fn rounded_to(self, dtype: crate::dtype::DType, halves: bool) -> Arg<'a> {
         match self {
+            // A 0-d tensor that did not take part in promotion acts as a
+            // number: wrapped to a narrow integer result first, as PyTorch
+            // (uint8 // tensor(-200) divides by 56).
+            Arg::Tensor(t) if t.ndim() == 0 && t.dtype() != dtype && dtype.is_int() && dtype.compute() != dtype => match t.item() {
+                Ok(s) => Arg::Scalar(s).rounded_to(dtype, halves),
+                Err(_) => self,
+            },
             Arg::Scalar(s) if dtype.is_int() && dtype.compute() != dtype || halves && dtype.is_float() && dtype.compute() != dtype => {
                 Arg::Scalar(crate::with_dtype!(dtype, T => T::from_scalar(s).to_scalar()))
             }

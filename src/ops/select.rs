@@ -26,6 +26,9 @@ pub fn where_(cond: &Tensor, a: Arg, b: Arg) -> Result<Tensor> {
     }
     let shape = broadcast_shapes(&broadcast_shapes(cond.shape(), a.shape())?, b.shape())?;
     let dtype = result_type(a, b);
+    for s in [a, b].iter().filter_map(|x| if let Arg::Scalar(s) = x { Some(*s) } else { None }) {
+        dtype.check_fits(s, dtype.overflow_name())?;
+    }
     let mask = bools(broadcast_dense(Arg::Tensor(cond), &shape, DType::Bool)?);
     let (x, y) = (broadcast_dense(a, &shape, dtype)?, broadcast_dense(b, &shape, dtype)?);
     let data = crate::with_dtype!(dtype, T => T::wrap(

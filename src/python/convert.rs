@@ -211,6 +211,11 @@ pub fn tensor_from_data(data: &Bound<'_, PyAny>, dtype: Option<DType>) -> PyResu
             DType::Bool => Tensor::from_vec(got.values.iter().map(|&v| v != 0.0).collect::<Vec<_>>(), &shape),
             // Python floats are doubles: converted once, to the dtype asked for.
             float => {
+                if let Some(int) = dtype.filter(|d| d.is_int()) {
+                    for &v in &got.values {
+                        int.check_fits(Scalar::Float(v), int.name())?;
+                    }
+                }
                 let dtype = dtype.filter(|d| d.is_float()).unwrap_or(float);
                 Tensor::from_cpu(CpuStorage::from_f64s(dtype, got.values.into_iter()), &shape)
             }
