@@ -78,3 +78,15 @@ def test_zero_dim_flip_narrow_and_index_select():
     with pytest.raises(RuntimeError, match="Index to scalar can have only 1 value"):
         rg.index_select(rg.tensor(1.5), 0, rg.tensor([], dtype=rg.int64))
     assert rg.index_select(rg.tensor(1.5), 0, rg.tensor([0])).item() == 1.5
+
+
+def test_float64_to_half_types_rounds_as_pytorch():
+    # c10 goes through float32, each step to nearest even; a direct f64
+    # conversion that drops low mantissa bits gives -134 (issue 6).
+    v = -134.50001196779692
+    assert rg.tensor([v], dtype=rg.float64).to(rg.bfloat16).item() == -135.0
+    assert rg.tensor([v], dtype=rg.bfloat16).item() == -135.0
+    assert rg.tensor([65520.0], dtype=rg.float64).to(rg.float16).item() == float("inf")
+    # ...and so double-rounds as PyTorch does: the 2**-40 is lost in float32,
+    # leaving a tie that rounds to even.
+    assert rg.tensor([1.0 + 2.0 ** -11 + 2.0 ** -40], dtype=rg.float64).to(rg.float16).item() == 1.0

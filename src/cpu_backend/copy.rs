@@ -26,7 +26,7 @@ pub fn cast(data: &CpuStorage, layout: &Layout, to: DType) -> CpuStorage {
         crate::with_dtype!(to, D => D::wrap(if to == DType::Bool {
             convert(src, layout, |x: S| D::from_i64((x.to_f64() != 0.0) as i64))
         } else if from_float && to.is_float() {
-            convert(src, layout, |x: S| D::from_f64(x.to_f64()))
+            convert(src, layout, |x: S| D::from_float(x.to_f64()))
         } else {
             convert(src, layout, |x: S| D::from_i64(x.to_i64()))
         }))

@@ -90,7 +90,7 @@ impl CpuStorage {
     }
 
     pub fn from_f64s(dtype: DType, values: impl Iterator<Item = f64>) -> CpuStorage {
-        crate::with_dtype!(dtype, T => T::wrap(values.map(T::from_f64).collect()))
+        crate::with_dtype!(dtype, T => T::wrap(values.map(T::from_float).collect()))
     }
 }
 
@@ -133,7 +133,9 @@ pub trait Storable: Sized {
 /// for floats and `i64` for integers, so integer casts wrap as C's do
 /// (`300` becomes `44` in int8, as in PyTorch) instead of saturating.
 pub trait Element: Storable + Copy + Send + Sync + Default + PartialOrd + Debug + 'static {
-    fn from_f64(v: f64) -> Self;
+    /// From a double, rounded as PyTorch rounds (named apart from the half
+    /// types' inherent `from_f64`, which would shadow it).
+    fn from_float(v: f64) -> Self;
     fn to_f64(self) -> f64;
     fn from_i64(v: i64) -> Self;
     fn to_i64(self) -> i64;
@@ -157,7 +159,7 @@ pub trait Arith:
 macro_rules! int_element {
     ($($t:ty),*) => {$(
         impl Element for $t {
-            fn from_f64(v: f64) -> Self {
+            fn from_float(v: f64) -> Self {
                 v as i64 as $t
             }
             fn to_f64(self) -> f64 {
@@ -172,7 +174,7 @@ macro_rules! int_element {
             fn from_scalar(s: Scalar) -> Self {
                 match s {
                     Scalar::Int(i) => i as $t,
-                    other => Self::from_f64(other.to_f64()),
+                    other => Self::from_float(other.to_f64()),
                 }
             }
             fn to_scalar(self) -> Scalar {
@@ -187,10 +189,10 @@ macro_rules! int_element {
 int_element!(u8, i8, i16, i32, i64);
 
 macro_rules! float_element {
-    ($($t:ty),*) => {$(
+    ($($t:ty => $from_f64:expr),*) => {$(
         impl Element for $t {
-            fn from_f64(v: f64) -> Self {
-                <$t as num_traits::FromPrimitive>::from_f64(v).expect("floats convert")
+            fn from_float(v: f64) -> Self {
+                $from_f64(v)
             }
             fn to_f64(self) -> f64 {
                 <$t as num_traits::ToPrimitive>::to_f64(&self).expect("floats convert")
@@ -202,7 +204,7 @@ macro_rules! float_element {
                 Element::to_f64(self) as i64
             }
             fn from_scalar(s: Scalar) -> Self {
-                Self::from_f64(s.to_f64())
+                Self::from_float(s.to_f64())
             }
             fn to_scalar(self) -> Scalar {
                 Scalar::Float(Element::to_f64(self))
@@ -213,10 +215,18 @@ macro_rules! float_element {
         }
     )*};
 }
-float_element!(f16, bf16, f32, f64);
+// Halves from f64 through f32, each step rounded to nearest even, as c10's
+// Half/BFloat16 constructors do (half's own from_f64 drops the low mantissa
+// bits first: it makes float64 -134.50001 bfloat16 -134, PyTorch -135).
+float_element!(
+    f16 => |v: f64| half::f16::from_f32(v as f32),
+    bf16 => |v: f64| half::bf16::from_f32(v as f32),
+    f32 => |v: f64| v as f32,
+    f64 => |v: f64| v
+);
 
 impl Element for bool {
-    fn from_f64(v: f64) -> Self {
+    fn from_float(v: f64) -> Self {
         v != 0.0
     }
     fn to_f64(self) -> f64 {

@@ -26,7 +26,7 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
     };
     let dense = broadcast_dense(Arg::Tensor(t), &shape, t.dtype())?;
     let data = crate::with_dtype!(t.dtype(), T => T::wrap(
-        T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_f64(value) } else { v }).collect()
+        T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_float(value) } else { v }).collect()
     ));
     struct MaskedFillBackward(Tensor, Shape);
     impl BackwardFn for MaskedFillBackward {

@@ -379,7 +379,7 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
     let (dense, k) = reduction_rows(&src, reduced)?;
     let rows = numel(&reduced_shape(src.shape(), reduced, false));
     fn products<T: cpu_backend::Arith>(v: &[T], rows: usize, k: usize) -> Vec<T> {
-        (0..rows).map(|r| v[r * k..(r + 1) * k].iter().fold(T::from_f64(1.0), |a, &b| a * b)).collect()
+        (0..rows).map(|r| v[r * k..(r + 1) * k].iter().fold(T::from_float(1.0), |a, &b| a * b)).collect()
     }
     let data = cpu_backend::in_compute_dtype(&dense, &Layout::contiguous(&[dense.len()]), |wide, _| match wide {
         cpu_backend::CpuStorage::I64(v) => cpu_backend::CpuStorage::I64(products(v, rows, k).into()),

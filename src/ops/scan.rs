@@ -167,7 +167,7 @@ fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor>
                 s = if k + 1 < n { gr[k] + xr[k + 1] * s } else { gr[k] };
                 dst[k] = s;
             }
-            let mut left = T::from_f64(1.0);
+            let mut left = T::from_float(1.0);
             for k in 0..n {
                 dst[k] = left * dst[k];
                 left = left * xr[k];
