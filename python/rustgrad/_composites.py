@@ -721,34 +721,6 @@ class _RoundedDivision(Function):
 _RoundedDivision._backward_cls.__name__ = _RoundedDivision._backward_cls.__qualname__ = "DivBackward2"
 
 
-def _integer_floor_divide(x, y):
-    """``x // y`` of two tensors of one integer dtype; an int64 ``-2**63 //
-    -1`` wraps to ``-2**63`` (as in PyTorch) instead of overflowing."""
-    if x.dtype == _core.int64:
-        minus_one = y == -1
-        if minus_one.any().item():
-            return _core.where(minus_one, -x, x.floor_divide(_core.where(minus_one, 1, y)))
-    return x.floor_divide(y)
-
-
-def _float_floor_divide(a, b):
-    """ATen's ``div_floor_floating`` (its vectorized form), element-wise on
-    two tensors of one float dtype: ``(a - fmod(a, b)) / b``, corrected by
-    one where the remainder's sign differs from ``b``'s and rounded to the
-    nearest integer; a zero quotient takes the sign of ``a / b``, and a zero
-    divisor gives ``a / b`` (+-inf or NaN). A NaN or infinite dividend gives
-    NaN; a finite one over an infinite divisor gives 0 or -1."""
-    basic = a / b
-    mod = a.fmod(b)
-    floor = _core.where((basic.abs() == math.inf) & (a.abs() != math.inf), a, a - mod)
-    quotient = floor / b
-    quotient = _core.where((mod != 0) & ((b < 0) ^ (mod < 0)), quotient - 1, quotient)
-    out = quotient.floor()
-    out = _core.where(quotient - out > 0.5, out + 1, out)
-    out = _core.where(quotient == 0, _core.zeros((), dtype=a.dtype).copysign(basic), out)
-    return _core.where(b == 0, basic, out)
-
-
 def _rounded_quotient(input, other, dtype, mode):
     """``input / other`` rounded by ``mode`` in the promoted ``dtype``, as
     ATen's ``div_trunc`` / ``div_floor`` kernels compute it."""
@@ -757,15 +729,15 @@ def _rounded_quotient(input, other, dtype, mode):
         b = _as_tensor(other, dtype)
         if mode == "trunc":  # a - fmod(a, b) is an exact multiple of b, between 0 and a
             a = a - a.fmod(b)
-        return _integer_floor_divide(a, b)
+        return a.floor_divide(b)
     if str(dtype) in _REDUCED and (not isinstance(other, _Tensor) or other.numel() == 1):
         # float16 / bfloat16 by a single-element divisor: ATen's opmath path,
         # in float32 with the divisor's original value, rounded once
         a, b = a.float(), _as_tensor(other, _core.float32)
-        out = _float_floor_divide(a, b) if mode == "floor" else _core_div(a, b).trunc()
+        out = a.floor_divide(b) if mode == "floor" else _core_div(a, b).trunc()
         return out.to(dtype)
     b = _as_tensor(other, dtype)
-    return _float_floor_divide(a, b) if mode == "floor" else _core_div(a, b).trunc()
+    return a.floor_divide(b) if mode == "floor" else _core_div(a, b).trunc()
 
 
 def div(input, other, *, rounding_mode=None):
