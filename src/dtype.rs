@@ -84,10 +84,18 @@ impl DType {
             DType::I8 => (i8::MIN as i64, i8::MAX as i64),
             DType::I16 => (i16::MIN as i64, i16::MAX as i64),
             DType::I32 => (i32::MIN as i64, i32::MAX as i64),
+            DType::I64 => (i64::MIN, i64::MAX),
             _ => return Ok(()),
         };
-        let v = s.to_f64();
-        if v < lo as f64 || v > hi as f64 {
+        let fits = match s {
+            // A float fits if it truncates into the range: c10 accepts the
+            // open interval (lo - 1, hi + 1), and no NaN or infinity.
+            Scalar::Float(v) if self == DType::U8 => (0.0..256.0).contains(&v),
+            Scalar::Float(v) => v > lo as f64 - 1.0 && v < hi as f64 + 1.0,
+            Scalar::Int(i) => (lo..=hi).contains(&i),
+            Scalar::Bool(_) => true,
+        };
+        if !fits {
             crate::bail!(Runtime, "value cannot be converted to type {name} without overflow");
         }
         Ok(())

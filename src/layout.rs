@@ -18,6 +18,37 @@ pub struct Layout {
     pub offset: usize,
 }
 
+/// Checks that a tensor of `shape` with `itemsize`-byte elements has a size
+/// that fits an allocation (at most `isize::MAX` bytes), with PyTorch's
+/// RuntimeError otherwise; shapes from Python pass here before anything is
+/// allocated or indexed, so a huge shape is an error, not a panic.
+pub fn check_size(shape: &[usize], itemsize: usize) -> crate::error::Result<()> {
+    let bytes = shape.iter().try_fold(itemsize.max(1), |acc, &n| acc.checked_mul(n));
+    match bytes {
+        Some(b) if b <= isize::MAX as usize => Ok(()),
+        _ => crate::bail!(Runtime, "Storage size calculation overflowed with sizes={}", format_dims(shape)),
+    }
+}
+
+fn format_dims(shape: &[usize]) -> String {
+    format!("[{}]", shape.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "))
+}
+
+/// Checks that `bytes` can be allocated now, as PyTorch's CPU allocator
+/// reports it (RuntimeError), instead of Rust's abort on a failed
+/// allocation: the memory is reserved and released untouched.
+pub fn check_allocation(numel: usize, itemsize: usize) -> crate::error::Result<()> {
+    let bytes = numel.saturating_mul(itemsize);
+    // Small requests cannot fail in a way worth probing for.
+    if bytes < (1 << 30) {
+        return Ok(());
+    }
+    if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
+        crate::bail!(Runtime, "DefaultCPUAllocator: can't allocate memory: you tried to allocate {bytes} bytes.");
+    }
+    Ok(())
+}
+
 pub fn numel(shape: &[usize]) -> usize {
     shape.iter().product()
 }

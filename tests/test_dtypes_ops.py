@@ -261,10 +261,6 @@ ONE_ULP = {"exp", "sin", "tanh", "sigmoid", "softmax", "log_softmax", "pow_float
 # against rustgrad (a fix makes the test pass and the entry must then go).
 _INTS = ["uint8", "int8", "int16", "int32"]
 KNOWN = {
-    **{f"sweep-scalar-remainder-{d}": "difference: PyTorch rounds a Python float operand of remainder to the half "
-                                      "dtype first (float16 x % 0.3001 uses 0.30004883); rustgrad keeps it in float32 "
-                                      "(add/sub/pow now round it as PyTorch does)"
-       for d in ("float16", "bfloat16")},
 }
 
 

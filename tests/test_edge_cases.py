@@ -90,3 +90,22 @@ def test_float64_to_half_types_rounds_as_pytorch():
     # ...and so double-rounds as PyTorch does: the 2**-40 is lost in float32,
     # leaving a tie that rounds to even.
     assert rg.tensor([1.0 + 2.0 ** -11 + 2.0 ** -40], dtype=rg.float64).to(rg.float16).item() == 1.0
+
+
+@pytest.mark.parametrize("make", [
+    lambda: rg.ones(1).expand(2 ** 61).numpy(),
+    lambda: rg.zeros(2 ** 31, 2 ** 31),
+    lambda: rg.arange(2 ** 62),
+    lambda: rg.arange(0.0, 1e20),
+    lambda: rg.linspace(0, 1, 2 ** 62),
+    lambda: rg.randperm(2 ** 62),
+    lambda: rg.ones(1).expand(2 ** 31, 2 ** 31).sum(),
+    lambda: rg.zeros(2 ** 40),
+    lambda: rg.ones(1).expand(2 ** 40).contiguous(),
+    lambda: rg.ones(1).expand(2 ** 40) + 1,
+])
+def test_huge_sizes_raise_instead_of_crashing(make):
+    # Sizes that overflow, or that no allocator can give, are RuntimeErrors
+    # as in PyTorch, not a panic (capacity overflow), an abort or a segfault.
+    with pytest.raises((RuntimeError, ValueError)):
+        make()

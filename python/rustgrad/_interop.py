@@ -50,7 +50,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
         return _on(device, _from_tensor(obj, dtype, copy, requires_grad))
     if copy is False and isinstance(obj, numpy.generic):
         raise RuntimeError("can't alias NumPy scalars. Either remove copy=False or transform it in a ndarray. ")
-    shared = _share(obj)
+    shared = _share(obj, dtype)
     if shared is None:
         if copy is False:
             raise ValueError("can't alias arbitrary sequence into a tensor.")
@@ -62,8 +62,9 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
     return _on(device, out)
 
 
-def _share(obj):
-    """A tensor sharing ``obj``'s memory, or None if it has none to share."""
+def _share(obj, dtype=None):
+    """A tensor sharing ``obj``'s memory (a buffer's bytes read as
+    ``dtype`` when given), or None if it has none to share."""
     if isinstance(obj, numpy.ndarray):
         return _core.from_numpy(obj)
     if hasattr(obj, "__dlpack__") or type(obj).__name__ == "PyCapsule":
@@ -72,6 +73,8 @@ def _share(obj):
         view = memoryview(obj)
     except TypeError:
         return None
+    if dtype is not None:  # PyTorch reads the buffer's bytes as `dtype`
+        return _core.from_numpy(numpy.frombuffer(view.cast("B"), dtype=str(dtype).replace("torch.", "")))
     return _core.from_numpy(numpy.asarray(view))
 
 

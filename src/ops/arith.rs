@@ -23,9 +23,18 @@ enum Ints {
     ToFloat,
 }
 
+/// Whether a number operand is first rounded to a half-float result dtype:
+/// PyTorch does so for `fmod` and `remainder` (float16 `x % 0.3001` divides
+/// by 0.30004883) but not for `floor_divide`.
+#[derive(Clone, Copy, PartialEq)]
+enum Halves {
+    Round,
+    Keep,
+}
+
 /// `f` (floats) or `int` (integers) over the broadcast operands, in their
 /// promoted dtype.
-fn map2(a: Arg, b: Arg, ints: Ints, f: fn(f64, f64) -> f64, int: fn(i64, i64) -> Result<i64>) -> Result<Tensor> {
+fn map2(a: Arg, b: Arg, ints: Ints, halves: Halves, f: fn(f64, f64) -> f64, int: fn(i64, i64) -> Result<i64>) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
     let mut dtype = result_type(a, b);
     match ints {
@@ -35,7 +44,8 @@ fn map2(a: Arg, b: Arg, ints: Ints, f: fn(f64, f64) -> f64, int: fn(i64, i64) ->
     }
     // Narrow types compute in float32 / int64 and convert back.
     let compute = dtype.compute();
-    let (x, y) = (broadcast_dense(a.rounded_to(dtype, false), &shape, compute)?, broadcast_dense(b.rounded_to(dtype, false), &shape, compute)?);
+    let round = halves == Halves::Round;
+    let (x, y) = (broadcast_dense(a.rounded_to(dtype, round), &shape, compute)?, broadcast_dense(b.rounded_to(dtype, round), &shape, compute)?);
     let data = match (x, y) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => CpuStorage::F32(x.iter().zip(&y).map(|(&p, &q)| f(p as f64, q as f64) as f32).collect()),
         (CpuStorage::F64(x), CpuStorage::F64(y)) => CpuStorage::F64(x.iter().zip(&y).map(|(&p, &q)| f(p, q)).collect()),
@@ -102,7 +112,7 @@ fn recorded(out: Tensor, a: Arg, b: Arg, name: &'static str, grads: fn(&Tensor, 
 /// `fmod(a, b)`: the remainder of truncated division (the sign of `a`), as
 /// C's `fmod`; gradients `g` and `-g * trunc(a / b)`.
 pub fn fmod(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, Ints::Exact { kernel: "fmod_cpu" }, |x, y| x % y, |x, y| if y == 0 { zero_division(x, y) } else { Ok(x.wrapping_rem(y)) })?;
+    let out = map2(a, b, Ints::Exact { kernel: "fmod_cpu" }, Halves::Round, |x, y| x % y, |x, y| if y == 0 { zero_division(x, y) } else { Ok(x.wrapping_rem(y)) })?;
     recorded(out, a, b, "FmodBackward0", |g, a, b| {
         Ok([Some(g.clone()), Some(binary::mul(g, &unary::neg(&unary::trunc(&binary::div(a, b)?)?)?)?)])
     })
@@ -115,6 +125,7 @@ pub fn remainder(a: Arg, b: Arg) -> Result<Tensor> {
         a,
         b,
         Ints::Exact { kernel: "remainder_cpu" },
+        Halves::Round,
         |x, y| {
             let r = x % y;
             if r != 0.0 && (r < 0.0) != (y < 0.0) { r + y } else { r }
@@ -138,7 +149,7 @@ pub fn remainder(a: Arg, b: Arg) -> Result<Tensor> {
 /// `floor_divide(a, b)`: `floor(a / b)` (integers stay integers); its
 /// gradient is zero.
 pub fn floor_divide(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, Ints::Exact { kernel: "div_floor_cpu" }, floor_div_float, |x, y| {
+    let out = map2(a, b, Ints::Exact { kernel: "div_floor_cpu" }, Halves::Keep, floor_div_float, |x, y| {
         if y == 0 {
             return zero_division(x, y);
         }
@@ -175,7 +186,7 @@ fn floor_div_float(a: f64, b: f64) -> f64 {
 /// `atan2(a, b)`: the angle of the point `(b, a)`, in `(-pi, pi]`;
 /// gradients `g * b / (a^2 + b^2)` and `-g * a / (a^2 + b^2)`.
 pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, Ints::ToFloat, f64::atan2, |_, _| unreachable!("promoted to float"))?;
+    let out = map2(a, b, Ints::ToFloat, Halves::Keep, f64::atan2, |_, _| unreachable!("promoted to float"))?;
     recorded(out, a, b, "Atan2Backward0", |g, a, b| {
         let r2 = binary::add(&binary::mul(a, a)?, &binary::mul(b, b)?)?;
         Ok([Some(binary::div(&binary::mul(g, b)?, &r2)?), Some(unary::neg(&binary::div(&binary::mul(g, a)?, &r2)?)?)])
@@ -185,11 +196,11 @@ pub fn atan2(a: Arg, b: Arg) -> Result<Tensor> {
 /// `copysign(a, b)`: `|a|` with the sign of `b` (including -0.); gradients
 /// `g * result / a` (0 where `a` is 0) and zero.
 pub fn copysign(a: Arg, b: Arg) -> Result<Tensor> {
-    let out = map2(a, b, Ints::ToFloat, f64::copysign, |_, _| unreachable!("promoted to float"))?;
+    let out = map2(a, b, Ints::ToFloat, Halves::Keep, f64::copysign, |_, _| unreachable!("promoted to float"))?;
     recorded(out, a, b, "CopysignBackward0", |g, a, b| {
         // PyTorch's copysign_tensor_self_backward: result / a, 0 where a is
         // 0 (NaN at +-inf, inf / inf).
-        let ratio = binary::div(&copysign(Arg::Tensor(&a.detach()), Arg::Tensor(&b.detach()))?, a)?;
+        let ratio = binary::div(&copysign(Arg::Tensor(&a.detach()), Arg::Tensor(&b.detach()))?, &a.detach())?;
         let ratio = super::masked::masked_fill(&ratio, &super::compare::eq(a, Arg::from(0.0))?, 0.0)?;
         Ok([Some(binary::mul(g, &ratio)?), Some(super::factory::zeros_like(g))])
     })

@@ -34,6 +34,7 @@ binary_kernel!(PowKernel, "pow", |a, b| a.pow(b));
 /// in int64 and converted back, as PyTorch's results are).
 pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<Tensor> {
     let shape = broadcast_shapes(a.shape(), b.shape())?;
+    crate::layout::check_allocation(crate::layout::numel(&shape), 8)?;
     let kernel_dtype = if dtype == DType::Bool { DType::I64 } else { dtype.compute() };
     let halves = matches!(O::KERNEL, "add" | "sub" | "pow");
     let (ca, cb) = (cast_arg(a.rounded_to(dtype, halves), kernel_dtype)?, cast_arg(b.rounded_to(dtype, halves), kernel_dtype)?);

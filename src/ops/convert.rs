@@ -30,6 +30,7 @@ pub fn to_dtype(x: &Tensor, dtype: DType) -> Result<Tensor> {
 
 /// `x.clone()`: a dense copy with its own storage.
 pub fn contiguous_copy(x: &Tensor) -> Result<Tensor> {
+    crate::layout::check_allocation(x.numel(), x.dtype().itemsize())?;
     let out = Tensor::from_cpu(x.to_dense(), x.shape());
     struct CloneBackward;
     impl BackwardFn for CloneBackward {

@@ -30,6 +30,8 @@ pub fn linspace(start: f64, end: f64, steps: i64, dtype: DType) -> Result<Tensor
         bail!(Runtime, "number of steps must be non-negative");
     }
     let n = steps as usize;
+    crate::layout::check_size(&[n], dtype.itemsize())?;
+    crate::layout::check_allocation(n, dtype.itemsize())?;
     if n == 1 || !dtype.is_float() {
         let step = if n > 1 { (end - start) / (n - 1) as f64 } else { 0.0 };
         let values = (0..n).map(|i| start + step * i as f64);
@@ -62,7 +64,13 @@ pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
     if (step > 0.0 && end < start) || (step < 0.0 && end > start) {
         bail!(Runtime, "upper bound and lower bound inconsistent with step sign");
     }
-    let n = ((end - start) / step).ceil().max(0.0) as usize;
+    let count = ((end - start) / step).ceil().max(0.0);
+    if count >= isize::MAX as f64 {
+        bail!(Runtime, "Storage size calculation overflowed with sizes=[{count}]");
+    }
+    let n = count as usize;
+    crate::layout::check_size(&[n], dtype.itemsize())?;
+    crate::layout::check_allocation(n, dtype.itemsize())?;
     let data = CpuStorage::from_f64s(dtype, (0..n).map(|i| start + step * i as f64));
     Ok(Tensor::from_cpu(data, &[n]))
 }

@@ -233,7 +233,7 @@ pub fn logcumsumexp(x: &Tensor, dim: i64) -> Result<Tensor> {
         bail!(NotImplemented, "\"logcumsumexp_out_cpu\" not implemented for '{}'", x.dtype().scalar_name());
     }
     let out = if x.ndim() == 0 {
-        x.detach()
+        Tensor::from_cpu(x.to_dense(), x.shape())
     } else {
         let (moved, back, len) = rows_last(x, d)?;
         let dense = moved.to_dense();

@@ -134,8 +134,9 @@ pub fn clamp_scalar(x: &Tensor, min: Option<Scalar>, max: Option<Scalar>) -> Res
     // nothing instead of wrapping (uint8 `clamp(min=-1)` keeps 250).
     let data = crate::with_dtype!(dtype, T => {
         T::wrap(T::slice(&src).iter().map(|&v| {
-            let v = match lo { Some(l) if v.to_f64() < l => T::from_float(l), _ => v };
-            match hi { Some(h) if v.to_f64() > h => T::from_float(h), _ => v }
+            // A NaN bound makes every element NaN, as in PyTorch.
+            let v = match lo { Some(l) if v.to_f64() < l || l.is_nan() => T::from_float(l), _ => v };
+            match hi { Some(h) if v.to_f64() > h || h.is_nan() => T::from_float(h), _ => v }
         }).collect())
     });
     struct ClampBackward {

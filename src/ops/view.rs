@@ -81,6 +81,7 @@ pub fn expand(x: &Tensor, sizes: &[i64]) -> Result<Tensor> {
 }
 
 pub fn expand_to(x: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    crate::layout::check_size(shape, x.dtype().itemsize())?;
     let layout = x.layout().expand(shape).map_err(|e| match e {
         crate::error::Error::Runtime(m) => crate::error::Error::Runtime(m.replace("torch.FloatTensor", &format!("torch.{}Tensor", x.dtype().scalar_name()))),
         other => other,

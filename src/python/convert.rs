@@ -68,6 +68,9 @@ pub fn shape_of_sequence(obj: &Bound<'_, PyAny>) -> PyResult<Shape> {
         }
         shape.push(d as usize);
     }
+    // Every factory takes its shape here: the largest dtype bounds the size.
+    crate::layout::check_size(&shape, 8)?;
+    crate::layout::check_allocation(crate::layout::numel(&shape), 8)?;
     Ok(shape)
 }
 
@@ -150,8 +153,8 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
 }
 
 /// A copy of a NumPy array's values, or None for other objects. NumPy
-/// types PyTorch has no dtype for are widened exactly (uint16/32/64 to
-/// int64, float128 to float64).
+/// types rustgrad has no dtype for are widened: uint16/32 exactly to int64,
+/// uint64 to int64 with values from 2**63 wrapping, float128 to float64.
 fn copy_numpy(obj: &Bound<'_, PyAny>) -> PyResult<Option<Tensor>> {
     if !obj.is_instance_of::<numpy::PyUntypedArray>() {
         return Ok(None);

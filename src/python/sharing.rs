@@ -44,6 +44,9 @@ pub fn to_numpy<'py>(py: Python<'py>, t: &Tensor) -> PyResult<Bound<'py, PyAny>>
         }
     }
     has_numpy_dtype(t.dtype())?;
+    if crate::layout::check_size(t.shape(), t.dtype().itemsize()).is_err() {
+        return Err(PyValueError::new_err("array is too big; `arr.size * arr.dtype.itemsize` is larger than the maximum possible size."));
+    }
     let owner = Bound::new(py, SharedStorage(t.storage().clone()))?.into_any();
     Ok(crate::with_dtype!(t.dtype(), T => view::<T>(t, owner)))
 }
@@ -112,7 +115,7 @@ fn share_typed<T: Element + numpy::Element>(array: &Bound<'_, PyUntypedArray>) -
     }
     let layout = Layout { shape: typed.shape().into(), strides, offset: 0 };
     let owner: Owner = Box::new(typed.clone().into_any().unbind());
-    Ok(Some(borrow::<T>(typed.data(), layout, owner)))
+    Ok(Some(borrow::<T>(typed.data(), layout, owner)?))
 }
 
 /// PyTorch's warning for read-only arrays, once per process.
@@ -134,44 +137,66 @@ fn warn_read_only(py: Python<'_>) -> PyResult<()> {
 /// kept alive by `owner`. Memory that is misaligned for `T` (a NumPy array
 /// over a byte buffer at an odd offset) cannot be a Rust slice, so it is
 /// copied instead; so is an empty tensor, which has no memory to share.
-fn borrow<T: Element>(ptr: *mut T, layout: Layout, owner: Owner) -> Tensor {
-    let (low, high) = extent(&layout);
+fn borrow<T: Element>(ptr: *mut T, layout: Layout, owner: Owner) -> PyResult<Tensor> {
+    let (low, high) = extent(&layout).ok_or_else(|| PyBufferError::new_err("array extent overflows the address space"))?;
     let len = (high - low) as usize;
     let start = ptr.wrapping_offset(low);
+    if len > 0 && start.is_null() {
+        return Err(PyBufferError::new_err("array data pointer is null"));
+    }
     let layout = Layout { offset: (layout.offset as isize - low) as usize, ..layout };
-    if len == 0 || start.is_null() || start.align_offset(std::mem::align_of::<T>()) != 0 {
+    // A Rust bool must be 0 or 1; other libraries' bool bytes can be any
+    // value (a uint8 view written through), so such memory is copied and
+    // normalised rather than shared.
+    let odd_bools = T::DTYPE == DType::Bool
+        && len > 0
+        // SAFETY: the lender guarantees `len` readable bytes from `start`.
+        && unsafe { std::slice::from_raw_parts(start as *const u8, len) }.iter().any(|&b| b > 1);
+    if len == 0 || odd_bools || start.align_offset(std::mem::align_of::<T>()) != 0 {
         let dense = if len == 0 {
             Vec::new()
         } else {
             // SAFETY: the lender guarantees `len` readable elements from
-            // `start`; read unaligned, element by element, into our own buffer.
-            (0..len).map(|i| unsafe { start.add(i).read_unaligned() }).collect()
+            // `start`; read as bytes, unaligned, into our own buffer.
+            (0..len).map(|i| read_element::<T>(start, i)).collect()
         };
-        return Tensor::from_storage(T::wrap(dense), layout);
+        return Ok(Tensor::from_storage(T::wrap(dense), layout));
     }
     // SAFETY: the lender (NumPy, a DLPack producer) guarantees the memory
     // between the lowest and highest addressed element, which `extent`
     // computed, for as long as `owner` lives; it is aligned (checked above).
     let buffer = unsafe { Buffer::borrowed(start, len, owner) };
-    Tensor::from_storage(T::wrap_buffer(buffer), layout)
+    Ok(Tensor::from_storage(T::wrap_buffer(buffer), layout))
+}
+
+/// Element `i` from `start`, unaligned; a bool from any nonzero byte.
+fn read_element<T: Element>(start: *mut T, i: usize) -> T {
+    if T::DTYPE == DType::Bool {
+        // SAFETY: in bounds (caller); a byte is always a valid u8.
+        return T::from_i64(unsafe { (start as *const u8).add(i).read() } as i64);
+    }
+    // SAFETY: in bounds (caller); T is not bool, so every bit pattern the
+    // lender's dtype allows is a valid T.
+    unsafe { start.add(i).read_unaligned() }
 }
 
 /// The element offsets, relative to the first element, of the lowest
 /// element and one past the highest: the memory a strided view spans.
-fn extent(layout: &Layout) -> (isize, isize) {
+/// `None` if a hostile shape or stride overflows.
+fn extent(layout: &Layout) -> Option<(isize, isize)> {
     if layout.shape.contains(&0) {
-        return (0, 0);
+        return Some((0, 0));
     }
     let (mut low, mut high) = (layout.offset as isize, layout.offset as isize);
     for (&n, &s) in layout.shape.iter().zip(&layout.strides) {
-        let span = (n as isize - 1) * s;
+        let span = isize::try_from(n).ok()?.checked_sub(1)?.checked_mul(s)?;
         if span < 0 {
-            low += span;
+            low = low.checked_add(span)?;
         } else {
-            high += span;
+            high = high.checked_add(span)?;
         }
     }
-    (low, high + 1)
+    Some((low, high.checked_add(1)?))
 }
 
 /// A managed-tensor type and the capsule names the protocol gives it:
@@ -331,11 +356,12 @@ fn take<M: Capsule>(capsule: &Bound<'_, PyAny>) -> PyResult<Option<Managed<M>>> 
             return Ok(None);
         }
         let ptr = ffi::PyCapsule_GetPointer(capsule.as_ptr(), name.as_ptr()) as *mut M;
-        let managed = Managed::from_raw(ptr).map_err(|e| PyBufferError::new_err(e.to_string()));
+        // Renamed before we own it, so a failure leaves the capsule's own
+        // destructor in charge and the deleter never runs twice.
         if ffi::PyCapsule_SetName(capsule.as_ptr(), used.as_ptr()) != 0 {
             return Err(PyErr::fetch(capsule.py()));
         }
-        managed.map(Some)
+        Managed::from_raw(ptr).map(Some).map_err(|e| PyBufferError::new_err(e.to_string()))
     }
 }
 
@@ -356,7 +382,7 @@ fn adopt<M: Capsule>(managed: Managed<M>) -> PyResult<Tensor> {
     let layout = Layout { shape: shape.into(), strides: strides.iter().map(|&s| s as isize).collect(), offset: 0 };
     let ptr = view.data_ptr().cast::<u8>().wrapping_add(view.byte_offset() as usize) as *mut u8;
     let owner: Owner = Box::new(managed);
-    Ok(crate::with_dtype!(dtype, T => borrow::<T>(ptr as *mut T, layout, owner)))
+    crate::with_dtype!(dtype, T => borrow::<T>(ptr as *mut T, layout, owner))
 }
 
 /// `torch.from_dlpack(ext_tensor)`: a tensor sharing the memory of any
@@ -382,8 +408,9 @@ pub fn from_dlpack(ext_tensor: &Bound<'_, PyAny>) -> PyResult<Py<PyTensor>> {
     } else if let Some(m) = take::<DLManagedTensor>(&capsule)? {
         adopt(m)?
     } else {
-        return Err(PyBufferError::new_err(
-            "from_dlpack: expected an object with __dlpack__ or an unconsumed DLPack capsule",
+        // PyTorch's error class for a consumed or foreign capsule.
+        return Err(PyRuntimeError::new_err(
+            "from_dlpack received an invalid capsule. Note that DLTensor capsules can be consumed only once, so you might have already constructed a tensor from it once.",
         ));
     };
     Ok(wrap(py, t)?.unbind())

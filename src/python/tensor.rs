@@ -77,7 +77,8 @@ fn maybe_detached<R: Send>(py: Python<'_>, work: usize, f: impl FnOnce() -> R + 
 }
 
 /// An operand from Python: a tensor or a number (a NumPy array is copied
-/// into a tensor and a NumPy scalar is a number, as PyTorch takes them);
+/// into a tensor, also on the left of `ndarray + tensor`, which PyTorch
+/// 2.15 refuses; a NumPy scalar is a number);
 /// `None` for other types (so the operator can return `NotImplemented`).
 pub enum PyArg {
     Tensor(Tensor),

@@ -7,8 +7,8 @@ from .._core import from_dlpack
 def to_dlpack(tensor):
     """A legacy ``dltensor`` capsule sharing ``tensor``'s memory, for
     consumers that take capsules rather than objects with ``__dlpack__``.
-    BufferError for a tensor that requires grad, as PyTorch."""
-    return tensor.__dlpack__()
+    As PyTorch's, it exports a tensor that requires grad too (detached)."""
+    return tensor.detach().__dlpack__()
 
 
 __all__ = ["from_dlpack", "to_dlpack"]
