@@ -109,3 +109,12 @@ def test_huge_sizes_raise_instead_of_crashing(make):
     # as in PyTorch, not a panic (capacity overflow), an abort or a segfault.
     with pytest.raises((RuntimeError, ValueError)):
         make()
+
+
+def test_repeat_and_einsum_errors_as_pytorch():
+    with pytest.raises(RuntimeError, match=r"negative dimension -4: \[1, -4\]"):
+        rg.ones(2).repeat(1, -2)
+    with pytest.raises(RuntimeError, match="output subscript l does not appear"):
+        rg.einsum("ij,jk->il", rg.ones(2, 2), rg.ones(2, 2))
+    with pytest.raises(RuntimeError, match="output subscript i appears more than once"):
+        rg.einsum("ij,jk->ii", rg.ones(2, 2), rg.ones(2, 2))

@@ -339,3 +339,30 @@ def test_dlpack_with_pytorch(torch):
 def test_from_dlpack_unsupported_dtype(torch):
     with pytest.raises(RuntimeError, match="Unsupported kComplex bits 64"):
         rg.from_dlpack(torch.ones(2, dtype=torch.complex64))
+
+
+def test_numpy_values_as_indices():
+    t = rg.arange(6.0)
+    assert t[np.int64(2)].item() == 2.0
+    assert t[np.array([0, 3])].tolist() == [0.0, 3.0]
+    assert t[np.array([True, False] * 3)].tolist() == [0.0, 2.0, 4.0]
+    t[np.array([1, 2])] = 9.0
+    assert t.tolist()[:3] == [0.0, 9.0, 9.0]
+
+
+def test_tensor_from_lists_of_arrays_and_one_element_tensors():
+    x = rg.tensor([np.arange(2.0), np.ones(2)])
+    assert x.dtype == rg.float64 and x.tolist() == [[0.0, 1.0], [1.0, 1.0]]
+    assert rg.tensor([rg.tensor([1.0]), rg.tensor([2.0])]).tolist() == [1.0, 2.0]
+    with pytest.raises(ValueError, match="only one element tensors"):
+        rg.tensor([rg.ones(2), rg.ones(2)])
+
+
+def test_np_asarray_shares_and_refuses_grad():
+    t = rg.zeros(3)
+    a = np.asarray(t)
+    a[0] = 5
+    assert t[0].item() == 5
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    with pytest.raises(RuntimeError, match="requires grad"):
+        np.asarray(rg.ones(2, requires_grad=True))

@@ -105,6 +105,10 @@ def repeat(input, *sizes):
         sizes = tuple(sizes[0])
     if len(sizes) < input.dim():
         raise RuntimeError("Number of dimensions of repeat dims can not be smaller than number of dimensions of tensor")
+    if any(s < 0 for s in sizes):
+        shape = [1] * (len(sizes) - input.dim()) + list(input.shape)
+        out = [n * s for n, s in zip(shape, sizes)]
+        raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: {out}")
     return tile(input, sizes)
 
 

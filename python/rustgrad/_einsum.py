@@ -42,6 +42,12 @@ def _parse(equation, operands):
         expanded.append(term)
     if arrow:
         output = output.replace("...", ell)
+        for c in output:
+            if output.count(c) > 1:
+                raise RuntimeError(f"einsum(): output subscript {c} appears more than once in the output")
+            if c not in "".join(expanded):
+                raise RuntimeError(f"einsum(): output subscript {c} does not appear in the equation for any input "
+                                   "operand")
     else:
         counts = {}
         for c in "".join(expanded):

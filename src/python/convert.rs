@@ -118,9 +118,23 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
         out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
         return Ok(());
     }
+    // An array inside a list is a sequence with its dtype (PyTorch keeps
+    // float64 for `tensor([np.zeros(2), np.ones(2)])`).
+    if depth > 0 && obj.is_instance_of::<numpy::PyUntypedArray>() {
+        if let Some(t) = copy_numpy(obj)? {
+            out.kind = Some(out.kind.map_or(t.dtype(), |k| crate::dtype::promote(k, t.dtype())));
+        }
+        return collect(&obj.call_method0("tolist")?, depth, shape, out);
+    }
     if let Ok(t) = obj.cast::<PyTensor>() {
         let t = &t.get().tensor();
-        if t.ndim() == 0 {
+        if t.ndim() > 0 && depth > 0 {
+            // A one-element tensor in a list is its number, as in PyTorch.
+            if t.numel() != 1 {
+                return Err(PyValueError::new_err("only one element tensors can be converted to Python scalars"));
+            }
+        }
+        if t.ndim() == 0 || (depth > 0 && t.numel() == 1) {
             let s = t.item()?;
             out.kind = Some(out.kind.map_or(t.dtype(), |k| crate::dtype::promote(k, t.dtype())));
             out.values.push(s.to_f64());

@@ -40,8 +40,17 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
         };
         return Ok(Item::Basic(IndexItem::Slice { start: part("start")?, stop: part("stop")?, step: part("step")? }));
     }
-    if let Ok(t) = obj.cast::<PyTensor>() {
-        let t = t.get().tensor().clone();
+    // NumPy arrays index as the tensors they hold; NumPy scalars as numbers.
+    let tensor = match obj.cast::<PyTensor>() {
+        Ok(t) => Some(t.get().tensor().clone()),
+        Err(_) if obj.is_instance_of::<numpy::PyUntypedArray>() => Some(tensor_from_data(obj, None)?),
+        Err(_) => match super::convert::numpy_scalar(obj) {
+            Some(crate::dtype::Scalar::Int(i)) => return Ok(Item::Basic(IndexItem::Int(i))),
+            Some(crate::dtype::Scalar::Bool(b)) => return Ok(Item::Advanced(Tensor::from_vec(vec![b], &[]))),
+            _ => None,
+        },
+    };
+    if let Some(t) = tensor {
         if t.dtype().is_int() && t.dtype() != DType::U8 && t.ndim() == 0 {
             if let crate::dtype::Scalar::Int(i) = t.item()? {
                 return Ok(Item::Basic(IndexItem::Int(i)));

@@ -607,9 +607,12 @@ impl PyTensor {
         super::sharing::to_numpy(slf.py(), t)
     }
 
-    #[pyo3(signature = (dtype=None))]
-    fn __array__<'py>(slf: &Bound<'py, Self>, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
-        let arr = convert::to_numpy_copy(slf.py(), &slf.get().tensor())?;
+    /// `np.asarray(t)`: `t.numpy()` (shared memory, and its RuntimeError for
+    /// a tensor that requires grad), converted to `dtype` if one is given.
+    #[pyo3(signature = (dtype=None, copy=None))]
+    fn __array__<'py>(slf: &Bound<'py, Self>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
+        let arr = Self::numpy(slf, false)?;
+        let arr = if copy == Some(true) { arr.call_method0("copy")? } else { arr };
         match dtype {
             Some(d) if !d.is_none() => arr.call_method1("astype", (d,)),
             _ => Ok(arr),
