@@ -427,6 +427,12 @@ _TYPE_NAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "f
                "int8": "Char", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool"}
 
 
+def _recorded(*operands):
+    """Whether autograd records an op on ``operands``: grad mode on and a
+    tensor among them requiring grad."""
+    return _core.is_grad_enabled() and any(isinstance(t, _Tensor) and t.requires_grad for t in operands)
+
+
 def _type_name(dtype):
     """PyTorch's C++ name of a dtype ("Float", "Long"), as its messages print it."""
     return _TYPE_NAMES[str(dtype).replace("torch.", "")]
@@ -780,7 +786,7 @@ def div(input, other, *, rounding_mode=None):
         raise NotImplementedError(f'"div_{rounding_mode}_cpu" not implemented for \'Bool\'')
     with _no_grad():
         out = _rounded_quotient(input, other, dtype, rounding_mode)
-    if _core.is_grad_enabled() and any(isinstance(t, _Tensor) and t.requires_grad for t in (input, other)):
+    if _recorded(input, other):
         out = _RoundedDivision.apply(out, input, other)
     return out
 

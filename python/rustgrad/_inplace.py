@@ -8,7 +8,7 @@ Raises PyTorch's RuntimeError when the result's dtype cannot be cast to
 Long") or when broadcasting would change ``self``'s shape."""
 
 from . import _core
-from ._composites import _type_name
+from ._composites import _recorded, _type_name
 
 # Ops whose in-place form keeps self's shape; resolved at call time, so
 # Python-level ops (defined after this module) work too.
@@ -26,19 +26,12 @@ def _can_cast(source, target):
     return not (target is _core.bool and source is not _core.bool)
 
 
-def _records(self, args, kwargs):
-    """Whether autograd records the op: grad mode on and a tensor operand
-    requiring grad."""
-    operands = (self, *args, *kwargs.values())
-    return _core.is_grad_enabled() and any(isinstance(t, _core.Tensor) and t.requires_grad for t in operands)
-
-
 def _make(name):
     def method(self, *args, **kwargs):
         # When recorded, the op reads a copy of self: rules that save their
         # input (scatter_reduce, pow, fmod, ...) would otherwise find it
         # overwritten by copy_ and refuse to run backward.
-        source = self.clone() if _records(self, args, kwargs) else self
+        source = self.clone() if _recorded(self, *args, *kwargs.values()) else self
         result = getattr(source, name)(*args, **kwargs)
         if not _can_cast(result.dtype, self.dtype):
             raise RuntimeError(f"result type {_type_name(result.dtype)} can't be cast to the desired output type "

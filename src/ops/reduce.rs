@@ -3,6 +3,7 @@
 
 use smallvec::SmallVec;
 
+use super::scan::count_elements;
 use super::{binary, compare, masked::masked_fill, to_dtype, unary, view, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
@@ -335,17 +336,6 @@ pub fn amax(x: &Tensor, dims: Option<&[i64]>, keepdim: bool, is_max: bool, name:
     })
 }
 
-/// How many elements of `x` are zero.
-fn zero_count(x: &Tensor) -> usize {
-    let d = x.to_dense();
-    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().filter(|v| v.to_f64() == 0.0).count())
-}
-
-fn has_non_finite(x: &Tensor) -> bool {
-    let d = x.to_dense();
-    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().any(|v| !v.to_f64().is_finite()))
-}
-
 /// `x`'s elements with the `reduced` dims moved last, densely, and the
 /// number `k` of reduced elements: each run of `k` is one output element.
 fn reduction_rows(x: &Tensor, reduced: &[usize]) -> Result<(cpu_backend::CpuStorage, usize)> {
@@ -423,7 +413,7 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
                 // exclusive products would make 0 * inf = NaN). Without
                 // non-finite values the exclusive products are those zeros
                 // too, and stay differentiable.
-                None if zero_count(&x) > 1 && has_non_finite(&x) => {
+                None if count_elements(&x, |v| v == 0.0) > 1 && count_elements(&x, |v| !v.is_finite()) > 0 => {
                     return Ok(smallvec::smallvec![Some(super::factory::zeros_like(&x))])
                 }
                 None => view::reshape_to(&products_of_others(&view::reshape_to(&x, &[x.numel()])?, 0)?, x.shape())?,

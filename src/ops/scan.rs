@@ -149,10 +149,15 @@ pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     })
 }
 
+/// How many elements of `x` satisfy `f` (seen as f64).
+pub(crate) fn count_elements(x: &Tensor, f: impl Fn(f64) -> bool) -> usize {
+    let d = x.to_dense();
+    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().filter(|v| f(v.to_f64())).count())
+}
+
 /// Whether any element of `x` is zero.
 pub(crate) fn has_zero(x: &Tensor) -> bool {
-    let d = x.to_dense();
-    crate::with_dtype!(d.dtype(), T => T::slice(&d).iter().any(|v| v.to_f64() == 0.0))
+    count_elements(x, |v| v == 0.0) > 0
 }
 
 fn cumprod_grad_with_zeros(x: &Tensor, g: &Tensor, dim: usize) -> Result<Tensor> {
