@@ -39,7 +39,7 @@ from ._core import (
 )
 from ._size import Size
 from .grad_mode import enable_grad, inference_mode, is_inference_mode_enabled, no_grad, set_grad_enabled
-from . import accelerator, autograd, cuda, nn
+from . import accelerator, autograd, cuda, nn, optim
 from . import linalg  # torch.linalg
 from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names
@@ -110,7 +110,7 @@ __all__ = [
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
     "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
-    "cuda", "nn", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
+    "cuda", "nn", "optim", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
     "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",
     "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",

@@ -1,5 +1,7 @@
-"""``torch.nn``. For now the functional losses; modules come with the nn issue."""
+"""``torch.nn``: modules and parameters, layers, losses, initialisation
+(``nn.init``), utilities (``nn.utils``) and the functional forms
+(``nn.functional``)."""
 
-from . import functional
-
-__all__ = ["functional"]
+from . import functional, init, utils
+from .parameter import *  # noqa: F401,F403
+from .modules import *  # noqa: F401,F403

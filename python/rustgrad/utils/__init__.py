@@ -1,5 +1,6 @@
-"""``torch.utils``: DLPack exchange (``utils.dlpack``)."""
+"""``torch.utils``: data loading (``utils.data``) and DLPack exchange
+(``utils.dlpack``)."""
 
-from . import dlpack
+from . import data, dlpack
 
-__all__ = ["dlpack"]
+__all__ = ["data", "dlpack"]

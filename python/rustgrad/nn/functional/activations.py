@@ -1,6 +1,6 @@
-"""``torch.nn.functional``."""
+"""``torch.nn.functional``: activations."""
 
-from .. import _core
+from ... import _core
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

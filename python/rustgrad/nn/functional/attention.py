@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: attention."""
+
+__all__ = []

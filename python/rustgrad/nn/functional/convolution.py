@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: convolution."""
+
+__all__ = []

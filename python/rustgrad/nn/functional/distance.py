@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: distance."""
+
+__all__ = []

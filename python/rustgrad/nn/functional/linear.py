@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: linear."""
+
+__all__ = []

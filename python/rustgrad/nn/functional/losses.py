@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: losses."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: padding."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: pooling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: sampling."""
+
+__all__ = []

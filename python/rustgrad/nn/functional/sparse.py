@@ -1,0 +1,3 @@
+"""``torch.nn.functional``: sparse."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: activation."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: attention."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: batchnorm."""
+
+__all__ = []

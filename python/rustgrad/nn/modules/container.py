@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: container."""
+
+__all__ = []

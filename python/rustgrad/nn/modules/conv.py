@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: conv."""
+
+__all__ = []

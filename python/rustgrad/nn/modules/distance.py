@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: distance."""
+
+__all__ = []

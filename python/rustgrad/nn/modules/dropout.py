@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: dropout."""
+
+__all__ = []

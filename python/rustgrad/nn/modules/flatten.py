@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: flatten."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: linear."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: loss."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: module."""
+
+__all__ = []

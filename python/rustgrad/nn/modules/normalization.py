@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: normalization."""
+
+__all__ = []

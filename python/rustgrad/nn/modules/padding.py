@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: padding."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: pooling."""
+
+__all__ = []

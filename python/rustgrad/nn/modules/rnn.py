@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: rnn."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: sparse."""
+
+__all__ = []

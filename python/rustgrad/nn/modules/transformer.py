@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: transformer."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn`` layers: upsampling."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.nn.parameter``."""
+
+__all__ = []

@@ -1,0 +1,3 @@
+"""``torch.optim``: optimizers and learning-rate schedulers."""
+
+from . import lr_scheduler
