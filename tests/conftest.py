@@ -35,7 +35,8 @@ if REFERENCE == "torch":
 
     sys.modules["rustgrad"] = _ref
     for _name in (".autograd", ".autograd.functional", ".autograd.graph", ".autograd.function",
-                  ".autograd.gradcheck", ".nn", ".nn.functional"):
+                  ".autograd.gradcheck", ".nn", ".nn.functional", ".nn.init", ".nn.utils",
+                  ".optim", ".optim.lr_scheduler", ".utils", ".utils.data"):
         sys.modules["rustgrad" + _name] = importlib.import_module("torch" + _name)
 elif REFERENCE is not None:
     raise RuntimeError(f"RUSTGRAD_TEST_REFERENCE={REFERENCE!r}: only 'torch' is supported")
