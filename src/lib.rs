@@ -7,6 +7,7 @@
 //! feature).
 
 pub mod autograd;
+pub mod checkpoint;
 pub mod cpu_backend;
 pub mod cuda_backend;
 pub mod device;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod layout;
 pub mod op_traits;
 pub mod ops;
+pub mod optim;
 pub mod pyobj;
 pub mod random;
 pub mod storage;

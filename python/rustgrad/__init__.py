@@ -55,6 +55,8 @@ from ._dtypes import finfo, iinfo, promote_types, result_type  # noqa: E402
 from ._interop import as_tensor, asarray  # noqa: E402
 from ._core import from_dlpack, from_numpy  # noqa: E402
 from . import utils  # noqa: E402,F401  (torch.utils.dlpack)
+from . import _copying  # noqa: E402,F401  (copy.deepcopy and pickle of tensors)
+from .serialization import load, save  # noqa: E402
 
 _core._set_size_class(Size)
 
@@ -115,4 +117,4 @@ __all__ = [
     "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
     "linalg",
-] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type", "as_tensor", "asarray", "from_numpy", "from_dlpack", "utils"]
+] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type", "as_tensor", "asarray", "from_numpy", "from_dlpack", "utils", "save", "load"]

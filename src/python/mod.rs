@@ -1,5 +1,6 @@
 //! The `rustgrad._core` extension module.
 
+mod checkpoint;
 mod convert;
 mod dtype;
 mod elementwise;
@@ -10,6 +11,7 @@ mod graph;
 mod index;
 mod linalg;
 mod modes;
+mod optim;
 mod random;
 mod shape;
 mod sharing;
@@ -59,6 +61,10 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::is_grad_enabled,
         functions::_set_grad_enabled,
         functions::run_backward,
+        optim::_optimizer_step,
+        optim::_optimizer_state_names,
+        checkpoint::_safetensors_dumps,
+        checkpoint::_safetensors_loads,
         functions::run_grad,
         functions::cat,
         functions::stack,

@@ -215,8 +215,16 @@ impl PyTensor {
 #[pymethods]
 impl PyTensor {
     #[new]
+    #[classmethod]
     #[pyo3(signature = (*args))]
-    fn new(args: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+    fn new(cls: &Bound<'_, pyo3::types::PyType>, args: &Bound<'_, PyTuple>) -> PyResult<PyTensor> {
+        // A subclass (`nn.Parameter`, PyTorch's `_make_subclass`) built on a
+        // tensor is a new leaf that aliases the tensor's data, in any dtype.
+        if args.len() == 1 && !cls.is(cls.py().get_type::<PyTensor>()) {
+            if let Ok(data) = args.get_item(0)?.cast::<PyTensor>() {
+                return Ok(PyTensor::wrapping(data.get().tensor().detach()));
+            }
+        }
         // torch.Tensor(data) or torch.Tensor(*sizes): float32.
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
             return Ok(PyTensor::wrapping(convert::tensor_from_data(&args.get_item(0)?, Some(DType::F32))?));

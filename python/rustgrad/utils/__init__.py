@@ -1,6 +1,6 @@
 """``torch.utils``: data loading (``utils.data``) and DLPack exchange
 (``utils.dlpack``)."""
 
-from . import data, dlpack
+from . import data, dlpack, hooks
 
-__all__ = ["data", "dlpack"]
+__all__ = ["data", "dlpack", "hooks"]

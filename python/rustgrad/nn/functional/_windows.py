@@ -1,0 +1,210 @@
+"""The sliding-window planner shared by convolution, ``unfold``/``fold`` and
+the pools (``convolution.py``, ``pooling.py``).
+
+A ``_Windows`` plan says, for one spatial geometry, which input position
+each tap of each window reads; it is computed with NumPy once per geometry
+(``functools.lru_cache``). ``im2col`` gathers every window of an
+``(R, P, A)`` tensor (``P`` flattened spatial positions between ``R``
+leading and ``A`` trailing rows, e.g. batch and channels) into
+``(R, L, K, A)`` columns (``L`` windows, ``K`` taps each, both row-major
+over the spatial dims), with 0 for taps outside the input; ``col2im`` is
+its exact adjoint, summing columns back onto the positions they read.
+
+Both are written with rustgrad's differentiable ops, so autograd gives
+their first and higher derivatives (the backward of ``im2col`` is
+``col2im`` and vice versa). The data is moved in one of three ways:
+
+* ``"dense"``: one matmul with the ``(L*K, P)`` 0/1 matrix of the whole gather;
+* ``"separable"``: one matmul per spatial dim, each gathering that dim's
+  taps while keeping the taps of earlier dims block-diagonally, so the result
+  is already in ``(L, K)`` order and nothing is permuted;
+* ``"gather"``: ``index_select`` (``index_add`` for the adjoint) with a
+  precomputed int64 index, after appending a zero row for padded taps.
+
+whichever a cost model says is cheapest: the core's matmul is fast while its
+``index_select``/``index_add`` move elements one by one (~16 ns each), so the
+matmul plans win until the images get large. A matmul multiplies every input
+by 0 or 1, which would spread an inf or NaN over its whole row
+(``0 * inf = NaN``), so non-finite data always takes the gather.
+"""
+
+import functools
+import math
+
+import numpy as np
+
+from ... import _core
+
+# The cost of moving one element with index_select/index_add, in
+# multiply-adds of the core's float32 matmul (~30 GMAC/s against ~16 ns per
+# gathered element on the 2-core development machine).
+_GATHER_COST = 500.0
+# The dense plan's matrix is kept per geometry and dtype: cap its size.
+_DENSE_MAX_ELEMENTS = 1 << 22
+
+
+class _Windows:
+    """The windows of a sliding-window op over spatial size ``size``.
+
+    ``taps[d]`` is an int64 array ``(K_d, L_d)``: tap ``k`` of window ``l``
+    reads position ``taps[d][k, l]`` of spatial dim ``d``, or nothing
+    (padding, a ceil-mode overhang, the unused end of a short adaptive
+    window) where it is -1. A window's taps are the product of its per-dim
+    taps: ``K = prod(K_d)`` taps, ``L = prod(L_d)`` windows.
+
+    ``flat`` is the ``(L, K)`` flat input position of every tap (-1
+    outside), ``padded`` whether any tap is outside. Tensor constants derived
+    from the plan are built on first use and kept (``const``)."""
+
+    def __init__(self, size, taps):
+        self.size = tuple(int(s) for s in size)
+        self.taps = tuple(np.asarray(t, dtype=np.int64) for t in taps)
+        self.kernel = tuple(t.shape[0] for t in self.taps)
+        self.out = tuple(t.shape[1] for t in self.taps)
+        self.P, self.K, self.L = math.prod(self.size), math.prod(self.kernel), math.prod(self.out)
+        nd = len(self.taps)
+        flat = np.zeros((1,) * (2 * nd), dtype=np.int64)
+        valid = np.ones((1,) * (2 * nd), dtype=bool)
+        for d, t in enumerate(self.taps):
+            shape = [1] * (2 * nd)
+            shape[nd + d], shape[d] = t.shape  # axes (L_0..L_n, K_0..K_n)
+            t = t.T.reshape(shape)
+            flat = flat * self.size[d] + t
+            valid = valid & (t >= 0)
+        full = self.out + self.kernel
+        flat = np.where(np.broadcast_to(valid, full), np.broadcast_to(flat, full), -1)
+        self.flat = flat.reshape(self.L, self.K)
+        self.padded = bool((self.flat < 0).any())
+        self._consts = {}
+
+    def const(self, kind, dtype=None):
+        """A cached tensor: ``"index"`` (the ``L*K`` flat taps with -1 mapped
+        to ``P``, the zero row the gather appends), ``"flat"`` (``(L, K)``
+        int64), ``"outside"`` (``(L, K)`` bool, True on taps outside the
+        input), or the 0/1 matrix of a matmul stage of ``dtype``: ``"dense"``
+        or ``("separable", d)`` (see ``_stages``)."""
+        key = (kind, str(dtype))
+        if key not in self._consts:
+            self._consts[key] = self._build(kind, dtype)
+        return self._consts[key]
+
+    def _build(self, kind, dtype):
+        if kind == "index":
+            return _core.from_numpy(np.where(self.flat < 0, self.P, self.flat).reshape(-1))
+        if kind == "flat":
+            return _core.from_numpy(self.flat.copy())
+        if kind == "outside":
+            return _core.from_numpy(self.flat < 0)
+        if kind == "dense":
+            return _core.from_numpy(_one_hot(self.flat, self.P).reshape(self.L * self.K, self.P)).to(dtype)
+        d = kind[1]
+        base = _one_hot(self.taps[d].T, self.size[d])  # (L_d, K_d, n_d)
+        kp = math.prod(self.kernel[:d])
+        # rows (l_d, k_<d, k_d), columns (k_<d, n_d): block-diagonal over the
+        # taps of the earlier dims, which ride along in the rows
+        m = np.einsum("pq,lkn->lpkqn", np.eye(kp), base)
+        return _core.from_numpy(m.reshape(base.shape[0] * kp * base.shape[1], kp * self.size[d])).to(dtype)
+
+    def stages(self, how):
+        """The matmul stages of a plan, as ``(key, lead, inner, rest)``: the
+        data, viewed as ``(R * lead, inner, rest * A)``, is left-multiplied by
+        the stage's matrix of ``inner`` columns."""
+        if how == "dense":
+            return [("dense", 1, self.P, 1)]
+        return [(("separable", d), math.prod(self.out[:d]), math.prod(self.kernel[:d]) * self.size[d],
+                 math.prod(self.size[d + 1:])) for d in range(len(self.size))]
+
+    def cost(self, how):
+        """Modelled multiply-adds (or equivalent) per leading and trailing row."""
+        if how == "gather":
+            return self.L * self.K * _GATHER_COST
+        if how == "dense":
+            return self.L * self.K * self.P if self.L * self.K * self.P <= _DENSE_MAX_ELEMENTS else math.inf
+        total = 0
+        for d, (_, lead, inner, rest) in enumerate(self.stages("separable")):
+            rows = self.out[d] * math.prod(self.kernel[:d + 1])
+            total += lead * rows * inner * rest
+        return total
+
+    def strategy(self, t):
+        """How ``im2col``/``col2im`` move ``t``: the cheapest modelled plan,
+        but ``"gather"`` when ``t`` holds an inf or NaN (see the module doc)."""
+        if str(t.dtype) == "torch.bool":  # the core has no bool matmul
+            return "gather"
+        how = min(("dense", "separable", "gather"), key=self.cost)
+        if how != "gather" and t.is_floating_point() and t.numel() > 0:
+            # a finite sum means every element is finite (an overflow to inf
+            # only sends finite data to the exact gather)
+            if not bool(t.detach().sum().isfinite()):
+                how = "gather"
+        return how
+
+
+def _one_hot(taps, n):
+    """``taps`` (any shape, -1 = none) as a 0/1 array of shape ``taps.shape + (n,)``."""
+    out = np.zeros(taps.shape + (n,))
+    idx = np.nonzero(taps >= 0)
+    out[idx + (taps[idx],)] = 1
+    return out
+
+
+def _left(m, y):
+    """``m @ y`` for ``y`` of shape ``(B, n, c)``; a plain 2-D matmul when ``c == 1``."""
+    if y.shape[2] == 1:
+        return (y.reshape(y.shape[0], y.shape[1]) @ m.t()).unsqueeze(2)
+    return m @ y
+
+
+def im2col(y, win):
+    """The ``(R, L, K, A)`` columns of ``y`` (``(R, P, A)``, ``P = prod(win.size)``):
+    ``cols[r, l, k, a]`` is ``y`` at tap ``k`` of window ``l``, 0 outside the input."""
+    r, a = y.shape[0], y.shape[2]
+    how = win.strategy(y)
+    if how == "gather":
+        y = _core.cat([y, _core.zeros(r, 1, a, dtype=y.dtype)], 1)
+        return y.index_select(1, win.const("index")).reshape(r, win.L, win.K, a)
+    for key, lead, inner, rest in win.stages(how):
+        y = _left(win.const(key, y.dtype), y.reshape(r * lead, inner, rest * a))
+    return y.reshape(r, win.L, win.K, a)
+
+
+def col2im(cols, win):
+    """The adjoint of ``im2col``: ``(R, L, K, A)`` columns summed onto the
+    input positions their taps read, ``(R, P, A)`` (taps outside dropped)."""
+    r, a = cols.shape[0], cols.shape[3]
+    how = win.strategy(cols)
+    if how == "gather":
+        acc = _core.zeros(r, win.P + 1, a, dtype=cols.dtype)
+        return acc.index_add(1, win.const("index"), cols.reshape(r, win.L * win.K, a))[:, :win.P]
+    y = cols
+    for key, lead, inner, rest in reversed(win.stages(how)):
+        m = win.const(key, cols.dtype)
+        y = _left(m.t(), y.reshape(r * lead, m.shape[0], rest * a))
+    return y.reshape(r, win.P, a)
+
+
+@functools.lru_cache(maxsize=256)
+def sliding(size, kernel, stride, pad, dilation, out):
+    """The plan of ``out[d]`` windows per dim over ``size``: tap ``k`` of
+    window ``l`` reads ``l * stride - pad + k * dilation`` (``pad`` is the
+    padding before the input; positions past either end are padding)."""
+    taps = []
+    for n, k, s, p, dl, o in zip(size, kernel, stride, pad, dilation, out):
+        t = np.arange(o)[None, :] * s - p + np.arange(k)[:, None] * dl
+        taps.append(np.where((t >= 0) & (t < n), t, -1))
+    return _Windows(size, taps)
+
+
+@functools.lru_cache(maxsize=256)
+def adaptive(size, out):
+    """The plan of adaptive pooling: window ``i`` of a dim spans
+    ``[floor(i * n / out), ceil((i + 1) * n / out))`` (ATen's
+    ``start_index``/``end_index``); shorter windows end in -1 taps."""
+    taps = []
+    for n, o in zip(size, out):
+        i = np.arange(o)
+        start, end = (i * n) // o, -((-(i + 1) * n) // o)
+        k = int((end - start).max()) if o else 0
+        t = start[None, :] + np.arange(k)[:, None]
+        taps.append(np.where(t < end[None, :], t, -1))
+    return _Windows(size, taps)
