@@ -17,7 +17,7 @@ use num_traits::Float;
 use rayon::prelude::*;
 
 use crate::bail;
-use crate::cpu_backend::{Storable, PARALLEL_MIN_ELEMENTS};
+use crate::cpu_backend::Storable;
 use crate::dtype::{DType, Scalar};
 use crate::error::Result;
 use crate::tensor::Tensor;
@@ -224,7 +224,7 @@ fn update<T: Float + Storable + Send + Sync>(rule: &Rule, c: &Consts, s: &Slot<'
 
 /// Splits the element range across rayon's pool when it is large enough.
 fn run<T: Float + Send + Sync>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], bufs: &mut [&mut [T]]) {
-    if p.len() < PARALLEL_MIN_ELEMENTS {
+    if !crate::cpu_backend::parallel_worth(p.len()) {
         return kernel(rule, c, fresh, p, g, bufs);
     }
     let size = p.len().div_ceil(rayon::current_num_threads());

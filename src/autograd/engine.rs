@@ -547,7 +547,7 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
     let parallel = opts.parallel.unwrap_or_else(|| {
         snap.tasks.len() > 2
             && snap.tasks.iter().filter(|t| t.outputs.first().is_some_and(|o| crate::layout::numel(&o.shape) >= PARALLEL_MIN_ELEMENTS)).count() >= 2
-    });
+    }) && crate::cpu_backend::threads_usable();
     let result = if parallel { run.run_parallel(ready) } else { run.run_sequential(ready) };
     if !opts.retain_graph {
         let ran: Vec<NodeId> = snap.tasks.iter().enumerate().filter(|(s, _)| run.needed[*s]).map(|(_, t)| t.id).collect();

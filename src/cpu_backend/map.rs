@@ -2,7 +2,7 @@
 
 use rayon::prelude::*;
 
-use super::{Arith, CpuStorage, Element, PARALLEL_MIN_ELEMENTS};
+use super::{Arith, CpuStorage, Element};
 use crate::dtype::Scalar;
 use crate::layout::Layout;
 use crate::op_traits::{BinaryOpT, CmpOpT, UnaryOpT};
@@ -24,7 +24,7 @@ pub(super) fn dense<'a, T: Element>(data: &'a [T], layout: &Layout) -> Option<&'
 }
 
 fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    if src.len() >= PARALLEL_MIN_ELEMENTS {
+    if super::parallel_worth(src.len()) {
         src.par_iter().map(|&x| f(x)).collect()
     } else {
         src.iter().map(|&x| f(x)).collect()
@@ -50,7 +50,7 @@ fn map_binary<T: Element, U: Element>(
     let same_b = b.1.shape == out.shape;
     match (da, db) {
         (Some(x), Some(y)) if same_a && same_b => {
-            if x.len() >= PARALLEL_MIN_ELEMENTS {
+            if super::parallel_worth(x.len()) {
                 x.par_iter().zip(y.par_iter()).map(|(&p, &q)| f(p, q)).collect()
             } else {
                 x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect()

@@ -49,7 +49,7 @@ pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuSt
             ndarray::linalg::general_mat_mul(T::one(), &x, &y, T::zero(), &mut c);
         };
         let work = n * m * la.shape[nd - 1];
-        if ao.len() > 1 && work * ao.len() >= super::PARALLEL_MIN_ELEMENTS * 8 {
+        if ao.len() > 1 && work * ao.len() >= super::PARALLEL_MIN_ELEMENTS * 8 && super::threads_usable() {
             out.par_chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst));
         } else {
             out.chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst));

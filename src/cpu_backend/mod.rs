@@ -25,6 +25,23 @@ use crate::dtype::{DType, Scalar};
 /// tiny loops across threads costs more than it saves.
 pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
 
+/// Whether rayon's thread pools can run work in this process. A process
+/// forked after its parent started them (a DataLoader worker) has none of
+/// their threads, since fork copies only the calling thread, and work sent
+/// to them would wait forever; such a child runs every kernel on its own
+/// thread. The pools belong to the first process that asks here, which
+/// every parallel path does before it first touches a pool.
+pub fn threads_usable() -> bool {
+    static OWNER: std::sync::OnceLock<u32> = std::sync::OnceLock::new();
+    let pid = std::process::id();
+    *OWNER.get_or_init(|| pid) == pid
+}
+
+/// Whether a kernel over `n` elements should split across threads.
+pub fn parallel_worth(n: usize) -> bool {
+    n >= PARALLEL_MIN_ELEMENTS && threads_usable()
+}
+
 /// Declares the storage enum and its `Element` types from one table.
 macro_rules! storages {
     ($(($variant:ident, $t:ty)),* $(,)?) => {

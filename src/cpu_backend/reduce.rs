@@ -3,14 +3,14 @@
 
 use rayon::prelude::*;
 
-use super::{CpuStorage, Element, PARALLEL_MIN_ELEMENTS};
+use super::{CpuStorage, Element};
 use crate::dtype::DType;
 use crate::layout::{Layout, Shape, Strides};
 
 const CHUNK: usize = 1 << 14;
 
 fn sum_f64<T: Element>(values: &[T]) -> f64 {
-    if values.len() >= PARALLEL_MIN_ELEMENTS {
+    if super::parallel_worth(values.len()) {
         let parts: Vec<f64> = values
             .par_chunks(CHUNK)
             .map(|c| c.iter().fold(0.0, |acc, &x| acc + x.to_f64()))

@@ -94,6 +94,24 @@ pub fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {
     scalar_of(&obj.call_method0("item").ok()?)
 }
 
+/// The dtype of a NumPy scalar; unsigned types rustgrad lacks widen to
+/// int64 and long doubles narrow to float64, as for arrays.
+fn numpy_scalar_dtype(obj: &Bound<'_, PyAny>) -> Option<DType> {
+    let name: String = obj.getattr("dtype").ok()?.getattr("name").ok()?.extract().ok()?;
+    Some(match name.as_str() {
+        "bool" => DType::Bool,
+        "uint8" => DType::U8,
+        "int8" => DType::I8,
+        "int16" => DType::I16,
+        "int32" => DType::I32,
+        "float16" => DType::F16,
+        "float32" => DType::F32,
+        n if n.starts_with("float") => DType::F64,
+        n if n.starts_with("int") || n.starts_with("uint") => DType::I64,
+        _ => return None,
+    })
+}
+
 fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Collected) -> PyResult<()> {
     if depth > MAX_DIMS {
         return Err(PyValueError::new_err(format!("too many dimensions: nesting deeper than {MAX_DIMS}")));
@@ -106,14 +124,19 @@ fn collect(obj: &Bound<'_, PyAny>, depth: usize, shape: &mut Shape, out: &mut Co
             PyValueError::new_err(format!("too many dimensions '{kind}'"))
         });
     }
-    if let Some(s) = scalar_of(obj).or_else(|| numpy_scalar(obj)) {
+    // A NumPy scalar counts with its own dtype (`np.float64` subclasses
+    // `float` but makes float64, as in PyTorch); exact Python numbers skip
+    // the NumPy check, which is the slow part.
+    let exact = obj.is_exact_instance_of::<PyFloat>() || obj.is_exact_instance_of::<PyInt>() || obj.is_exact_instance_of::<PyBool>();
+    let typed = if exact { None } else { numpy_scalar(obj).zip(numpy_scalar_dtype(obj)) };
+    if let Some((s, kind)) = typed.or_else(|| scalar_of(obj).map(|s| (s, s.dtype()))) {
         if depth != shape.len() {
             return Err(PyValueError::new_err(format!(
                 "expected sequence of length {} at dim {} (got {})",
                 shape[depth], depth, "a number"
             )));
         }
-        out.kind = Some(out.kind.map_or(s.dtype(), |k| crate::dtype::promote(k, s.dtype())));
+        out.kind = Some(out.kind.map_or(kind, |k| crate::dtype::promote(k, kind)));
         out.values.push(s.to_f64());
         out.ints.push(if let Scalar::Int(i) = s { i } else { s.to_f64() as i64 });
         return Ok(());

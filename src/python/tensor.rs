@@ -1067,12 +1067,16 @@ impl PyTensor {
     #[pyo3(signature = (*args, **kwargs))]
     fn to<'py>(slf: &Bound<'py, Self>, args: &Bound<'py, PyTuple>, kwargs: Option<&Bound<'py, PyDict>>) -> PyResult<Bound<'py, PyTensor>> {
         let mut dtype = None;
-        let mut positional: Vec<Bound<'py, PyAny>> = args.iter().collect();
+        // Positional bools are `non_blocking` then `copy`, as in PyTorch's signatures.
+        let (flags, mut positional): (Vec<Bound<'py, PyAny>>, Vec<Bound<'py, PyAny>>) =
+            args.iter().partition(|a| a.is_instance_of::<pyo3::types::PyBool>());
+        let mut copy = flags.get(1).map(|f| f.is_truthy()).transpose()?.unwrap_or(false);
         if let Some(kw) = kwargs {
             for (k, v) in kw.iter() {
                 match k.extract::<String>()?.as_str() {
                     "dtype" | "device" => positional.push(v),
-                    "non_blocking" | "copy" | "memory_format" => {}
+                    "copy" => copy = v.is_truthy()?,
+                    "non_blocking" | "memory_format" => {}
                     other => return Err(PyTypeError::new_err(format!("to() got an unexpected keyword argument '{other}'"))),
                 }
             }
@@ -1089,10 +1093,14 @@ impl PyTensor {
                 parse_device(&a)?;
             }
         }
-        match dtype {
-            Some(d) => convert_to(slf, d),
-            None => Ok(slf.clone()),
+        let converted = match dtype {
+            Some(d) => convert_to(slf, d)?,
+            None => slf.clone(),
+        };
+        if copy && converted.is(slf) {
+            return wrap(slf.py(), ops::convert::contiguous_copy(&slf.get().tensor())?);
         }
+        Ok(converted)
     }
     /// Self: tensors made from Python are already on the CPU.
     fn cpu<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {

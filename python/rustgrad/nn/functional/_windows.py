@@ -35,10 +35,15 @@ import numpy as np
 
 from ... import _core
 
-# The cost of moving one element with index_select/index_add, in
-# multiply-adds of the core's float32 matmul (~30 GMAC/s against ~16 ns per
-# gathered element on the 2-core development machine).
-_GATHER_COST = 500.0
+# The cost model of the data paths, per leading-and-trailing row, in units
+# of one multiply-add of the core's matmul: a matmul stage costs
+# ``(inner + _MATMUL_OVERHEAD)`` per element it writes (small contractions
+# are far from peak), a gathered element ``_GATHER_COST`` (index_select
+# forward plus index_add backward, ~40 ns against ~0.06 ns per multiply-add).
+# Fitted to forward+backward timings of the core's float32 kernels on the
+# 2-core development machine (4x4 to 28x28 images, 3x3 and 2x2 windows).
+_MATMUL_OVERHEAD = 48
+_GATHER_COST = 700.0
 # The dense plan's matrix is kept per geometry and dtype: cap its size.
 _DENSE_MAX_ELEMENTS = 1 << 22
 
@@ -81,8 +86,9 @@ class _Windows:
         """A cached tensor: ``"index"`` (the ``L*K`` flat taps with -1 mapped
         to ``P``, the zero row the gather appends), ``"flat"`` (``(L, K)``
         int64), ``"outside"`` (``(L, K)`` bool, True on taps outside the
-        input), or the 0/1 matrix of a matmul stage of ``dtype``: ``"dense"``
-        or ``("separable", d)`` (see ``_stages``)."""
+        input), ``"first"`` (``(L,)``, each window's first tap inside), or
+        the 0/1 matrix of a matmul stage of ``dtype``: ``"dense"`` or
+        ``("separable", d)`` (see ``stages``)."""
         key = (kind, str(dtype))
         if key not in self._consts:
             self._consts[key] = self._build(kind, dtype)
@@ -95,6 +101,8 @@ class _Windows:
             return _core.from_numpy(self.flat.copy())
         if kind == "outside":
             return _core.from_numpy(self.flat < 0)
+        if kind == "first":  # (L,): each window's first tap inside the input (0 if none)
+            return _core.from_numpy(np.argmax(self.flat >= 0, axis=1).astype(np.int64))
         if kind == "dense":
             return _core.from_numpy(_one_hot(self.flat, self.P).reshape(self.L * self.K, self.P)).to(dtype)
         d = kind[1]
@@ -106,25 +114,23 @@ class _Windows:
         return _core.from_numpy(m.reshape(base.shape[0] * kp * base.shape[1], kp * self.size[d])).to(dtype)
 
     def stages(self, how):
-        """The matmul stages of a plan, as ``(key, lead, inner, rest)``: the
-        data, viewed as ``(R * lead, inner, rest * A)``, is left-multiplied by
-        the stage's matrix of ``inner`` columns."""
+        """The matmul stages of a plan, as ``(key, lead, rows, inner, rest)``:
+        the data, viewed as ``(R * lead, inner, rest * A)``, is
+        left-multiplied by the stage's ``(rows, inner)`` matrix."""
         if how == "dense":
-            return [("dense", 1, self.P, 1)]
-        return [(("separable", d), math.prod(self.out[:d]), math.prod(self.kernel[:d]) * self.size[d],
-                 math.prod(self.size[d + 1:])) for d in range(len(self.size))]
+            return [("dense", 1, self.L * self.K, self.P, 1)]
+        return [(("separable", d), math.prod(self.out[:d]), self.out[d] * math.prod(self.kernel[:d + 1]),
+                 math.prod(self.kernel[:d]) * self.size[d], math.prod(self.size[d + 1:]))
+                for d in range(len(self.size))]
 
     def cost(self, how):
-        """Modelled multiply-adds (or equivalent) per leading and trailing row."""
+        """The modelled cost of a plan per leading and trailing row (see
+        ``_MATMUL_OVERHEAD``)."""
         if how == "gather":
             return self.L * self.K * _GATHER_COST
-        if how == "dense":
-            return self.L * self.K * self.P if self.L * self.K * self.P <= _DENSE_MAX_ELEMENTS else math.inf
-        total = 0
-        for d, (_, lead, inner, rest) in enumerate(self.stages("separable")):
-            rows = self.out[d] * math.prod(self.kernel[:d + 1])
-            total += lead * rows * inner * rest
-        return total
+        if how == "dense" and self.L * self.K * self.P > _DENSE_MAX_ELEMENTS:
+            return math.inf
+        return sum(lead * rows * rest * (inner + _MATMUL_OVERHEAD) for _, lead, rows, inner, rest in self.stages(how))
 
     def strategy(self, t):
         """How ``im2col``/``col2im`` move ``t``: the cheapest modelled plan,
@@ -163,7 +169,7 @@ def im2col(y, win):
     if how == "gather":
         y = _core.cat([y, _core.zeros(r, 1, a, dtype=y.dtype)], 1)
         return y.index_select(1, win.const("index")).reshape(r, win.L, win.K, a)
-    for key, lead, inner, rest in win.stages(how):
+    for key, lead, _, inner, rest in win.stages(how):
         y = _left(win.const(key, y.dtype), y.reshape(r * lead, inner, rest * a))
     return y.reshape(r, win.L, win.K, a)
 
@@ -177,9 +183,8 @@ def col2im(cols, win):
         acc = _core.zeros(r, win.P + 1, a, dtype=cols.dtype)
         return acc.index_add(1, win.const("index"), cols.reshape(r, win.L * win.K, a))[:, :win.P]
     y = cols
-    for key, lead, inner, rest in reversed(win.stages(how)):
-        m = win.const(key, cols.dtype)
-        y = _left(m.t(), y.reshape(r * lead, m.shape[0], rest * a))
+    for key, lead, rows, _, rest in reversed(win.stages(how)):
+        y = _left(win.const(key, cols.dtype).t(), y.reshape(r * lead, rows, rest * a))
     return y.reshape(r, win.P, a)
 
 

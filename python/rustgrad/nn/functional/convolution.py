@@ -109,13 +109,18 @@ def _check_conv(fn, input, weight, bias, stride, padding, dilation, groups, nd, 
     return input, unbatched, stride, padding, dilation, output_padding
 
 
+_warned_same = False
+
+
 def _same_padding(kernel, dilation, stride):
     """'same' padding, before and total per dim: the total ``d * (k - 1)``
     split with the extra element after (ATen's ``_convolution_mode``)."""
     if any(s != 1 for s in stride):
         raise RuntimeError("padding='same' is not supported for strided convolutions")
+    global _warned_same
     total = [d * (k - 1) for k, d in zip(kernel, dilation)]
-    if any(t % 2 for t in total):
+    if any(t % 2 for t in total) and not _warned_same:
+        _warned_same = True  # ATen's TORCH_WARN_ONCE: once per process
         warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
                       "copy of the input be created")
     return tuple(t // 2 for t in total), tuple(total)

@@ -55,8 +55,9 @@ def _check_normalized_shape(fn, input, normalized_shape, params, star):
                                f"{_shape_list(p.shape)} and normalized_shape = {_shape_list(normalized_shape)}")
     k = len(normalized_shape)
     if input.dim() < k or list(input.shape[input.dim() - k:]) != normalized_shape:
-        raise RuntimeError(f"Given normalized_shape={_shape_list(normalized_shape)}, expected input with shape "
-                           f"{star}{_shape_list(normalized_shape)[1:]}, but got input of size{_shape_list(input.shape)}")
+        shown = _shape_list(normalized_shape)
+        raise RuntimeError(f"Given normalized_shape={shown}, expected input with shape {star}{shown[1:]}, but got "
+                           f"input of size{_shape_list(input.shape)}")
     return tuple(range(-k, 0))
 
 
@@ -145,7 +146,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and (p.dim() != 1 or p.numel() != shape[1]):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
-                               f"but got {name} of shape {_shape_list(p.shape)} and input of shape {_shape_list(shape)}")
+                               f"but got {name} of shape {_shape_list(p.shape)} and input of shape "
+                               f"{_shape_list(shape)}")
     _require_floating(input, "group_norm")
     grouped = _upcast(input).reshape(shape[0], num_groups, -1)
     out, _, _ = _standardize(grouped, (-1,), eps)

@@ -64,6 +64,14 @@ def _max(x, win, return_indices):
             low = _core.full((), iinfo(x.dtype).min, dtype=x.dtype)
             cols = _core.where(win.const("outside"), low, cols)
     values, arg = cols.max(-1)
+    if win.padded:
+        # A window whose real taps are all -inf ties with its -inf padding;
+        # ATen's max starts from the first real tap, so the index and the
+        # gradient go there.
+        outside = win.const("outside").expand(n, c, win.L, win.K).gather(3, arg.unsqueeze(3)).squeeze(3)
+        if bool(outside.any()):
+            arg = _core.where(outside, win.const("first"), arg)
+            values = cols.gather(3, arg.unsqueeze(3)).squeeze(3)
     values = values.reshape(n, c, *win.out)
     if not return_indices:
         return values

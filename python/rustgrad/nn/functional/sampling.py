@@ -251,16 +251,27 @@ def _check_rank(input, mode):
             f"| bilinear | bicubic | trilinear | lanczos | area | nearest-exact (got {mode})")
 
 
-def _check_sizes(input, out):
+def _check_sizes(input, out, mode):
+    """Non-empty spatial sizes in and out (area, being adaptive pooling,
+    allows empty outputs), and no empty dim but the batch."""
     spatial = list(input.shape[2:])
-    if all(s > 0 for s in spatial) and all(o > 0 for o in out):
-        return
-    names = _AXES[3 - len(out):]
-    shown_in = ", ".join(f"{n}: {s}" for n, s in zip(names, spatial))
-    shown_out = ", ".join(f"{n}: {o}" for n, o in zip(names, out))
-    sep = " and " if len(out) == 1 else " "
-    raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({shown_in}){sep}"
-                       f"output ({shown_out})")
+    if mode == "area":
+        if min(out) < 0:
+            raise RuntimeError(f"adaptive_avg_pool{len(out)}d: elements of output_size must be greater than or "
+                               f"equal to 0 but received {{{', '.join(str(o) for o in out)}}}")
+        empty = min(spatial) == 0
+    else:
+        if min(spatial) <= 0 or min(out) <= 0:
+            names = _AXES[3 - len(out):]
+            shown_in = ", ".join(f"{n}: {s}" for n, s in zip(names, spatial))
+            shown_out = ", ".join(f"{n}: {o}" for n, o in zip(names, out))
+            sep = " and " if len(out) == 1 else " "
+            raise RuntimeError(f"Input and output sizes should be greater than 0, but got input ({shown_in}){sep}"
+                               f"output ({shown_out})")
+        empty = input.numel() == 0 and input.shape[0] != 0
+    if empty:
+        raise RuntimeError(f"Non-empty {input.dim()}D data tensor expected but got a tensor with sizes "
+                           f"{list(input.shape)}")
 
 
 def _check_dtype(input, mode):
@@ -305,15 +316,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         # PIL's Lanczos filter is not implemented (a gap, not PyTorch's error).
         raise NotImplementedError("interpolate: mode 'lanczos' is not supported by rustgrad")
     _check_rank(input, mode)
-    if mode != "area":
-        _check_sizes(input, out)
-    empty = input.numel() == 0 and input.shape[0] != 0 if mode != "area" else min(input.shape[2:]) == 0
-    if empty:
-        raise RuntimeError(f"Non-empty {input.dim()}D data tensor expected but got a tensor with sizes "
-                           f"{list(input.shape)}")
-    if mode == "area" and min(out) < 0:
-        raise RuntimeError(f"adaptive_avg_pool{input.dim() - 2}d: elements of output_size must be greater than or "
-                           f"equal to 0 but received {{{', '.join(str(o) for o in out)}}}")
+    _check_sizes(input, out, mode)
     _check_dtype(input, mode)
     return _interpolate(input, out, scales, mode, align_corners, antialias)
 
@@ -326,6 +329,8 @@ def _interpolate(input, out, scales, mode, align_corners, antialias):
     # Last dim first: ATen's kernel interpolates the innermost dim first.
     for d in reversed(range(len(out))):
         dim = d + 2
+        if antialias and input.shape[dim] == out[d]:
+            continue  # ATen's separable antialiased kernel skips unresized dims, whatever the scale
         taps, weights = _taps(mode, input.dim(), input.shape[dim], out[d], scales[d], align_corners, antialias, ft)
         x = _resample(x, dim, taps, weights)
     if integer and interpolating:

@@ -82,7 +82,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     flat = input.reshape(-1)
     out = weight.index_select(0, flat)
     if scale_grad_by_freq and out.requires_grad:
-        counts = _core.zeros(weight.size(0), dtype=weight.dtype).index_add(0, flat, _core.ones_like(flat, dtype=weight.dtype))
+        ones = _core.ones_like(flat, dtype=weight.dtype)
+        counts = _core.zeros(weight.size(0), dtype=weight.dtype).index_add(0, flat, ones)
         out = _ScaleGrad.apply(out, counts.reciprocal().index_select(0, flat).reshape(-1, 1))
     if padding_idx >= 0 and out.requires_grad:
         # Same values; the padding entries take the detached branch, so

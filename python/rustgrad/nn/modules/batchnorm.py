@@ -61,6 +61,7 @@ class _NormBase(Module):
             self.num_batches_tracked.zero_()
 
     def reset_parameters(self):
+        """Running statistics reset; weight ones, bias zeros."""
         self.reset_running_stats()
         if self.affine:
             init.ones_(self.weight)

@@ -86,6 +86,7 @@ class LayerNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Weight ones, bias zeros."""
         _reset_affine(self)
 
     def forward(self, input):
@@ -116,6 +117,7 @@ class GroupNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Weight ones, bias zeros."""
         _reset_affine(self)
 
     def forward(self, input):
@@ -146,6 +148,7 @@ class RMSNorm(Module):
         self.reset_parameters()
 
     def reset_parameters(self):
+        """Weight ones, bias zeros."""
         _reset_affine(self)
 
     def forward(self, x):

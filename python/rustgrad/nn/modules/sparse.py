@@ -50,6 +50,7 @@ class Embedding(Module):
         self.sparse = sparse
 
     def reset_parameters(self):
+        """Weight drawn from N(0, 1), the ``padding_idx`` row zeroed."""
         init.normal_(self.weight)
         self._fill_padding_idx_with_zero()
 

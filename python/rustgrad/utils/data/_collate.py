@@ -6,7 +6,6 @@ dimension, recursing into mappings and sequences) and ``default_convert``
 
 import collections.abc
 import copy
-import functools
 import re
 
 import numpy as np
@@ -131,10 +130,7 @@ def collate_numpy_array_fn(batch, *, collate_fn_map=None):
 def collate_numpy_scalar_fn(batch, *, collate_fn_map=None):
     """NumPy scalars become one 1-D tensor of their dtypes promoted
     together (PyTorch's promotion: int32 with float32 is float32)."""
-    # The dtype is spelled out because rustgrad.as_tensor of a list reads
-    # NumPy scalars as Python numbers (float64 ones would become float32).
-    dtype = functools.reduce(rustgrad.promote_types, (rustgrad.as_tensor(b).dtype for b in batch))
-    return rustgrad.as_tensor(batch, dtype=dtype)
+    return rustgrad.as_tensor(batch)
 
 
 def collate_float_fn(batch, *, collate_fn_map=None):
