@@ -1,6 +1,6 @@
 """``torch.optim.Adadelta``."""
 
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_lr, check_range
 
 __all__ = ["Adadelta"]
 
@@ -15,7 +15,7 @@ class Adadelta(Optimizer):
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, foreach=None, *, capturable=False,
                  maximize=False, differentiable=False):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Invalid rho value: {rho}")
         check_range("epsilon", eps)

@@ -1,7 +1,7 @@
 """``torch.optim.Adagrad``."""
 
 from .. import _core
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_lr, check_range
 
 __all__ = ["Adagrad"]
 
@@ -17,7 +17,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0, eps=1e-10,
                  foreach=None, *, maximize=False, differentiable=False, fused=None):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         check_range("lr_decay", lr_decay)
         check_range("weight_decay", weight_decay)
         check_range("initial_accumulator_value", initial_accumulator_value)

@@ -1,6 +1,7 @@
 """``torch.optim.Adam`` and ``AdamW``."""
 
-from .optimizer import Optimizer, check_betas, check_range
+from .. import _core
+from .optimizer import Optimizer, check_betas, check_lr, check_range
 
 __all__ = ["Adam", "AdamW"]
 
@@ -19,10 +20,13 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         check_range("epsilon", eps)
         check_betas(betas)
         check_range("weight_decay", weight_decay)
+        if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, _core.Tensor) for b in betas)):
+            raise ValueError("betas must be either both floats or both Tensors")
+        betas = tuple(b.squeeze() if isinstance(b, _core.Tensor) and b.dim() != 0 else b for b in betas)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, foreach=foreach, capturable=capturable,
                                       differentiable=differentiable, fused=fused,

@@ -1,6 +1,6 @@
 """``torch.optim.RAdam``."""
 
-from .optimizer import Optimizer, check_betas, check_range
+from .optimizer import Optimizer, check_betas, check_lr, check_range
 
 __all__ = ["RAdam"]
 
@@ -17,7 +17,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         check_range("epsilon", eps)
         check_betas(betas)
         check_range("weight_decay", weight_decay)

@@ -1,6 +1,6 @@
 """``torch.optim.RMSprop``."""
 
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_lr, check_range
 
 __all__ = ["RMSprop"]
 
@@ -16,7 +16,7 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0, centered=False,
                  capturable=False, foreach=None, maximize=False, differentiable=False):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         check_range("epsilon", eps)
         check_range("momentum", momentum)
         check_range("weight_decay", weight_decay)

@@ -1,6 +1,6 @@
 """``torch.optim.SGD``."""
 
-from .optimizer import Optimizer, check_range
+from .optimizer import Optimizer, check_lr, check_range
 
 __all__ = ["SGD"]
 
@@ -18,7 +18,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *,
                  maximize=False, foreach=None, differentiable=False, fused=None):
-        check_range("learning", lr, what="rate")
+        check_lr(lr)
         check_range("momentum", momentum)
         check_range("weight_decay", weight_decay)
         if nesterov and (momentum <= 0 or dampening != 0):
