@@ -210,9 +210,10 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         with open(os.fspath(f), "rb") as fh:
             blob = fh.read()
     tensors, metadata = _core._safetensors_loads(blob)
-    if _STRUCTURE not in metadata:
+    if _STRUCTURE not in metadata and _DIGEST not in metadata:
         return dict(tensors)
-    structure = metadata[_STRUCTURE]
+    # One of the two keys alone: a corrupted name in the header.
+    structure = metadata.get(_STRUCTURE, "")
     if metadata.get(_DIGEST) != _digest(_data_region(blob), structure):
         raise RuntimeError("load: corrupted checkpoint: its contents do not match the digest written with them")
     try:

@@ -86,8 +86,9 @@ def _hooked(step):
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
         self = args[0]
-        for pre_hook in itertools.chain(_global_optimizer_pre_hooks.values(),
-                                        self._optimizer_step_pre_hooks.values()):
+        # An optimizer whose __init__ skipped the base's has no hook tables.
+        own_pre, own_post = (getattr(self, name, {}) for name in ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks"))
+        for pre_hook in itertools.chain(_global_optimizer_pre_hooks.values(), own_pre.values()):
             result = pre_hook(self, args, kwargs)
             if result is not None:
                 if isinstance(result, tuple) and len(result) == 2:
@@ -95,8 +96,7 @@ def _hooked(step):
                 else:
                     raise RuntimeError(f"{step} must return None or a tuple of (new_args, new_kwargs), but got {result}.")
         out = step(*args, **kwargs)
-        for post_hook in itertools.chain(self._optimizer_step_post_hooks.values(),
-                                         _global_optimizer_post_hooks.values()):
+        for post_hook in itertools.chain(own_post.values(), _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
         return out
 

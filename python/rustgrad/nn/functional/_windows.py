@@ -22,8 +22,8 @@ their first and higher derivatives (the backward of ``im2col`` is
   precomputed int64 index, after appending a zero row for padded taps.
 
 whichever a cost model says is cheapest: the core's matmul is fast while its
-``index_select``/``index_add`` move elements one by one (~16 ns each), so the
-matmul plans win until the images get large. A matmul multiplies every input
+``index_select``/``index_add`` move elements one by one (~40 ns per element
+forward and backward), so the matmul plans win until the images get large. A matmul multiplies every input
 by 0 or 1, which would spread an inf or NaN over its whole row
 (``0 * inf = NaN``), so non-finite data always takes the gather.
 """
@@ -44,8 +44,9 @@ from ... import _core
 # 2-core development machine (4x4 to 28x28 images, 3x3 and 2x2 windows).
 _MATMUL_OVERHEAD = 48
 _GATHER_COST = 700.0
-# The dense plan's matrix is kept per geometry and dtype: cap its size.
-_DENSE_MAX_ELEMENTS = 1 << 22
+# The dense plan's matrix is cached per geometry and dtype: cap its size (it
+# only wins on small images anyway).
+_DENSE_MAX_ELEMENTS = 1 << 20
 
 
 class _Windows:

@@ -123,7 +123,7 @@ def _same_padding(kernel, dilation, stride):
         _warned_same = True  # ATen's TORCH_WARN_ONCE: once per process
         warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
                       "copy of the input be created")
-    return tuple(t // 2 for t in total), tuple(total)
+    return tuple(t - t // 2 for t in total), tuple(total)
 
 
 # ---------------------------------------------------------------------------
@@ -138,8 +138,10 @@ def _channels_last(x):
 
 
 def _channels_first(y, n, spatial):
-    """``(N * P, C)`` rows as ``(N, C, *spatial)``."""
-    return y.reshape(n, -1, y.shape[1]).transpose(1, 2).reshape(n, y.shape[1], *spatial)
+    """``(N * P, C)`` rows as a contiguous ``(N, C, *spatial)`` (PyTorch's
+    convolutions return contiguous tensors, which code relies on, e.g.
+    ``out.view(n, -1)``)."""
+    return y.reshape(n, -1, y.shape[1]).transpose(1, 2).contiguous().reshape(n, y.shape[1], *spatial)
 
 
 def _add_bias(y, bias):
@@ -214,8 +216,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 
     ``stride``, ``padding`` and ``dilation`` are ints or 2-tuples;
     ``padding`` may also be ``'valid'`` or ``'same'`` (see ``conv1d``).
-    Computed as ``weight @ im2col(input)`` per group; gradients (any order)
-    flow through autograd. Errors are PyTorch's RuntimeErrors, e.g. "Given
+    Computed as one matmul of the input's windows with the weight;
+    gradients (any order) flow through autograd. Errors are PyTorch's RuntimeErrors, e.g. "Given
     groups=1, weight of size [16, 3, 3, 3], expected input[1, 4, 8, 8] to
     have 3 channels, but got 4 channels instead"."""
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
@@ -271,8 +273,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     ``(C_in, H, W)`` with ``weight`` ``(C_in, C_out / groups, kH, kW)``,
     plus ``bias`` ``(C_out,)``; per dim ``out = (in - 1) * stride -
     2 * padding + dilation * (k - 1) + output_padding + 1``. Computed as
-    ``col2im(weight^T @ input)``. Note PyTorch's argument order: ``groups``
-    before ``dilation``."""
+    ``col2im`` of the input times the weight. Note PyTorch's argument order:
+    ``groups`` before ``dilation``."""
     return _conv_transpose("conv_transpose2d", 2, input, weight, bias, stride, padding, output_padding, groups,
                            dilation)
 

@@ -45,6 +45,15 @@ def _legacy_reduction(size_average, reduce):
     return reduction
 
 
+def _valid_reduction(reduction, message="{} is not a valid value for reduction"):
+    """``reduction`` if it is ``'none'``, ``'mean'`` or ``'sum'``, else
+    ValueError with ``message`` (the losses PyTorch writes in Python word
+    it in their own ways)."""
+    if reduction not in ("none", "mean", "sum"):
+        raise ValueError(message.format(reduction))
+    return reduction
+
+
 def _checked_reduction(reduction):
     """``reduction`` validated as ``_Reduction.get_enum`` does: ValueError for
     an unknown one, a warning for the old ``'elementwise_mean'``."""
@@ -52,9 +61,7 @@ def _checked_reduction(reduction):
         warnings.warn("reduction='elementwise_mean' is deprecated. Please use reduction='mean' instead.",
                       stacklevel=2)
         return "mean"
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
-    return reduction
+    return _valid_reduction(reduction)
 
 
 def _reduction(size_average, reduce, reduction):
@@ -542,8 +549,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
         elif not (input.dim() == var.dim()
                   and sum(v for i, v in zip(input.shape, var.shape) if i != v) == 1):
             raise ValueError("var is of incorrect size")
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not valid")
+    _valid_reduction(reduction, "{} is not valid")
     var = var.clone()
     with no_grad():
         var.clamp_(min=eps)
@@ -558,7 +564,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
 # ---------------------------------------------------------------------------
 
 
-def _margin_terms(input, target, margin):
+def _hinge_terms(input, target, margin):
     """``hinge_embedding_loss``'s terms: ``x`` where ``target != -1`` plus
     ``max(0, margin - x)`` where ``target != 1`` (ATen adds both, so a
     target that is neither takes both)."""
@@ -570,7 +576,7 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """Hinge embedding loss (ATen ``hinge_embedding_loss``): ``x`` for
     targets 1, ``max(0, margin - x)`` for targets -1; shapes broadcast."""
     reduction = _reduction(size_average, reduce, reduction)
-    return _reduce(_margin_terms(input, target, margin), reduction)
+    return _reduce(_hinge_terms(input, target, margin), reduction)
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -653,10 +659,8 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     returning one non-negative distance per sample (default:
     ``pairwise_distance``). ValueError for an unknown reduction or
     ``margin <= 0``."""
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{reduction} is not a valid value for reduction")
     return _triplet_loss(distance_function or pairwise_distance, anchor, positive, negative, margin, swap,
-                         reduction)
+                         _valid_reduction(reduction))
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -665,16 +669,14 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     dim, then reduced. ValueError for an unknown reduction."""
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce)
-    # logsigmoid(x) = -softplus(-x); softplus is linear past its threshold,
-    # so large |x| stays finite.
+    # -logsigmoid(x) = softplus(-x): finite for any x (softplus is x itself
+    # past its threshold of 20, off by under 2e-9 there).
     loss = target * _core.softplus(-input, 1.0, 20.0) + (1 - target) * _core.softplus(input, 1.0, 20.0)
     if weight is not None:
         loss = loss * weight
     class_dim = input.dim() - 1
     loss = loss.sum(class_dim) / input.shape[class_dim]
-    if reduction not in ("none", "mean", "sum"):
-        raise ValueError(reduction + " is not valid")
-    return _reduce(loss, reduction)
+    return _reduce(loss, _valid_reduction(reduction, "{} is not valid"))
 
 
 def _check_multi_margin(input, target, weight):

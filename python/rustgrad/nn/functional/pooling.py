@@ -146,15 +146,13 @@ def _pool2d_plan(x, k, s, p, d, ceil_mode):
     return _windows.sliding(tuple(x.shape[2:]), k, s, p, d, out)
 
 
-def _batched(x, fn_message):
-    """``x`` with a batch dim (3-d input is unbatched); ATen's check that
-    every non-batch dim is non-empty."""
+def _batched(x):
+    """``x`` with a batch dim (3-d input is unbatched) and whether it was
+    unbatched, after ATen's check that every non-batch dim is non-empty."""
     if x.dim() not in (3, 4) or any(s == 0 for s in x.shape[-3:]):
-        raise RuntimeError(fn_message + _fmt(x.shape))
+        raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
+                           f"got:{_fmt(x.shape)}")
     return (x.unsqueeze(0), True) if x.dim() == 3 else (x, False)
-
-
-_EMPTY_DIMS = "Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but got:"
 
 
 def _unbatch(result, unbatched):
@@ -181,7 +179,7 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
         raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
     _not_implemented("max_pool2d", input)
     k, s, p, d = _pool2d_args("max_pool2d", kernel_size, stride, padding, dilation)
-    x, unbatched = _batched(input, _EMPTY_DIMS)
+    x, unbatched = _batched(input)
     return _unbatch(_max(x, _pool2d_plan(x, k, s, p, d, ceil_mode), return_indices), unbatched)
 
 
@@ -273,7 +271,7 @@ def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
                          f"{max(input.dim(), 1) - 1}], but got -3)")
     _not_implemented("avg_pool2d", input)
     k, s, p, _ = _pool2d_args("avg_pool2d", kernel_size, stride, padding, 1)
-    x, unbatched = _batched(input, _EMPTY_DIMS)
+    x, unbatched = _batched(input)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     win = _pool2d_plan(x, k, s, p, (1, 1), ceil_mode)
