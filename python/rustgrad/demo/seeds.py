@@ -1,6 +1,6 @@
 """A tour of rustgrad through the five examples of the autograd article.
 
-Run it with ``python -m rustgrad.demo``. Each section prints what PyTorch
+Run it with ``python -m rustgrad.demo seeds``. Each section prints what PyTorch
 would print for the same values (the random ones are seeded here).
 """
 
