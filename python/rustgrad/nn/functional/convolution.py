@@ -123,7 +123,7 @@ def _same_padding(kernel, dilation, stride):
         _warned_same = True  # ATen's TORCH_WARN_ONCE: once per process
         warnings.warn("Using padding='same' with even kernel lengths and odd dilation may require a zero-padded "
                       "copy of the input be created")
-    return tuple(t - t // 2 for t in total), tuple(total)
+    return tuple(t // 2 for t in total), tuple(total)
 
 
 # ---------------------------------------------------------------------------

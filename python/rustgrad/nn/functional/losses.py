@@ -135,6 +135,13 @@ def _check_class_weight(weight, n_classes, prefix=""):
                            f"but got weight tensor of shape: {list(weight.shape)}")
 
 
+def _check_same_dtype(weight, input):
+    """RuntimeError unless ``weight`` (if any) has ``input``'s dtype: ATen's
+    nll and multi-margin kernels read it as the input's scalar type."""
+    if weight is not None and weight.dtype != input.dtype:
+        raise RuntimeError(f"expected scalar type {_type_name(input.dtype)} but found {_type_name(weight.dtype)}")
+
+
 # ---------------------------------------------------------------------------
 # regression losses
 # ---------------------------------------------------------------------------
@@ -277,6 +284,7 @@ def _nll_terms(input, target, weight, ignore_index):
     class_dim = 0 if input.dim() == 1 else 1
     n_classes = input.shape[class_dim]
     _check_class_weight(weight, n_classes)
+    _check_same_dtype(weight, input)
     _not_differentiable("nll_loss_forward" if input.dim() <= 2 else "nll_loss2d_forward", weight=weight)
     target = target.long()
     ignored = target == ignore_index
@@ -449,7 +457,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise ValueError(f"Using a target size ({target.size()}) that is different to the input size "
                          f"({input.size()}) is deprecated. Please ensure they have the same size.")
     if weight is not None:
-        weight = _broadcast_weight(weight, target.shape)
+        # the kernel reads the weight in the input's dtype (no promotion)
+        weight = _broadcast_weight(weight, target.shape).to(input.dtype)
     if target.dtype != input.dtype:
         raise RuntimeError(f"Found dtype {_type_name(target.dtype)} but expected {_type_name(input.dtype)}")
     _not_differentiable("binary_cross_entropy", weight=weight)
@@ -712,6 +721,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if weight is not None and weight.dim() != 1:
         raise ValueError("weight must be one-dimensional")
     _check_multi_margin(input, target, weight)
+    _check_same_dtype(weight, input)
     _not_differentiable("multi_margin_loss", weight=weight)
     scores = input.reshape(-1, 1 if input.dim() == 0 else input.shape[-1])
     index = target.reshape(-1, 1)
