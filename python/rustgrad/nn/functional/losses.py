@@ -283,9 +283,9 @@ def _nll_terms(input, target, weight, ignore_index):
     target = _check_nll_shapes(input, target)
     class_dim = 0 if input.dim() == 1 else 1
     n_classes = input.shape[class_dim]
+    _not_differentiable("nll_loss_forward" if input.dim() <= 2 else "nll_loss2d_forward", weight=weight)
     _check_class_weight(weight, n_classes)
     _check_same_dtype(weight, input)
-    _not_differentiable("nll_loss_forward" if input.dim() <= 2 else "nll_loss2d_forward", weight=weight)
     target = target.long()
     ignored = target == ignore_index
     index = target.masked_fill(ignored, 0)
