@@ -357,6 +357,29 @@ pub fn index_copy(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor) -> Resu
     index_write(base, dim, index, src, false)
 }
 
+/// `base.index_fill(dim, index, value)`: `base` with its slices of `dim`
+/// named by `index` set to `value`. IndexError for an index out of range
+/// (RuntimeError on an empty tensor, as PyTorch).
+pub fn index_fill(base: &Tensor, dim: i64, index: &Tensor, value: f64) -> Result<Tensor> {
+    let idx = index_vector("index_fill", index)?;
+    let d = normalize_dim(dim, base.ndim().max(1))?;
+    let size = if base.ndim() == 0 { 1 } else { base.shape()[d] };
+    if let Some(&bad) = idx.iter().find(|&&i| i < -(size as i64) || i >= size as i64) {
+        if base.numel() == 0 {
+            bail!(Runtime, "index_fill_(): index {bad} is out of bounds for an empty tensor");
+        }
+        bail!(Index, "index {bad} is out of bounds for dimension {d} with size {size}");
+    }
+    // Negative indices count from the end, as in PyTorch's index_fill.
+    let wrapped: Vec<i64> = idx.iter().map(|&i| if i < 0 { i + size as i64 } else { i }).collect();
+    let index = Tensor::from_vec(wrapped, &[idx.len()]);
+    let mut shape = base.shape_vec();
+    if base.ndim() > 0 {
+        shape[d] = idx.len();
+    }
+    index_copy(base, dim, &index, &Tensor::full(&shape, Scalar::Float(value), base.dtype()))
+}
+
 fn index_write(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor, add: bool) -> Result<Tensor> {
     let op = if add { "index_add" } else { "index_copy" };
     let idx = index_vector(op, index)?;
@@ -366,6 +389,12 @@ fn index_write(base: &Tensor, dim: i64, index: &Tensor, src: &Tensor, add: bool)
     want[d] = idx.len();
     if src.numel() != crate::layout::numel(&want) {
         bail!(Runtime, "{op}(): Source/destination tensor must have same slice shapes. Destination slice shape: [{}] at dimension {d} and source slice shape: [{}]", join(&shape), join(src.shape()));
+    }
+    if let Some(&bad) = idx.iter().find(|&&i| i < 0 || i >= shape[d] as i64) {
+        if add {
+            bail!(Index, "index out of range in self");
+        }
+        bail!(Index, "index_copy_(): index {bad} is out of bounds for dimension {d} with size {}", shape[d]);
     }
     let src = if src.dtype() == base.dtype() { src.clone() } else { super::to_dtype(src, base.dtype())? };
     let pos = slice_positions(&shape, d, &idx)?;

@@ -13,11 +13,20 @@ use crate::tensor::Tensor;
 /// `t.masked_fill(mask, value)`: the gradient flows only where the mask is
 /// not set.
 pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
+    masked_fill_scalar(t, mask, Scalar::Float(value))
+}
+
+/// `masked_fill` with a Python number as it came (an int stays exact:
+/// `int64.masked_fill(m, -2**63)`).
+pub fn masked_fill_scalar(t: &Tensor, mask: &Tensor, value: Scalar) -> Result<Tensor> {
     if mask.dtype() != DType::Bool {
         bail!(Runtime, "masked_fill_ only supports boolean masks, but got mask with dtype {}", mask.dtype().c_name());
     }
     // A whole number is checked as an integer (uint8 takes -1, wrapped).
-    let as_scalar = if value.fract() == 0.0 && value.abs() < 9.0e15 { Scalar::Int(value as i64) } else { Scalar::Float(value) };
+    let as_scalar = match value {
+        Scalar::Float(v) if v.fract() == 0.0 && v.abs() < 9.0e15 => Scalar::Int(v as i64),
+        other => other,
+    };
     t.dtype().check_fits(as_scalar, t.dtype().overflow_name())?;
     let shape = broadcast_shapes(mask.shape(), t.shape())?;
     let m = match broadcast_dense(Arg::Tensor(mask), &shape, DType::Bool)? {
@@ -26,7 +35,7 @@ pub fn masked_fill(t: &Tensor, mask: &Tensor, value: f64) -> Result<Tensor> {
     };
     let dense = broadcast_dense(Arg::Tensor(t), &shape, t.dtype())?;
     let data = crate::with_dtype!(t.dtype(), T => T::wrap(
-        T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_float(value) } else { v }).collect()
+        T::slice(&dense).iter().zip(&m).map(|(&v, &hit)| if hit { T::from_scalar(value) } else { v }).collect()
     ));
     struct MaskedFillBackward(Tensor, Shape);
     impl BackwardFn for MaskedFillBackward {

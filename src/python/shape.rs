@@ -251,14 +251,7 @@ impl PyTensor {
     /// `index_fill(dim, index, value)`: a copy with the slices of `dim`
     /// named by `index` set to `value`.
     fn index_fill<'py>(&self, py: Python<'py>, dim: i64, index: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
-        let t = self.tensor();
-        let d = crate::layout::normalize_dim(dim, t.ndim().max(1))?;
-        let mut shape = t.shape_vec();
-        if t.ndim() > 0 {
-            shape[d] = index.tensor().numel();
-        }
-        let fill = Tensor::full(&shape, crate::dtype::Scalar::Float(value), t.dtype());
-        wrap(py, gather::index_copy(&t, dim, &index.tensor(), &fill)?)
+        wrap(py, gather::index_fill(&self.tensor(), dim, &index.tensor(), value)?)
     }
     /// `masked_select(mask)`: the 1-D tensor of the elements where the
     /// (broadcast) bool `mask` is set.

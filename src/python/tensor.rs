@@ -914,8 +914,12 @@ impl PyTensor {
     /// is True; `mask` broadcasts and the result has the broadcast shape.
     /// Differentiable in self (zero gradient where filled). RuntimeError if
     /// `mask` is not bool or the shapes do not broadcast.
-    fn masked_fill<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>, value: f64) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, ops::masked::masked_fill(&self.tensor(), &mask.tensor(), value)?)
+    fn masked_fill<'py>(&self, py: Python<'py>, mask: PyRef<'py, PyTensor>, value: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        let value = match scalar_of(value) {
+            Some(s) => s,
+            None => Scalar::Float(value.extract::<f64>()?),
+        };
+        wrap(py, ops::masked::masked_fill_scalar(&self.tensor(), &mask.tensor(), value)?)
     }
 
     // ---- reductions -------------------------------------------------------------------
