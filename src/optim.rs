@@ -247,6 +247,35 @@ fn maximum<T: Float>(a: T, b: T) -> T {
     if a.is_nan() || b.is_nan() { T::nan() } else { a.max(b) }
 }
 
+/// The start the Adam family shares (Adam/AdamW, NAdam, RAdam).
+struct AdamFamily {
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    weight_decay: f64,
+    decoupled: bool,
+    maximize: bool,
+}
+
+impl AdamFamily {
+    /// Applies the weight decay (decoupled: `param.mul_(1 - lr * wd)`, else
+    /// L2 on the gradient) and updates the moments, `m.lerp_(g, 1 - b1)` and
+    /// `v.mul_(b2).addcmul_(g, g, value=1 - b2)`; returns the gradient used.
+    fn moments<T: Float>(&self, g: T, p: &mut T, m: &mut T, v: &mut T) -> T {
+        let k = |x: f64| T::from(x).unwrap();
+        if self.decoupled && self.weight_decay != 0.0 {
+            *p = *p * k(1.0 - self.lr * self.weight_decay);
+        }
+        let mut d = if self.maximize { -g } else { g };
+        if !self.decoupled && self.weight_decay != 0.0 {
+            d = d + k(self.weight_decay) * *p;
+        }
+        *m = lerp(*m, d, k(1.0 - self.beta1));
+        *v = *v * k(self.beta2) + k(1.0 - self.beta2) * d * d;
+        d
+    }
+}
+
 /// The element-wise rules. Comments quote the reference's tensor ops; a
 /// Python number used in a tensor op is rounded to `T` (`k`) as ATen does.
 fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], bufs: &mut [&mut [T]]) {
@@ -269,13 +298,9 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
             }
         }
         (Rule::Adam { lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize }, [m, v, rest @ ..]) => {
+            let family = AdamFamily { lr, beta1, beta2, weight_decay, decoupled, maximize };
             for i in 0..p.len() {
-                if decoupled && weight_decay != 0.0 {
-                    p[i] = p[i] * k(1.0 - lr * weight_decay);
-                }
-                let d = direction(i, p[i], maximize, if decoupled { 0.0 } else { weight_decay });
-                m[i] = lerp(m[i], d, k(1.0 - beta1));
-                v[i] = v[i] * k(beta2) + k(1.0 - beta2) * d * d;
+                family.moments(g[i], &mut p[i], &mut m[i], &mut v[i]);
                 let second = if amsgrad {
                     rest[0][i] = maximum(rest[0][i], v[i]);
                     rest[0][i]
@@ -333,27 +358,18 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
             }
         }
         (Rule::Nadam { lr, beta1, beta2, eps, weight_decay, decoupled, maximize, .. }, [m, v]) => {
+            let family = AdamFamily { lr, beta1, beta2, weight_decay, decoupled, maximize };
             for i in 0..p.len() {
-                if decoupled && weight_decay != 0.0 {
-                    p[i] = p[i] * k(1.0 - lr * weight_decay);
-                }
-                let d = direction(i, p[i], maximize, if decoupled { 0.0 } else { weight_decay });
-                m[i] = lerp(m[i], d, k(1.0 - beta1));
-                v[i] = v[i] * k(beta2) + k(1.0 - beta2) * d * d;
+                let d = family.moments(g[i], &mut p[i], &mut m[i], &mut v[i]);
                 let denom = (v[i] / k(c.bias2)).sqrt() + k(eps);
                 p[i] = p[i] + k(c.step_size) * d / denom;
                 p[i] = p[i] + k(c.other) * m[i] / denom;
             }
         }
         (Rule::Radam { lr, beta1, beta2, eps, weight_decay, decoupled, maximize }, [m, v]) => {
-            let _ = beta2;
+            let family = AdamFamily { lr, beta1, beta2, weight_decay, decoupled, maximize };
             for i in 0..p.len() {
-                if decoupled && weight_decay != 0.0 {
-                    p[i] = p[i] * k(1.0 - lr * weight_decay);
-                }
-                let d = direction(i, p[i], maximize, if decoupled { 0.0 } else { weight_decay });
-                m[i] = lerp(m[i], d, k(1.0 - beta1));
-                v[i] = v[i] * k(beta2) + k(1.0 - beta2) * d * d;
+                family.moments(g[i], &mut p[i], &mut m[i], &mut v[i]);
                 let corrected = m[i] / k(c.other) * k(lr);
                 // adaptive lr = bias_correction2**0.5 / (v.sqrt() + eps), times the rectification
                 let update = match c.rect {

@@ -1,7 +1,7 @@
 """``torch.optim.Adam`` and ``AdamW``."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_lr, check_range
+from .optimizer import Optimizer, check_adam_family
 
 __all__ = ["Adam", "AdamW"]
 
@@ -20,10 +20,7 @@ class Adam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
                  foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
                  decoupled_weight_decay=False):
-        check_lr(lr)
-        check_range("epsilon", eps)
-        check_betas(betas)
-        check_range("weight_decay", weight_decay)
+        check_adam_family(lr, eps, betas, weight_decay)
         if not (all(isinstance(b, float) for b in betas) or all(isinstance(b, _core.Tensor) for b in betas)):
             raise ValueError("betas must be either both floats or both Tensors")
         betas = tuple(b.squeeze() if isinstance(b, _core.Tensor) and b.dim() != 0 else b for b in betas)

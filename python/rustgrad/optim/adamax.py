@@ -1,6 +1,6 @@
 """``torch.optim.Adamax``."""
 
-from .optimizer import Optimizer, check_betas, check_lr, check_range
+from .optimizer import Optimizer, check_adam_family
 
 __all__ = ["Adamax"]
 
@@ -15,9 +15,6 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, foreach=None, *,
                  maximize=False, differentiable=False, capturable=False):
-        check_lr(lr)
-        check_range("epsilon", eps)
-        check_betas(betas)
-        check_range("weight_decay", weight_decay)
+        check_adam_family(lr, eps, betas, weight_decay)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach,
                                       maximize=maximize, differentiable=differentiable, capturable=capturable))

@@ -1,6 +1,6 @@
 """``torch.optim.NAdam``."""
 
-from .optimizer import Optimizer, check_betas, check_lr, check_range
+from .optimizer import Optimizer, check_adam_family, check_range
 
 __all__ = ["NAdam"]
 
@@ -17,10 +17,7 @@ class NAdam(Optimizer):
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        check_lr(lr)
-        check_range("epsilon", eps)
-        check_betas(betas)
-        check_range("weight_decay", weight_decay)
+        check_adam_family(lr, eps, betas, weight_decay)
         check_range("momentum_decay", momentum_decay)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                                       momentum_decay=momentum_decay, decoupled_weight_decay=decoupled_weight_decay,

@@ -53,11 +53,16 @@ def check_range(name, value, low=0.0, high=None, what="value"):
         raise ValueError(f"Invalid {name} {what}: {value}")
 
 
-def check_betas(betas):
-    """ValueError unless both ``betas`` lie in ``[0, 1)`` (PyTorch's wording)."""
+def check_adam_family(lr, eps, betas, weight_decay):
+    """The checks the Adam family shares, in PyTorch's order: ValueError for
+    a negative ``lr``, ``eps`` or ``weight_decay`` or betas outside
+    ``[0, 1)``."""
+    check_lr(lr)
+    check_range("epsilon", eps)
     for i, beta in enumerate(betas):
         if not 0.0 <= beta < 1.0:
             raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+    check_range("weight_decay", weight_decay)
 
 
 _global_optimizer_pre_hooks = OrderedDict()

@@ -1,6 +1,6 @@
 """``torch.optim.RAdam``."""
 
-from .optimizer import Optimizer, check_betas, check_lr, check_range
+from .optimizer import Optimizer, check_adam_family
 
 __all__ = ["RAdam"]
 
@@ -17,10 +17,7 @@ class RAdam(Optimizer):
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,
                  differentiable=False):
-        check_lr(lr)
-        check_range("epsilon", eps)
-        check_betas(betas)
-        check_range("weight_decay", weight_decay)
+        check_adam_family(lr, eps, betas, weight_decay)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize,
                                       foreach=foreach, capturable=capturable,
                                       decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
