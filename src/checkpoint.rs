@@ -15,6 +15,9 @@ use crate::dtype::DType;
 use crate::error::Result;
 use crate::tensor::Tensor;
 
+/// The most dimensions a loaded tensor may have.
+const MAX_DIMS: usize = 64;
+
 /// One tensor's dense little-endian bytes, as the crate's `View`.
 struct Bytes {
     dtype: Dtype,
@@ -118,6 +121,12 @@ pub fn deserialize(bytes: &[u8]) -> Result<(Vec<(String, Tensor)>, HashMap<Strin
     views.sort_by_key(|(_, v)| v.data().as_ptr() as usize);
     for (name, view) in views {
         let dtype = tensor_dtype(view.dtype())?;
+        // Shapes a tensor cannot have: more dims than any library takes
+        // (NumPy's 64), or strides that overflow even for an empty tensor.
+        if view.shape().len() > MAX_DIMS {
+            bail!(Runtime, "not a valid checkpoint: tensor '{name}' has {} dimensions (at most {MAX_DIMS})", view.shape().len());
+        }
+        crate::layout::check_size(view.shape(), dtype.itemsize())?;
         let storage = crate::with_dtype!(dtype, T => values_of::<T>(view.data(), dtype));
         named.push((name, Tensor::from_cpu(storage, view.shape())));
     }

@@ -23,11 +23,16 @@ pub struct Layout {
 /// RuntimeError otherwise; shapes from Python pass here before anything is
 /// allocated or indexed, so a huge shape is an error, not a panic.
 pub fn check_size(shape: &[usize], itemsize: usize) -> crate::error::Result<()> {
-    let bytes = shape.iter().try_fold(itemsize.max(1), |acc, &n| acc.checked_mul(n));
-    match bytes {
-        Some(b) if b <= isize::MAX as usize => Ok(()),
-        _ => crate::bail!(Runtime, "Storage size calculation overflowed with sizes={}", format_dims(shape)),
+    let fits = |b: Option<usize>| b.is_some_and(|b| b <= isize::MAX as usize);
+    if !fits(shape.iter().try_fold(itemsize.max(1), |acc, &n| acc.checked_mul(n))) {
+        crate::bail!(Runtime, "Storage size calculation overflowed with sizes={}", format_dims(shape));
     }
+    // Strides count empty dims as 1, so an empty tensor can still overflow
+    // them (`empty(0, 2**40, 2**40)`), as in PyTorch.
+    if !fits(shape.iter().try_fold(itemsize.max(1), |acc, &n| acc.checked_mul(n.max(1)))) {
+        crate::bail!(Runtime, "Stride calculation overflowed");
+    }
+    Ok(())
 }
 
 fn format_dims(shape: &[usize]) -> String {

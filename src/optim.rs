@@ -94,9 +94,9 @@ pub fn step(rule: &Rule, slots: &[Slot<'_>]) -> Result<()> {
     for s in slots {
         let consts = Consts::advance(rule, s.scalars)?;
         match s.param.dtype() {
-            DType::F32 => update::<f32>(rule, &consts, s)?,
             DType::F64 => update::<f64>(rule, &consts, s)?,
-            _ => unreachable!("checked"),
+            DType::F32 => update::<f32>(rule, &consts, s)?,
+            _ => update_halves(rule, &consts, s)?,
         }
     }
     Ok(())
@@ -104,11 +104,14 @@ pub fn step(rule: &Rule, slots: &[Slot<'_>]) -> Result<()> {
 
 fn check(s: &Slot<'_>, nbuf: usize, nscalar: usize) -> Result<()> {
     let dtype = s.param.dtype();
-    if !matches!(dtype, DType::F32 | DType::F64) {
-        bail!(Type, "rustgrad's optimizers update float32 and float64 parameters, got {}", dtype.name());
+    if !dtype.is_float() {
+        bail!(Type, "rustgrad's optimizers update floating-point parameters, got {}", dtype.name());
     }
     if s.buffers.len() != nbuf || s.scalars.len() != nscalar {
         bail!(Runtime, "optimizer state has {} buffers and {} scalars, the rule needs {nbuf} and {nscalar}", s.buffers.len(), s.scalars.len());
+    }
+    if let Some(t) = s.scalars.iter().find(|t| t.numel() != 1) {
+        bail!(Runtime, "optimizer: a scalar state (step) must have one element, got shape {:?}", t.shape());
     }
     for t in std::iter::once(s.grad).chain(s.buffers) {
         if t.dtype() != dtype || t.shape() != s.param.shape() {
@@ -219,6 +222,28 @@ fn update<T: Float + Storable + Send + Sync>(rule: &Rule, c: &Consts, s: &Slot<'
     }
     s.param.bump_version();
     s.buffers.iter().for_each(Tensor::bump_version);
+    Ok(())
+}
+
+/// float16/bfloat16 parameters: the rule runs in float32 (the type
+/// PyTorch's half kernels compute in) on copies, rounded back once at the
+/// end rather than after each op, so results can differ from PyTorch's in
+/// the last bit of a half.
+fn update_halves(rule: &Rule, c: &Consts, s: &Slot<'_>) -> Result<()> {
+    let as_f32 = |t: &Tensor| t.with_cpu(|d, l| <f32 as Storable>::into_vec(crate::cpu_backend::cast(d, l, DType::F32)));
+    let mut p = as_f32(s.param);
+    let g = as_f32(s.grad);
+    let mut owned: Vec<Vec<f32>> = s.buffers.iter().map(as_f32).collect();
+    let mut b: Vec<&mut [f32]> = owned.iter_mut().map(|v| v.as_mut_slice()).collect();
+    run(rule, c, s.fresh, &mut p, &g, &mut b);
+    let back = |t: &Tensor, v: Vec<f32>| {
+        let dense = Tensor::from_vec(v, t.shape());
+        t.write_dense(&dense.with_cpu(|d, l| crate::cpu_backend::cast(d, l, t.dtype())))
+    };
+    back(s.param, p)?;
+    for (t, v) in s.buffers.iter().zip(owned) {
+        back(t, v)?;
+    }
     Ok(())
 }
 

@@ -1298,3 +1298,41 @@ def test_least_squares_training_converges(name, kwargs, dtype):
     assert (final - best) < 1e-2 * (losses[0] - best)
     assert final_nn == pytest.approx(final, rel=1e-4)  # the same problem, the same path
     np.testing.assert_allclose(np.r_[N(w), b.item()], solution, atol=0.1)
+
+
+def test_a_plain_number_step_from_an_older_checkpoint_is_accepted():
+    p = rg.ones(3, requires_grad=True)
+    opt = rg.optim.Adam([p], lr=0.1)
+    p.grad = rg.ones(3)
+    opt.step()
+    state = opt.state_dict()
+    state["state"][0]["step"] = 1
+    fresh = rg.optim.Adam([p], lr=0.1)
+    fresh.load_state_dict(state)
+    fresh.step()
+    assert isinstance(fresh.state[p]["step"], rg.Tensor) and fresh.state[p]["step"].item() == 2.0
+
+
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_half_precision_parameters_are_updated_in_float32(dtype):
+    dtype = getattr(rg, dtype)
+    p = rg.tensor([1.0, -2.0, 0.5], dtype=dtype, requires_grad=True)
+    opt = rg.optim.Adam([p], lr=0.1)
+    p.grad = rg.tensor([1.0, 1.0, -1.0], dtype=dtype)
+    opt.step()
+    assert p.dtype == dtype and opt.state[p]["exp_avg"].dtype == dtype
+    # Adam's first step moves every element by lr against the gradient's sign.
+    np.testing.assert_allclose(p.float().detach().numpy(), [0.9, -2.1, 0.6], rtol=1e-2)
+
+
+@pytest.mark.skipif(REFERENCE is not None, reason="rustgrad checks every state before it writes")
+def test_a_scalar_state_with_several_elements_is_refused_before_anything_changes():
+    a, b = rg.ones(2, requires_grad=True), rg.ones(2, requires_grad=True)
+    opt = rg.optim.Adam([a, b], lr=0.1)
+    a.grad, b.grad = rg.ones(2), rg.ones(2)
+    opt.step()
+    opt.state[b]["step"] = rg.tensor([1.0, 1.0])
+    before = a.detach().clone()
+    with pytest.raises(RuntimeError, match="one element"):
+        opt.step()
+    assert rg.equal(a.detach(), before) and opt.state[a]["step"].item() == 1.0

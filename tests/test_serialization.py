@@ -195,3 +195,42 @@ def test_tensors_deepcopy_and_pickle_like_pytorch():
         copy.deepcopy(x * 2)
     p = pickle.loads(pickle.dumps(nn.Parameter(rg.randn(3).double())))
     assert isinstance(p, nn.Parameter) and p.dtype == rg.float64
+
+
+def test_tied_weights_are_written_once_and_load_as_one_tensor(tmp_path):
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.a, self.b = nn.Linear(64, 64), nn.Linear(64, 64)
+            self.b.weight = self.a.weight
+
+    rg.save(Tied().state_dict(), tmp_path / "tied.pt")
+    rg.save(nn.Linear(64, 64).state_dict(), tmp_path / "one.pt")
+    assert os.path.getsize(tmp_path / "tied.pt") < os.path.getsize(tmp_path / "one.pt") + 64 * 4 + 1024
+    got = rg.load(tmp_path / "tied.pt")
+    assert got["a.weight"] is got["b.weight"]
+    Tied().load_state_dict(got)
+
+
+def test_a_saved_file_has_the_permissions_of_a_new_file_and_links_are_followed(tmp_path):
+    umask = os.umask(0)
+    os.umask(umask)
+    real, link = tmp_path / "real.pt", tmp_path / "link.pt"
+    rg.save({"old": rg.ones(1)}, real)
+    assert os.stat(real).st_mode & 0o777 == 0o666 & ~umask
+    os.symlink(real, link)
+    rg.save({"new": rg.ones(2)}, link)
+    assert os.path.islink(link) and list(rg.load(real)) == ["new"]
+
+
+def test_an_array_referenced_many_times_is_built_once():
+    a = np.arange(1000.0)
+    got = roundtrip({"x": [a] * 50})
+    assert all(v is got["x"][0] for v in got["x"]) and np.array_equal(got["x"][0], a)
+
+
+@pytest.mark.parametrize("shape", [[1] * 65, [0, 1 << 40, 1 << 40]])
+def test_tensors_whose_shapes_no_tensor_can_have_are_refused(shape):
+    with pytest.raises(RuntimeError):
+        rg.load(io.BytesIO(forged({"x": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0 if 0 in shape else 4]}},
+                                  bytes(0 if 0 in shape else 4))))

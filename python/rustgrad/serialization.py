@@ -40,7 +40,11 @@ class _Writer:
     def __init__(self):
         self.tensors = []  # (name, tensor)
         self.names = set()
-        self.by_id = {}  # id(tensor) -> name: one copy of a tensor saved twice
+        # One copy of a tensor saved twice, also through different objects
+        # that view the same memory the same way (tied weights in a
+        # state_dict, whose entries are fresh `detach()`es).
+        self.by_view = {}
+        self.arrays = {}
 
     def name_for(self, path):
         name = ".".join(path) or "tensor"
@@ -51,9 +55,10 @@ class _Writer:
         return name
 
     def tensor(self, t, path, numpy=False):
-        name = self.by_id.get(id(t))
+        view = (t.data_ptr(), t.dtype, tuple(t.shape), t.stride()) if t.numel() else id(t)
+        name = self.by_view.get(view)
         if name is None:
-            name = self.by_id[id(t)] = self.name_for(path)
+            name = self.by_view[view] = self.name_for(path)
             self.tensors.append((name, t))
         node = {"tensor": name}
         if t.requires_grad:
@@ -70,7 +75,9 @@ class _Writer:
         if isinstance(obj, _core.Tensor):
             return self.tensor(obj, path)
         if isinstance(obj, np.ndarray):
-            return self.tensor(_core.tensor(obj), path, numpy=True)
+            # One tensor per array object (kept alive here, so ids stay unique).
+            _, t = self.arrays.setdefault(id(obj), (obj, _core.tensor(obj)))
+            return self.tensor(t, path, numpy=True)
         if isinstance(obj, np.generic):
             obj = obj.item()
         if obj is None or isinstance(obj, (bool, int, str)):
@@ -95,13 +102,18 @@ class _Writer:
             "numbers, strings, None, dtypes, devices and lists, tuples and dicts of them")
 
 
-def _digest(data, structure):
-    return hashlib.sha256(data + structure.encode()).hexdigest()
+# Written first, then replaced in place by the digest (the same length),
+# so the file is serialized once.
+_PLACEHOLDER = "0" * 64
 
 
-def _data_region(blob):
-    (header_len,) = struct.unpack("<Q", blob[:8])
-    return blob[8 + header_len:]
+def _digest(blob, structure):
+    """SHA-256 of the tensor bytes (after the header) and the structure,
+    read through a memoryview (no copy of the data)."""
+    (header_len,) = struct.unpack("<Q", bytes(blob[:8]))
+    digest = hashlib.sha256(memoryview(blob)[8 + header_len:])
+    digest.update(structure.encode())
+    return digest.hexdigest()
 
 
 def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_serialization=True):
@@ -113,18 +125,22 @@ def save(obj, f, pickle_module=None, pickle_protocol=None, _use_new_zipfile_seri
     is no pickle: a checkpoint never runs code when loaded)."""
     writer = _Writer()
     structure = json.dumps(writer.encode(obj), allow_nan=False, separators=(",", ":"))
-    plain = _core._safetensors_dumps(writer.tensors, {_STRUCTURE: structure, _DIGEST: ""})
-    # The digest covers the tensor bytes and the structure; writing it
-    # changes only the header, so the data region is the same bytes.
-    digest = _digest(_data_region(plain), structure)
-    blob = _core._safetensors_dumps(writer.tensors, {_STRUCTURE: structure, _DIGEST: digest})
+    blob = bytearray(_core._safetensors_dumps(writer.tensors, {_STRUCTURE: structure, _DIGEST: _PLACEHOLDER}))
+    (header_len,) = struct.unpack("<Q", bytes(blob[:8]))
+    slot = blob.find(f'"{_DIGEST}":"{_PLACEHOLDER}"'.encode(), 8, 8 + header_len)
+    start = slot + len(_DIGEST) + 4
+    blob[start:start + 64] = _digest(blob, structure).encode()
     if hasattr(f, "write"):
         f.write(blob)
         return
-    path = os.fspath(f)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".rustgrad-save-", suffix=".tmp")
+    # Through a link, the file it points to is replaced (as open() would
+    # write it), with the permissions a new file gets (mkstemp's are 0600).
+    path = os.path.realpath(os.fspath(f))
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".rustgrad-save-", suffix=".tmp")
+    umask = os.umask(0)
+    os.umask(umask)
     try:
+        os.fchmod(fd, 0o666 & ~umask)
         with os.fdopen(fd, "wb") as out:
             out.write(blob)
             out.flush()
@@ -147,12 +163,12 @@ class _Reader:
         name = node["tensor"]
         if name not in self.tensors:
             raise RuntimeError(f"load: corrupted checkpoint: it refers to a tensor {name!r} that it does not hold")
-        key = (name, bool(node.get("parameter")), bool(node.get("requires_grad")))
+        key = (name, bool(node.get("parameter")), bool(node.get("requires_grad")), bool(node.get("numpy")))
         if key not in self.made:
             t = self.tensors[name]
             if node.get("numpy"):
-                return t.numpy().copy()
-            if node.get("parameter"):
+                t = t.numpy()
+            elif node.get("parameter"):
                 from .nn.parameter import Parameter
 
                 t = Parameter(t, requires_grad=bool(node.get("requires_grad")))
@@ -214,7 +230,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
         return dict(tensors)
     # One of the two keys alone: a corrupted name in the header.
     structure = metadata.get(_STRUCTURE, "")
-    if metadata.get(_DIGEST) != _digest(_data_region(blob), structure):
+    if metadata.get(_DIGEST) != _digest(blob, structure):
         raise RuntimeError("load: corrupted checkpoint: its contents do not match the digest written with them")
     try:
         tree = json.loads(structure)

@@ -26,16 +26,8 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
-def _typename(obj):
-    """``torch.typename``: a tensor's type string, else ``module.qualname``
-    without the ``builtins.`` prefix."""
-    if isinstance(obj, _core.Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    qualname = getattr(obj, "__qualname__", None) or getattr(obj, "__name__", None)
-    if qualname is None:
-        module, qualname = type(obj).__module__ or "", type(obj).__qualname__
-    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
+# torch.typename and the gradient reset, shared with nn.Module (rustgrad._utils)
+from .._utils import typename as _typename, zero_grad_  # noqa: E402
 
 
 def check_lr(lr):
@@ -221,18 +213,7 @@ class Optimizer:
     def zero_grad(self, set_to_none=True):
         """Resets the gradients of all parameters: to ``None`` (the default),
         or to zeros in place (detached first, as PyTorch)."""
-        for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                if set_to_none:
-                    p.grad = None
-                else:
-                    if p.grad.grad_fn is not None:
-                        p.grad.detach_()
-                    else:
-                        p.grad.requires_grad_(False)
-                    p.grad.zero_()
+        zero_grad_((p for group in self.param_groups for p in group["params"]), set_to_none)
 
     # ---- the update --------------------------------------------------------
 
@@ -265,6 +246,9 @@ class Optimizer:
             for name in scalar_names + buffer_names:
                 if state.get(name) is None:
                     state[name] = self._new_state(group, name, p)
+                elif name in scalar_names and not isinstance(state[name], _core.Tensor):
+                    # A plain number (older checkpoints): a tensor of the scalar dtype, as PyTorch's __setstate__.
+                    state[name] = self._new_state(group, name, p).fill_(float(state[name]))
             buffers.append([state[n] for n in buffer_names])
             scalars.append([state[n] for n in scalar_names])
         _core._optimizer_step(self._rule, group, params, [p.grad for p in params], buffers, scalars, fresh)
