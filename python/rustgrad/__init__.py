@@ -56,6 +56,8 @@ from ._interop import as_tensor, asarray  # noqa: E402
 from ._core import from_dlpack, from_numpy  # noqa: E402
 from . import utils  # noqa: E402,F401  (torch.utils.dlpack)
 from . import _copying  # noqa: E402,F401  (copy.deepcopy and pickle of tensors)
+from ._tensor_extras import allclose, is_floating_point, isclose  # noqa: E402  (and Tensor.new_zeros, ...)
+from . import backends  # noqa: E402,F401
 from .serialization import load, save  # noqa: E402
 
 _core._set_size_class(Size)
@@ -98,6 +100,27 @@ def get_default_dtype():
     return float32
 
 
+_deterministic = {"mode": False, "warn_only": False}
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Records the request for deterministic algorithms. rustgrad's kernels
+    and backward pass are deterministic already (bitwise-reproducible
+    gradients, whatever the thread count), so nothing else changes."""
+    # (`bool` is torch.bool here.)
+    _deterministic.update(mode=True if mode else False, warn_only=True if warn_only else False)
+
+
+def are_deterministic_algorithms_enabled():
+    """What ``use_deterministic_algorithms`` last set (False at first)."""
+    return _deterministic["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    """The ``warn_only`` given to ``use_deterministic_algorithms``."""
+    return _deterministic["warn_only"]
+
+
 def is_tensor(obj):
     return isinstance(obj, Tensor)
 
@@ -117,4 +140,4 @@ __all__ = [
     "pi", "e", "inf", "nan", "accelerator", "cat", "concat", "concatenate", "stack", "selu", "celu", "logit", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
     "set_anomaly_enabled", "set_default_device", "get_default_device", "get_default_dtype", "is_tensor",
     "linalg",
-] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type", "as_tensor", "asarray", "from_numpy", "from_dlpack", "utils", "save", "load"]
+] + list(_function_names) + list(_product_names) + list(_composite_names) + list(_random_names) + ["einsum", "finfo", "iinfo", "promote_types", "result_type", "as_tensor", "asarray", "from_numpy", "from_dlpack", "utils", "save", "load", "allclose", "isclose", "is_floating_point", "backends", "use_deterministic_algorithms", "are_deterministic_algorithms_enabled", "is_deterministic_algorithms_warn_only_enabled"]

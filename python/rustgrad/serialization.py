@@ -225,6 +225,11 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=True, mmap=No
     else:
         with open(os.fspath(f), "rb") as fh:
             blob = fh.read()
+    if blob[:4] == b"PK\x03\x04" or blob[:1] == b"\x80":
+        raise RuntimeError(
+            "load: this is a PyTorch pickle checkpoint (torch.save's zip or legacy format); rustgrad reads "
+            "safetensors files only, since unpickling can run arbitrary code. Convert it where PyTorch is "
+            "installed, e.g. safetensors.torch.save_file(torch.load(path), 'model.safetensors') for a state dict")
     tensors, metadata = _core._safetensors_loads(blob)
     if _STRUCTURE not in metadata and _DIGEST not in metadata:
         return dict(tensors)
