@@ -226,6 +226,20 @@ def test_outputs_are_contiguous():
         out.view(out.shape[0], -1)
 
 
+@pytest.mark.parametrize("groups", [1, 2])
+def test_empty_batch(groups):
+    """A batch of 0 gives an empty output of the right shape (PyTorch's),
+    and gradients of the right shapes."""
+    x = rg.zeros(0, 4, 5, 5, requires_grad=True)
+    w, b = rg.ones(6, 4 // groups, 3, 3, requires_grad=True), rg.ones(6, requires_grad=True)
+    out = F.conv2d(x, w, b, padding=1, groups=groups)
+    assert tuple(out.shape) == (0, 6, 5, 5)
+    out.sum().backward()
+    assert tuple(x.grad.shape) == (0, 4, 5, 5) and N(w.grad).sum() == 0 and N(b.grad).sum() == 0
+    wt = rg.ones(4, 3, 2, 2)  # (C_in, C_out / groups, kH, kW)
+    assert tuple(F.conv_transpose2d(x, wt, stride=2, groups=groups).shape) == (0, 3 * groups, 10, 10)
+
+
 def test_conv_bias_none_and_no_grad_inputs():
     rng = np.random.default_rng(1)
     x, w = _rand(rng, (2, 3, 5, 5)), _rand(rng, (2, 3, 3, 3))
@@ -260,6 +274,60 @@ def test_conv_nonfinite_input_stays_local(strategy):
     assert np.isinf(out[0, 0, :2, :2]).all()
     out[0, 0, :2, :2] = 0
     np.testing.assert_array_equal(out, np.zeros_like(out))
+
+
+@pytest.mark.parametrize("groups", [2, 4])
+def test_grouped_conv_nonfinite_input_stays_in_its_group(groups):
+    """An inf in one group's input only reaches that group's outputs whose
+    windows read it (as PyTorch; a block-diagonal weight would meet it with
+    the other groups' zeros: 0 * inf = NaN)."""
+    rng = np.random.default_rng(11)
+    x, w = _rand(rng, (2, 4, 6, 6)), _rand(rng, (4, 4 // groups, 3, 3))
+    x[0, 0, 2, 2] = np.inf
+    out = N(F.conv2d(T(x), T(w), padding=1, groups=groups))
+    reads = np.zeros(out.shape, dtype=bool)
+    reads[0, :4 // groups, 1:4, 1:4] = True  # group 0's outputs over the inf's 3x3 neighbourhood
+    assert np.isinf(out[reads]).all() and np.isfinite(out[~reads]).all()
+    clean = x.copy()
+    clean[0, 0, 2, 2] = 0
+    np.testing.assert_allclose(out[~reads], np_conv(clean, w, padding=1, groups=groups)[~reads], rtol=1e-12)
+
+
+@pytest.mark.parametrize("groups", [1, 4])
+def test_conv_nonfinite_grad_output_stays_local(groups):
+    """An inf in the output's gradient only reaches the input gradient at the
+    positions its window read and the weight and bias gradient of its
+    channel (PyTorch's pattern), never NaN everywhere: the backward of the
+    window gather is chosen on the gradient it moves."""
+    rng = np.random.default_rng(12)
+    x, w, b = _rand(rng, (2, 4, 6, 6)), _rand(rng, (4, 4 // groups, 3, 3)), _rand(rng, (4,))
+    g = _rand(rng, (2, 4, 6, 6))
+    grads = []
+    for value in (np.inf, 0.0):
+        g[0, 0, 2, 2] = value
+        ts = [T(a, requires_grad=True) for a in (x, w, b)]
+        F.conv2d(*ts, padding=1, groups=groups).backward(T(g))
+        grads.append([N(t.grad) for t in ts])
+    reads = np.zeros(x.shape, dtype=bool)
+    reads[0, :4 // groups, 1:4, 1:4] = True
+    gx, clean = grads[0][0], grads[1][0]
+    assert np.isinf(gx[reads]).all()
+    np.testing.assert_allclose(gx[~reads], clean[~reads], rtol=1e-12)
+    for got, ref in zip(grads[0][1:], grads[1][1:]):  # weight and bias: channel 0's row only
+        assert np.isinf(got[0]).all()
+        np.testing.assert_allclose(got[1:], ref[1:], rtol=1e-12)
+
+
+def test_grouped_conv_transpose_nonfinite_input_stays_in_its_group():
+    """The adjoint path (``col2im`` of the grouped product) keeps an inf in
+    its group too."""
+    rng = np.random.default_rng(13)
+    x, w = _rand(rng, (1, 4, 4, 4)), _rand(rng, (4, 1, 3, 3))
+    x[0, 1, 1, 1] = np.inf
+    out = N(F.conv_transpose2d(T(x), T(w), groups=4))
+    reads = np.zeros(out.shape, dtype=bool)
+    reads[0, 1, 1:4, 1:4] = True
+    assert np.isinf(out[reads]).all() and np.isfinite(out[~reads]).all()
 
 
 def test_conv_double_backward():

@@ -60,14 +60,16 @@ def assert_same(results, atol):
 # ---------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("p", [0.2, 0.5, 0.9])
-def test_dropout_keeps_or_scales_and_gradient_is_the_mask(p):
-    x = rand_array(0, (50, 40), low=0.5, high=1.5)
+def test_dropout_keeps_or_scales_and_gradient_is_the_mask(p, dtype):
+    x = rand_array(0, (50, 40), dtype, low=0.5, high=1.5)
     xt = T(x, requires_grad=True)
     out = F.dropout(xt, p)
+    assert out.dtype == getattr(rg, dtype)
     y = N(out)
     kept = y != 0
-    np.testing.assert_allclose(y[kept], x[kept] / (1 - p), rtol=1e-12)
+    np.testing.assert_allclose(y[kept], x[kept] / np.asarray(1 - p, dtype), rtol=1e-12 if dtype == "float64" else 1e-6)
     assert abs(kept.mean() - (1 - p)) < 0.05
     out.sum().backward()
     assert_close(xt.grad, kept / (1 - p))

@@ -338,6 +338,13 @@ def test_linear_one_dimensional_weight():
     assert_close(F.linear(T(x), T(w)), x @ w)
 
 
+def test_linear_bias_second_derivatives():
+    """The bias is added by a matmul with ones (faster than the core's
+    broadcasting add): its derivatives of every order are still the add's."""
+    ts = [T(rand_array(40 + i, s), requires_grad=True) for i, s in enumerate([(2, 3, 4), (5, 4), (5,)])]
+    assert rg.autograd.gradgradcheck(lambda x, w, b: F.linear(x, w, b) ** 2, ts)
+
+
 @pytest.mark.parametrize("batch", [(), (4,), (2, 3)])
 def test_bilinear_matches_numpy_and_finite_differences(batch):
     x1 = rand_array(11, batch + (2,))

@@ -193,6 +193,8 @@ def test_batch_norm_eval_uses_running_statistics():
     assert_close(out, expected)
     assert_close(running_mean, rm)  # untouched
     check_grads(lambda x, w, b: F.batch_norm(x, T(rm), T(rv), w, b, eps=1e-3), [x, w, b])
+    ts = [T(a, requires_grad=True) for a in (x, w, b)]
+    assert gradgradcheck(lambda x, w, b: F.batch_norm(x, T(rm), T(rv), w, b, eps=1e-3) ** 2, ts)
 
 
 def test_batch_norm_gradients_and_second_order_in_training():
@@ -266,6 +268,11 @@ CASES = [
     ("instance_norm", lambda lib, F, x, w, b: F.instance_norm(x, weight=w[:6], bias=b[:6])),
     ("normalize", lambda lib, F, x, w, b: F.normalize(x, 3.0, 2)),
     ("local_response_norm", lambda lib, F, x, w, b: F.local_response_norm(x, 3, 0.1, 0.6, 1.5)),
+    # evaluation folds weight * rsqrt(var) into one scale and shift; (N, C) input has no spatial dims
+    ("batch_norm_eval", lambda lib, F, x, w, b: F.batch_norm(
+        x, lib.linspace(-1, 1, 6, dtype=x.dtype), lib.linspace(0.5, 2, 6, dtype=x.dtype), w[:6], b[:6])),
+    ("batch_norm_2d_input", lambda lib, F, x, w, b: F.batch_norm(
+        x.reshape(4, 36), None, None, w.repeat(3), b.repeat(3), training=True)),
 ]
 
 

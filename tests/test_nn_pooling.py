@@ -232,6 +232,31 @@ def test_max_pool_nan_and_inf_stay_local(strategy):
     assert np.isnan(N(out)[0, 0, 0, 0]) and np.isinf(N(out)[0, 0, 2, 2]) and np.isfinite(N(out)).sum() == 7
 
 
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_nonfinite_grad_output_stays_in_its_window(pool):
+    """An inf in the output's gradient reaches only what its window passed
+    the gradient to (a max pool's maximum, an average pool's taps), as in
+    PyTorch, not every element as NaN: the gradient's own finiteness picks
+    the backward's data path."""
+    x = _rand(20, (2, 3, 6, 6))
+    g = np.random.default_rng(3).uniform(0.5, 1.5, size=(2, 3, 3, 3))
+    kw = dict(kernel_size=3, stride=2, padding=1)
+    grads = []
+    for value in (np.inf, 0.0):
+        g[0, 1, 1, 1] = value
+        xt = T(x, requires_grad=True)
+        getattr(F, f"{pool}_pool2d")(xt, **kw).backward(T(g))
+        grads.append(N(xt.grad))
+    reads = np.zeros(x.shape, dtype=bool)
+    if pool == "max":
+        index = int(N(F.max_pool2d(T(x), **kw, return_indices=True)[1])[0, 1, 1, 1])
+        reads[0, 1, index // 6, index % 6] = True
+    else:
+        reads[0, 1, 1:4, 1:4] = True  # output (1, 1) averages rows and columns 1..3
+    assert np.isinf(grads[0][reads]).all()
+    np.testing.assert_allclose(grads[0][~reads], grads[1][~reads], rtol=1e-12)
+
+
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("nd,xs,kw", MAX_CASES)
 def test_max_pool_vs_torch(torch, nd, xs, kw, dtype):

@@ -13,7 +13,7 @@ import rustgrad.nn as nn
 from rustgrad.nn.utils import (clip_grad_norm, clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_,
                                get_total_norm, parameters_to_vector, vector_to_parameters)
 
-from conftest import N, T, raises_same, rand_array
+from conftest import REFERENCE, N, T, raises_same, rand_array
 
 
 def params_with_grads(seed=0, scale=1.0, dtype="float32"):
@@ -200,3 +200,61 @@ def test_errors_match_pytorch(torch):
     r = raises_same(lambda: rg.nn.utils.vector_to_parameters((1,), []),
                     lambda: torch.nn.utils.vector_to_parameters((1,), []))
     assert r[0] == r[1]
+
+
+# ---------------------------------------------------------------------------
+# the helpers nn and optim share (rustgrad._utils, nn.modules.utils)
+# ---------------------------------------------------------------------------
+
+
+def test_typename_matches_pytorch(torch):
+    """One ``typename`` (torch.typename's rules) names the objects in nn's
+    and optim's TypeErrors."""
+    if REFERENCE:
+        pytest.skip("rustgrad's own helper")
+    from rustgrad._utils import typename
+
+    def function():
+        pass
+
+    plain = [1, "s", None, [1], int, function, math.sqrt, types.SimpleNamespace(), types.SimpleNamespace]
+    for obj in plain:
+        assert typename(obj) == torch.typename(obj)
+    for make in (lambda lib: lib.ones(2), lambda lib: lib.ones(2, dtype=lib.int64), lambda lib: lib.nn.Linear,
+                 lambda lib: lib.nn.Linear(2, 2), lambda lib: lib.nn.Linear(2, 2).weight, lambda lib: lib.optim.SGD):
+        assert typename(make(rg)).replace("rustgrad", "torch") == torch.typename(make(torch))
+    r = raises_same(lambda: rg.optim.SGD(rg.ones(2), 0.1), lambda: torch.optim.SGD(torch.ones(2), 0.1))
+    assert r[0] == r[1]
+
+
+def test_ntuple_parsers_match_pytorch(torch):
+    """``nn.modules.utils`` has PyTorch's parsers, and ``nn.utils`` stays
+    the package of clipping and conversions (``from .modules import *`` in
+    ``nn`` must not export the ``modules.utils`` submodule over it)."""
+    from rustgrad.nn.modules import utils as ours
+    from torch.nn.modules import utils as theirs
+
+    for name in ("_single", "_pair", "_triple", "_quadruple"):
+        for value in (3, (1, 2), [4], "ab", range(3)):
+            assert getattr(ours, name)(value) == getattr(theirs, name)(value)
+    assert ours._ntuple(6)(1) == theirs._ntuple(6)(1)
+    assert ours._reverse_repeat_tuple((1, 2), 2) == theirs._reverse_repeat_tuple((1, 2), 2)
+    assert nn.utils.clip_grad_norm_ is clip_grad_norm_ and not hasattr(nn, "conv")
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")
+@pytest.mark.parametrize("owner", ["module", "optimizer"])
+def test_zero_grad_in_place_detaches_a_gradient_that_has_a_graph(owner):
+    """``Module.zero_grad`` and ``Optimizer.zero_grad`` (one helper): with
+    ``set_to_none=False`` a gradient made with ``create_graph=True`` is
+    detached, then zeroed in place; the default sets it to None."""
+    lin = nn.Linear(2, 1)
+    reset = lin.zero_grad if owner == "module" else rg.optim.SGD(lin.parameters(), 0.1).zero_grad
+    (lin(rg.ones(1, 2)) ** 2).sum().backward(create_graph=True)
+    grad = lin.weight.grad
+    assert grad.grad_fn is not None
+    reset(set_to_none=False)
+    assert lin.weight.grad is grad and grad.grad_fn is None and not grad.requires_grad
+    assert N(grad).tolist() == [[0.0, 0.0]]
+    reset()
+    assert lin.weight.grad is None and lin.bias.grad is None

@@ -9,6 +9,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 
 from .. import _core
+from .._utils import typename as _typename, zero_grad_
 from ..grad_mode import enable_grad, no_grad
 from ..utils.hooks import RemovableHandle
 
@@ -24,10 +25,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-# torch.typename and the gradient reset, shared with nn.Module (rustgrad._utils)
-from .._utils import typename as _typename, zero_grad_  # noqa: E402
 
 
 def check_lr(lr):

@@ -3,16 +3,17 @@ the pools (``convolution.py``, ``pooling.py``).
 
 A ``_Windows`` plan says, for one spatial geometry, which input position
 each tap of each window reads; it is computed with NumPy once per geometry
-(``functools.lru_cache``). ``im2col`` gathers every window of an
-``(R, P, A)`` tensor (``P`` flattened spatial positions between ``R``
-leading and ``A`` trailing rows, e.g. batch and channels) into
-``(R, L, K, A)`` columns (``L`` windows, ``K`` taps each, both row-major
-over the spatial dims), with 0 for taps outside the input; ``col2im`` is
-its exact adjoint, summing columns back onto the positions they read.
+and kept in a cache bounded by bytes (``_cache.ByteLRU``). ``im2col``
+gathers every window of an ``(R, P, A)`` tensor (``P`` flattened spatial
+positions between ``R`` leading and ``A`` trailing rows, e.g. batch and
+channels) into ``(R, L, K, A)`` columns (``L`` windows, ``K`` taps each,
+both row-major over the spatial dims), with 0 for taps outside the input;
+``col2im`` is its exact adjoint, summing columns back onto the positions
+they read.
 
-Both are written with rustgrad's differentiable ops, so autograd gives
-their first and higher derivatives (the backward of ``im2col`` is
-``col2im`` and vice versa). The data is moved in one of three ways:
+Each is one autograd node (an ``autograd.Function``) whose backward is the
+other applied to the incoming gradient, so first and higher derivatives
+alternate the two. The data is moved in one of three ways:
 
 * ``"dense"``: one matmul with the ``(L*K, P)`` 0/1 matrix of the whole gather;
 * ``"separable"``: one matmul per spatial dim, each gathering that dim's
@@ -23,17 +24,22 @@ their first and higher derivatives (the backward of ``im2col`` is
 
 whichever a cost model says is cheapest: the core's matmul is fast while its
 ``index_select``/``index_add`` move elements one by one (~40 ns per element
-forward and backward), so the matmul plans win until the images get large. A matmul multiplies every input
-by 0 or 1, which would spread an inf or NaN over its whole row
-(``0 * inf = NaN``), so non-finite data always takes the gather.
+forward and backward), so the matmul plans win until the images get large.
+A matmul multiplies every element by 0 or 1, which would spread an inf or
+NaN over its whole row (``0 * inf = NaN``), so non-finite data always takes
+the gather. The choice is made for every call on the data it moves: in a
+backward pass that is the gradient, which is why the two are Functions and
+not compositions that autograd would differentiate (a matmul plan's
+backward is a matmul too, whatever the gradient holds).
 """
 
-import functools
 import math
 
 import numpy as np
 
 from ... import _core
+from ...autograd.function import Function
+from ._cache import ByteLRU
 
 # The cost model of the data paths, per leading-and-trailing row, in units
 # of one multiply-add of the core's matmul: a matmul stage costs
@@ -48,6 +54,10 @@ _GATHER_COST = 700.0
 # only wins on small images anyway).
 _DENSE_MAX_ELEMENTS = 1 << 20
 
+# Plans (and pooling's divisors) for the geometries in use: a few MB for a
+# typical network, while one plan of a large image can hold tens of MB.
+PLANS = ByteLRU(64 << 20)
+
 
 class _Windows:
     """The windows of a sliding-window op over spatial size ``size``.
@@ -58,9 +68,12 @@ class _Windows:
     window) where it is -1. A window's taps are the product of its per-dim
     taps: ``K = prod(K_d)`` taps, ``L = prod(L_d)`` windows.
 
-    ``flat`` is the ``(L, K)`` flat input position of every tap (-1
-    outside), ``padded`` whether any tap is outside. Tensor constants derived
-    from the plan are built on first use and kept (``const``)."""
+    ``index`` is the ``(L, K)`` flat input position of every tap, ``P``
+    for taps outside (the zero row the gather appends); the plan's only
+    array of that size, shared by the tensors made from it. ``padded`` says
+    whether any tap is outside, ``hollow`` whether a whole window is.
+    Tensor constants derived from the plan are built on first use and kept
+    (``const``); ``nbytes`` counts everything the plan holds."""
 
     def __init__(self, size, taps):
         self.size = tuple(int(s) for s in size)
@@ -78,34 +91,41 @@ class _Windows:
             flat = flat * self.size[d] + t
             valid = valid & (t >= 0)
         full = self.out + self.kernel
-        flat = np.where(np.broadcast_to(valid, full), np.broadcast_to(flat, full), -1)
-        self.flat = flat.reshape(self.L, self.K)
-        self.padded = bool((self.flat < 0).any())
+        index = np.where(np.broadcast_to(valid, full), np.broadcast_to(flat, full), self.P)
+        self.index = index.reshape(self.L, self.K)
+        inside = self.index < self.P
+        self.padded = not bool(inside.all())
+        self.hollow = self.L > 0 and not bool(inside.any(1).all())
         self._consts = {}
+        self._const_bytes = 0
+
+    @property
+    def nbytes(self):
+        return self.index.nbytes + sum(t.nbytes for t in self.taps) + self._const_bytes
 
     def const(self, kind, dtype=None):
-        """A cached tensor: ``"index"`` (the ``L*K`` flat taps with -1 mapped
-        to ``P``, the zero row the gather appends), ``"flat"`` (``(L, K)``
-        int64), ``"outside"`` (``(L, K)`` bool, True on taps outside the
+        """A cached tensor: ``"index"`` (``(L, K)`` int64, ``index``'s own
+        memory), ``"outside"`` (``(L, K)`` bool, True on taps outside the
         input), ``"first"`` (``(L,)``, each window's first tap inside), or
         the 0/1 matrix of a matmul stage of ``dtype``: ``"dense"`` or
         ``("separable", d)`` (see ``stages``)."""
         key = (kind, str(dtype))
         if key not in self._consts:
-            self._consts[key] = self._build(kind, dtype)
+            t = self._consts[key] = self._build(kind, dtype)
+            if kind != "index":
+                self._const_bytes += t.numel() * t.element_size()
+                PLANS.trim()  # this plan grew; it is the most recently used, so others go first
         return self._consts[key]
 
     def _build(self, kind, dtype):
         if kind == "index":
-            return _core.from_numpy(np.where(self.flat < 0, self.P, self.flat).reshape(-1))
-        if kind == "flat":
-            return _core.from_numpy(self.flat.copy())
+            return _core.from_numpy(self.index)  # shares the array's memory
         if kind == "outside":
-            return _core.from_numpy(self.flat < 0)
+            return _core.from_numpy(self.index == self.P)
         if kind == "first":  # (L,): each window's first tap inside the input (0 if none)
-            return _core.from_numpy(np.argmax(self.flat >= 0, axis=1).astype(np.int64))
+            return _core.from_numpy(np.argmax(self.index < self.P, axis=1).astype(np.int64))
         if kind == "dense":
-            return _core.from_numpy(_one_hot(self.flat, self.P).reshape(self.L * self.K, self.P)).to(dtype)
+            return _core.from_numpy(_one_hot(self.index, self.P).reshape(self.L * self.K, self.P)).to(dtype)
         d = kind[1]
         base = _one_hot(self.taps[d].T, self.size[d])  # (L_d, K_d, n_d)
         kp = math.prod(self.kernel[:d])
@@ -142,16 +162,17 @@ class _Windows:
         if how != "gather" and t.is_floating_point() and t.numel() > 0:
             # a finite sum means every element is finite (an overflow to inf
             # only sends finite data to the exact gather)
-            if not bool(t.detach().sum().isfinite()):
+            if not bool(t.sum().isfinite()):
                 how = "gather"
         return how
 
 
-def _one_hot(taps, n):
-    """``taps`` (any shape, -1 = none) as a 0/1 array of shape ``taps.shape + (n,)``."""
-    out = np.zeros(taps.shape + (n,))
-    idx = np.nonzero(taps >= 0)
-    out[idx + (taps[idx],)] = 1
+def _one_hot(index, n):
+    """``index`` (any shape; values outside ``[0, n)`` mean none) as a 0/1
+    array of shape ``index.shape + (n,)``."""
+    out = np.zeros(index.shape + (n,))
+    where = np.nonzero((index >= 0) & (index < n))
+    out[where + (index[where],)] = 1
     return out
 
 
@@ -162,34 +183,74 @@ def _left(m, y):
     return m @ y
 
 
-def im2col(y, win):
-    """The ``(R, L, K, A)`` columns of ``y`` (``(R, P, A)``, ``P = prod(win.size)``):
-    ``cols[r, l, k, a]`` is ``y`` at tap ``k`` of window ``l``, 0 outside the input."""
+def _gather(y, win):
+    """``im2col`` without autograd."""
     r, a = y.shape[0], y.shape[2]
     how = win.strategy(y)
     if how == "gather":
         y = _core.cat([y, _core.zeros(r, 1, a, dtype=y.dtype)], 1)
-        return y.index_select(1, win.const("index")).reshape(r, win.L, win.K, a)
+        return y.index_select(1, win.const("index").reshape(-1)).reshape(r, win.L, win.K, a)
     for key, lead, _, inner, rest in win.stages(how):
         y = _left(win.const(key, y.dtype), y.reshape(r * lead, inner, rest * a))
     return y.reshape(r, win.L, win.K, a)
 
 
-def col2im(cols, win):
-    """The adjoint of ``im2col``: ``(R, L, K, A)`` columns summed onto the
-    input positions their taps read, ``(R, P, A)`` (taps outside dropped)."""
+def _scatter(cols, win):
+    """``col2im`` without autograd."""
     r, a = cols.shape[0], cols.shape[3]
     how = win.strategy(cols)
     if how == "gather":
         acc = _core.zeros(r, win.P + 1, a, dtype=cols.dtype)
-        return acc.index_add(1, win.const("index"), cols.reshape(r, win.L * win.K, a))[:, :win.P]
+        return acc.index_add(1, win.const("index").reshape(-1), cols.reshape(r, win.L * win.K, a))[:, :win.P]
     y = cols
     for key, lead, rows, _, rest in reversed(win.stages(how)):
         y = _left(win.const(key, cols.dtype).t(), y.reshape(r * lead, rows, rest * a))
     return y.reshape(r, win.P, a)
 
 
-@functools.lru_cache(maxsize=256)
+class _Im2Col(Function):
+    """``im2col`` as one node; its backward is ``col2im`` of the gradient."""
+
+    @staticmethod
+    def forward(ctx, y, win):
+        ctx.win = win
+        return _gather(y, win)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return col2im(grad, ctx.win), None
+
+
+class _Col2Im(Function):
+    """``col2im`` as one node; its backward is ``im2col`` of the gradient."""
+
+    @staticmethod
+    def forward(ctx, cols, win):
+        ctx.win = win
+        return _scatter(cols, win)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return im2col(grad, ctx.win), None
+
+
+def _recorded(t):
+    return t.requires_grad and _core.is_grad_enabled()
+
+
+def im2col(y, win):
+    """The ``(R, L, K, A)`` columns of ``y`` (``(R, P, A)``, ``P = prod(win.size)``):
+    ``cols[r, l, k, a]`` is ``y`` at tap ``k`` of window ``l``, 0 outside the input."""
+    return _Im2Col.apply(y, win) if _recorded(y) else _gather(y, win)
+
+
+def col2im(cols, win):
+    """The adjoint of ``im2col``: ``(R, L, K, A)`` columns summed onto the
+    input positions their taps read, ``(R, P, A)`` (taps outside dropped)."""
+    return _Col2Im.apply(cols, win) if _recorded(cols) else _scatter(cols, win)
+
+
+@PLANS.memoize
 def sliding(size, kernel, stride, pad, dilation, out):
     """The plan of ``out[d]`` windows per dim over ``size``: tap ``k`` of
     window ``l`` reads ``l * stride - pad + k * dilation`` (``pad`` is the
@@ -201,7 +262,7 @@ def sliding(size, kernel, stride, pad, dilation, out):
     return _Windows(size, taps)
 
 
-@functools.lru_cache(maxsize=256)
+@PLANS.memoize
 def adaptive(size, out):
     """The plan of adaptive pooling: window ``i`` of a dim spans
     ``[floor(i * n / out), ceil((i + 1) * n / out))`` (ATen's

@@ -1,26 +1,31 @@
 """``torch.nn.functional``: convolution, ``unfold`` (im2col) and ``fold`` (col2im).
 
 Each op gathers its windows with the shared planner of ``_windows``
-(``im2col``/``col2im``, exact adjoints of each other, built from
-differentiable ops, so gradients of any order come from autograd).
+(``im2col``/``col2im``, autograd nodes that are each other's backward, so
+gradients of any order come from autograd).
 
-A convolution works channels-last: the columns of the input, as
-``(N * L, K * C_in)`` rows (one per output position), times the weight as
-``(K * C_in, C_out)`` is one 2-D matmul whose backward is two more 2-D
-matmuls; a batch-broadcast matmul would instead reduce the weight's
-gradient over the batch, which the core does slowly. Groups use a
-block-diagonal weight (zeros between groups), so a grouped convolution costs
-as much as an ungrouped one of the same width. A transposed convolution is
-the adjoint: ``col2im(input @ weight)``. Shapes, defaults and error messages
-follow PyTorch (``torch/nn/functional.py``, ATen's ``Convolution.cpp`` and
-``Im2Col.cpp``).
+A convolution works channels-last, one matmul per group: the columns of the
+input, as ``(N * L, K * C_in/G)`` rows (one per output position), times the
+group's weight as ``(K * C_in/G, C_out/G)``; all groups are one batched
+matmul whose batches never mix, so an inf or NaN stays in its group, and the
+product of a depthwise convolution costs ``1/G`` of a dense one's (a
+block-diagonal weight would multiply by the zeros between groups). Without
+groups it is one 2-D matmul whose backward is two more 2-D matmuls (a
+batch-broadcast matmul would instead reduce the weight's gradient over the
+batch, which the core does slowly). A transposed convolution is the adjoint:
+``col2im(input @ weight)``. The bias is added with ``_channels``' ones
+matmul. Shapes, defaults and error messages follow PyTorch
+(``torch/nn/functional.py``, ATen's ``Convolution.cpp`` and ``Im2Col.cpp``).
 """
 
+import math
 import warnings
 
-from ... import _core
 from ..._composites import _type_name
+from ..._utils import format_shape
+from ..modules.utils import _pair
 from . import _windows
+from ._channels import add_channels
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -28,10 +33,6 @@ __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold",
 # ---------------------------------------------------------------------------
 # argument checks (ATen's messages)
 # ---------------------------------------------------------------------------
-
-def _fmt(seq):
-    return "[" + ", ".join(str(int(s)) for s in seq) + "]"
-
 
 def _expand(value, n, name):
     """ATen's ``expand_param_if_needed``: an int or 1-sequence repeated
@@ -41,7 +42,7 @@ def _expand(value, n, name):
         value = value * n
     if len(value) != n:
         raise RuntimeError(f"expected {name} to be a single integer value or a list of {n} values to match the "
-                           f"convolution dimensions, but got {name}={_fmt(value)}")
+                           f"convolution dimensions, but got {name}={format_shape(value)}")
     return tuple(value)
 
 
@@ -57,7 +58,7 @@ def _check_conv(fn, input, weight, bias, stride, padding, dilation, groups, nd, 
     (``padding`` may be the string 'same' or 'valid')."""
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to {fn}, but got input "
-                           f"of size: {_fmt(input.shape)}")
+                           f"of size: {format_shape(input.shape)}")
     unbatched = input.dim() == nd + 1
     if unbatched:
         input = input.unsqueeze(0)
@@ -74,7 +75,7 @@ def _check_conv(fn, input, weight, bias, stride, padding, dilation, groups, nd, 
     if any(s <= 0 for s in stride):
         raise RuntimeError("non-positive stride is not supported")
     if any(d <= 0 for d in dilation):
-        raise RuntimeError(f"dilation should be greater than zero, but got {_fmt(dilation)}")
+        raise RuntimeError(f"dilation should be greater than zero, but got {format_shape(dilation)}")
     if groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
     if str(input.dtype) == "torch.bool":
@@ -85,7 +86,7 @@ def _check_conv(fn, input, weight, bias, stride, padding, dilation, groups, nd, 
     if bias is not None and bias.dtype != input.dtype:
         names = [_C_TYPE_NAMES.get(str(t.dtype).replace("torch.", ""), str(t.dtype)) for t in (input, bias)]
         raise RuntimeError(f"Input type ({names[0]}) and bias type ({names[1]}) should be the same")
-    w = _fmt(weight.shape)
+    w = format_shape(weight.shape)
     if weight.shape[0] < 1 and not transposed:
         raise RuntimeError(f"Given groups={groups}, expected weight to be at least {groups} at dimension 0, but got "
                            f"weight of size {w} instead")
@@ -96,12 +97,12 @@ def _check_conv(fn, input, weight, bias, stride, padding, dilation, groups, nd, 
     out_channels = weight.shape[1] * groups if transposed else weight.shape[0]
     if input.shape[1] != channels:
         prefix = "transposed=1" if transposed else f"groups={groups}"
-        raise RuntimeError(f"Given {prefix}, weight of size {w}, expected input{_fmt(input.shape)} to have "
+        raise RuntimeError(f"Given {prefix}, weight of size {w}, expected input{format_shape(input.shape)} to have "
                            f"{channels} channels, but got {input.shape[1]} channels instead")
     if bias is not None and (bias.dim() != 1 or bias.shape[0] != out_channels):
         prefix = "Given transposed=1, weight" if transposed else "Given weight"
         raise RuntimeError(f"{prefix} of size {w}, expected bias to be 1-dimensional with {out_channels} elements, "
-                           f"but got bias of size {_fmt(bias.shape)} instead")
+                           f"but got bias of size {format_shape(bias.shape)} instead")
     kernel = tuple(weight.shape[2:])
     if any(s <= 0 for s in kernel):
         raise RuntimeError("kernel size should be greater than zero, but got "
@@ -130,41 +131,39 @@ def _same_padding(kernel, dilation, stride):
 # convolution
 # ---------------------------------------------------------------------------
 
-def _channels_last(x):
-    """``(N, C, *spatial)`` as a contiguous ``(N, P, C)`` (the matmul plans
-    reshape it anyway, and the finiteness probe sums contiguous data ~10x
-    faster)."""
-    return x.reshape(x.shape[0], x.shape[1], -1).transpose(1, 2).contiguous()
+def _grouped_channels_last(x, groups):
+    """``(N, G * C, *spatial)`` as a contiguous ``(G * N, P, C)``: each
+    group's channels last, groups leading, so a group's windows are one
+    block of ``im2col``'s rows and its matmul one batch of a ``bmm``."""
+    n, c, p = x.shape[0], x.shape[1] // groups, math.prod(x.shape[2:])
+    return x.reshape(n, groups, c, p).permute(1, 0, 3, 2).contiguous().reshape(groups * n, p, c)
 
 
-def _channels_first(y, n, spatial):
-    """``(N * P, C)`` rows as a contiguous ``(N, C, *spatial)`` (PyTorch's
-    convolutions return contiguous tensors, which code relies on, e.g.
-    ``out.view(n, -1)``)."""
-    return y.reshape(n, -1, y.shape[1]).transpose(1, 2).contiguous().reshape(n, y.shape[1], *spatial)
+def _grouped_matmul(a, b):
+    """``a @ b`` per group: ``(G, M, K) @ (G, K, O)``. One group is a plain
+    2-D matmul (the core's fastest); more are one batched matmul, in which
+    no group reads another's data."""
+    if a.shape[0] == 1:
+        return (a.reshape(a.shape[1], a.shape[2]) @ b.reshape(b.shape[1], b.shape[2])).unsqueeze(0)
+    return a @ b
 
 
-def _add_bias(y, bias):
-    """``y`` ``(M, C)`` plus ``bias`` ``(C,)`` on every row. The bias is
-    broadcast by a rank-1 matmul with ones: the core's broadcasting add is
-    ~40x slower than its same-shape add, and the bias's gradient (a sum over
-    rows) then is a matmul too."""
-    if bias is None:
-        return y
-    return y + _core.ones(y.shape[0], 1, dtype=y.dtype) @ bias.reshape(1, -1)
+def _channels_first(y, bias, n, spatial):
+    """``(G, N * P, O)`` rows as a contiguous ``(N, G * O, *spatial)``
+    plus ``bias`` (PyTorch's convolutions return contiguous tensors, which
+    code relies on, e.g. ``out.view(n, -1)``)."""
+    g, o = y.shape[0], y.shape[2]
+    y = y.reshape(g, n, math.prod(spatial), o).permute(1, 0, 3, 2).contiguous().reshape(n, g * o, *spatial)
+    return add_channels(y, bias)
 
 
-def _block_diagonal(w, groups):
-    """A grouped weight ``(G * A, K, B)`` (group-major rows) as the
-    ungrouped ``(G * A, K * G * B)``: group ``g``'s rows are nonzero only in
-    group ``g``'s ``B`` columns of every tap."""
-    if groups == 1:
-        return w.reshape(w.shape[0], -1)
-    ga, k, b = w.shape
-    w = w.reshape(groups, ga // groups, k, 1, b).expand(groups, ga // groups, k, groups, b)
-    own = _core.eye(groups, dtype=_core.bool).reshape(groups, 1, 1, groups, 1)
-    # masked_fill, not a multiply: a NaN weight stays in its own group
-    return w.masked_fill(own.logical_not(), 0).reshape(ga, k * groups * b)
+def _group_weight(weight, groups, k, transposed):
+    """The weight as ``(G, K * C_in/G, C_out/G)`` (rows tap-major, as
+    ``im2col``'s columns), or for a transposed convolution, whose weight is
+    ``(C_in, C_out/G, *kernel)``, as ``(G, C_in/G, K * C_out/G)``."""
+    a, b = weight.shape[0] // groups, weight.shape[1]
+    w = weight.reshape(groups, a, b, k).transpose(2, 3).reshape(groups, a, k * b)
+    return w if transposed else w.transpose(1, 2)
 
 
 def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
@@ -187,10 +186,10 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
                            f"({' x '.join(map(str, span))}). Kernel size can't be greater than actual input size")
     out = tuple((p - s) // st + 1 for p, s, st in zip(padded, span, stride))
     win = _windows.sliding(size, kernel, stride, before, dilation, out)
-    n, o = input.shape[0], weight.shape[0]
-    cols = _windows.im2col(_channels_last(input), win).reshape(n * win.L, -1)  # (N*L, K*C_in)
-    w = _block_diagonal(weight.reshape(o, weight.shape[1], win.K).transpose(1, 2), groups)  # (C_out, K*C_in)
-    result = _channels_first(_add_bias(cols @ w.t(), bias), n, out)
+    n, c = input.shape[0], input.shape[1] // groups
+    cols = _windows.im2col(_grouped_channels_last(input, groups), win)  # (G*N, L, K, C_in/G)
+    y = _grouped_matmul(cols.reshape(groups, n * win.L, win.K * c), _group_weight(weight, groups, win.K, False))
+    result = _channels_first(y, bias, n, out)
     return result.squeeze(0) if unbatched else result
 
 
@@ -249,11 +248,11 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
     # ``size`` windows (the windows past ``out`` that output_padding >= stride
     # would add are never read).
     win = _windows.sliding(out, kernel, stride, padding, dilation, size)
-    n, c = input.shape[0], input.shape[1]
-    w = _block_diagonal(weight.reshape(c, weight.shape[1], win.K).transpose(1, 2), groups)  # (C_in, K*C_out)
-    rows = _channels_last(input).reshape(n * win.L, c) @ w  # (N*L, K*C_out)
-    result = _windows.col2im(rows.reshape(n, win.L, win.K, -1), win)  # (N, P, C_out)
-    result = _channels_first(_add_bias(result.reshape(n * win.P, -1), bias), n, out)
+    n, c, o = input.shape[0], input.shape[1] // groups, weight.shape[1]
+    x = _grouped_channels_last(input, groups).reshape(groups, n * win.L, c)
+    rows = _grouped_matmul(x, _group_weight(weight, groups, win.K, True))  # (G, N*L, K*C_out/G)
+    result = _windows.col2im(rows.reshape(groups * n, win.L, win.K, o), win)  # (G*N, P, C_out/G)
+    result = _channels_first(result.reshape(groups, n * win.P, o), bias, n, out)
     return result.squeeze(0) if unbatched else result
 
 
@@ -283,8 +282,8 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 # unfold / fold
 # ---------------------------------------------------------------------------
 
-def _pair(v):
-    return tuple(int(x) for x in v) if isinstance(v, (tuple, list)) else (int(v),) * 2
+def _int_pair(v):
+    return tuple(int(x) for x in _pair(v))
 
 
 def _check_unfold_args(kernel, dilation, padding, stride):
@@ -314,7 +313,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     ``L`` is the number of blocks; within a channel the rows run over the
     kernel offsets row-major, as PyTorch's. Only 4-D (or unbatched 3-D)
     input is supported, as in PyTorch."""
-    kernel, dilation, padding, stride = map(_pair, (kernel_size, dilation, padding, stride))
+    kernel, dilation, padding, stride = map(_int_pair, (kernel_size, dilation, padding, stride))
     _check_unfold_args(kernel, dilation, padding, stride)
     if input.dim() not in (3, 4):
         raise NotImplementedError(f"Input Error: Only 3D or 4D input Tensors are supported (got {input.dim()}D)")
@@ -340,11 +339,11 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     ``(N, C, *output_size)`` (``(C, *output_size)``), summing overlapping
     values. ``L`` must equal the number of blocks of ``output_size``
     (PyTorch's RuntimeError otherwise)."""
-    size, kernel, dilation, padding, stride = map(_pair, (output_size, kernel_size, dilation, padding, stride))
+    size, kernel, dilation, padding, stride = map(_int_pair, (output_size, kernel_size, dilation, padding, stride))
     _check_unfold_args(kernel, dilation, padding, stride)
     if input.dim() not in (2, 3) or any(s == 0 for s in input.shape[1:]):
         raise RuntimeError("Expected 2D or 3D (batch mode) tensor for input with possibly 0 batch size and non-zero "
-                           f"dimensions for input, but got: {_fmt(input.shape)}")
+                           f"dimensions for input, but got: {format_shape(input.shape)}")
     unbatched = input.dim() == 2
     x = input.unsqueeze(0) if unbatched else input
     k = kernel[0] * kernel[1]

@@ -2,7 +2,12 @@
 
 Every function is written with rustgrad's differentiable tensor ops
 (``mean``, ``rsqrt``, broadcasting arithmetic), so first and higher-order
-gradients come from the ops themselves. Statistics are the biased ones
+gradients come from the ops themselves. ``batch_norm``, on the hot path of
+convolutional networks, sums its statistics and expands its per-channel
+scale and shift with ``_channels``' ones matmuls instead (~10x faster in the
+core than ``mean`` over several dims and broadcasting arithmetic); in
+evaluation it folds weight, running statistics and bias into one scale and
+one shift per channel, as ATen's CPU kernel. Statistics are the biased ones
 (divide by ``n``) used for normalizing; ``batch_norm`` and
 ``instance_norm`` update running statistics in place, outside autograd,
 with the unbiased batch variance, as ATen's CPU kernels do
@@ -12,7 +17,9 @@ with the unbiased batch variance, as ATen's CPU kernels do
 from ... import _core
 from ..._composites import _type_name
 from ..._dtypes import finfo
+from ..._utils import format_shape
 from ...grad_mode import no_grad
+from ._channels import add_channels, expand_channels, sum_channels
 
 __all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
            "local_response_norm"]
@@ -33,10 +40,6 @@ def _upcast(input):
     return input.float() if str(input.dtype) in _LOW_PRECISION else input
 
 
-def _shape_list(shape):
-    return "[" + ", ".join(str(s) for s in shape) + "]"
-
-
 def _check_normalized_shape(fn, input, normalized_shape, params, star):
     """The checks of ATen's ``_check_layer_norm_inputs``: ``normalized_shape``
     a non-empty sequence of ints matching input's trailing dims, and each
@@ -52,12 +55,12 @@ def _check_normalized_shape(fn, input, normalized_shape, params, star):
     for name, p in params:
         if p is not None and list(p.shape) != normalized_shape:
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but got {name} of shape "
-                               f"{_shape_list(p.shape)} and normalized_shape = {_shape_list(normalized_shape)}")
+                               f"{format_shape(p.shape)} and normalized_shape = {format_shape(normalized_shape)}")
     k = len(normalized_shape)
     if input.dim() < k or list(input.shape[input.dim() - k:]) != normalized_shape:
-        shown = _shape_list(normalized_shape)
+        shown = format_shape(normalized_shape)
         raise RuntimeError(f"Given normalized_shape={shown}, expected input with shape {star}{shown[1:]}, but got "
-                           f"input of size{_shape_list(input.shape)}")
+                           f"input of size{format_shape(input.shape)}")
     return tuple(range(-k, 0))
 
 
@@ -142,12 +145,12 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     _verify_batch_size([shape[0] * shape[1] // num_groups, num_groups] + shape[2:])
     if shape[1] % num_groups != 0:
         raise RuntimeError("Expected number of channels in input to be divisible by num_groups, but got input of "
-                           f"shape {_shape_list(shape)} and num_groups={num_groups}")
+                           f"shape {format_shape(shape)} and num_groups={num_groups}")
     for name, p in (("weight", weight), ("bias", bias)):
         if p is not None and (p.dim() != 1 or p.numel() != shape[1]):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of channels in input, "
-                               f"but got {name} of shape {_shape_list(p.shape)} and input of shape "
-                               f"{_shape_list(shape)}")
+                               f"but got {name} of shape {format_shape(p.shape)} and input of shape "
+                               f"{format_shape(shape)}")
     _require_floating(input, "group_norm")
     grouped = _upcast(input).reshape(shape[0], num_groups, -1)
     out, _, _ = _standardize(grouped, (-1,), eps)
@@ -183,24 +186,33 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     if (running_mean is None) != (running_var is None):
         raise ValueError("running_mean and running_var must either both be None or neither be None")
     _require_floating(input, "batch_norm")
-    cshape = _channel_shape(input)
-    weight = None if weight is None else weight.reshape(cshape)
-    bias = None if bias is None else bias.reshape(cshape)
     if input.numel() == 0:
         # ATen returns early here: no statistics of an empty batch.
-        return _affine(input.clone(), weight, bias)
+        cshape = _channel_shape(input)
+        return _affine(input.clone(), *(None if t is None else t.reshape(cshape) for t in (weight, bias)))
     x = _upcast(input)
     if not training:
-        out = (x - running_mean.reshape(cshape)) * (running_var.reshape(cshape) + eps).rsqrt()
-        return _affine(out, weight, bias).to(input.dtype)
-    dims = (0,) + tuple(range(2, input.dim()))
-    out, mean, var = _standardize(x, dims, eps)
+        scale = _scale(running_var, weight, eps)
+        shift = -running_mean * scale
+        shift = shift if bias is None else shift + bias
+        return add_channels(x * expand_channels(scale, tuple(x.shape)), shift).to(input.dtype)
+    n = input.numel() // channels
+    mean = sum_channels(x) / n
+    centered = x - expand_channels(mean, tuple(x.shape))
+    var = sum_channels(centered * centered) / n  # biased; two passes, as exact as ATen's
+    scale = _scale(var, weight, eps)
     if running_mean is not None:
-        n = input.numel() // channels
         with no_grad():
-            _update_running(running_mean, mean.reshape(-1), momentum)
-            _update_running(running_var, var.reshape(-1) * (n / (n - 1)), momentum)
-    return _affine(out, weight, bias).to(input.dtype)
+            _update_running(running_mean, mean, momentum)
+            _update_running(running_var, var * (n / (n - 1)), momentum)
+    return add_channels(centered * expand_channels(scale, tuple(x.shape)), bias).to(input.dtype)
+
+
+def _scale(var, weight, eps):
+    """The per-channel factor of batch norm: ``weight / sqrt(var + eps)``
+    (without ``weight`` when it is None)."""
+    scale = (var + eps).rsqrt()
+    return scale if weight is None else scale * weight
 
 
 def _update_running(running, stat, momentum):

@@ -14,15 +14,12 @@ order.
 import numpy as np
 
 from ... import _core
+from ..._utils import format_shape
 
 __all__ = ["pad"]
 
 _MODES = ("constant", "reflect", "replicate", "circular")
 _AXES = "DHW"
-
-
-def _shape_list(shape):
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 def _pairs(input, pad):
@@ -72,7 +69,7 @@ def _check_nonempty(input, k):
     dims = input.shape[1:] if input.dim() == k + 2 else input.shape
     if any(s == 0 for s in dims):
         raise RuntimeError(f"Expected {k + 1}D or {k + 2}D (batch mode) tensor with possibly 0 batch size and "
-                           f"other non-zero dimensions for input, but got: {_shape_list(input.shape)}")
+                           f"other non-zero dimensions for input, but got: {format_shape(input.shape)}")
 
 
 def _check_output_size(input, pad):
@@ -95,7 +92,7 @@ def _check_reflect(input, pad):
         if not (left < input.shape[d] and right < input.shape[d]):
             raise RuntimeError(f"Argument #{4 + 2 * j}: Padding size should be less than the corresponding input "
                                f"dimension, but got: padding ({left}, {right}) at dimension {d} of input "
-                               f"{_shape_list(input.shape)}")
+                               f"{format_shape(input.shape)}")
 
 
 def _check_circular(input, pad):

@@ -14,23 +14,18 @@ Output sizes, window bounds and divisors follow ATen
 messages, which differ between the 1-d and 2-d functions as in PyTorch.
 """
 
-import functools
-
 import numpy as np
 
 from ... import _core
 from ..._composites import _type_name
 from ..._dtypes import iinfo
+from ..._utils import format_shape
 from . import _windows
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
            "adaptive_max_pool1d_with_indices", "adaptive_max_pool2d_with_indices",
            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "lp_pool1d", "lp_pool2d"]
-
-
-def _fmt(shape):
-    return "[" + ", ".join(str(s) for s in shape) + "]"
 
 
 def _not_implemented(fn, input, floating_only=False):
@@ -75,7 +70,9 @@ def _max(x, win, return_indices):
     values = values.reshape(n, c, *win.out)
     if not return_indices:
         return values
-    flat = win.const("flat").expand(n, c, win.L, win.K).gather(3, arg.unsqueeze(3))
+    flat = win.const("index").expand(n, c, win.L, win.K).gather(3, arg.unsqueeze(3))
+    if win.hollow:  # a window with no tap inside reports -1 (ATen: its first tap past the padding)
+        flat = flat.masked_fill(flat == win.P, -1)
     return values, flat.reshape(n, c, *win.out)
 
 
@@ -151,7 +148,7 @@ def _batched(x):
     unbatched, after ATen's check that every non-batch dim is non-empty."""
     if x.dim() not in (3, 4) or any(s == 0 for s in x.shape[-3:]):
         raise RuntimeError("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size for input, but "
-                           f"got:{_fmt(x.shape)}")
+                           f"got:{format_shape(x.shape)}")
     return (x.unsqueeze(0), True) if x.dim() == 3 else (x, False)
 
 
@@ -210,7 +207,7 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     and bool input, as PyTorch's ``max_pool1d_impl``."""
     if input.dim() not in (2, 3) or any(s == 0 for s in input.shape[-2:]):
         raise RuntimeError("max_pool1d: Expected 2D or 3D (batch mode) tensor with optional 0 dim batch size for "
-                           f"input, but got:{_fmt(input.shape)}")
+                           f"input, but got:{format_shape(input.shape)}")
     _not_implemented("max_pool1d_impl", input, floating_only=True)
     k = _one("max_pool1d", kernel_size, "kernel_size")
     s = k if stride is None or (not isinstance(stride, int) and len(stride) == 0) else \
@@ -244,7 +241,7 @@ def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation
 # average pooling
 # ---------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=256)
+@_windows.PLANS.memoize
 def _avg_divisor(size, kernel, stride, pad, out, count_include_pad):
     """ATen's divide factor per window (``(L,)``): the window clipped to the
     padded input when ``count_include_pad``, else to the input itself."""
@@ -320,7 +317,7 @@ def _adaptive_plan(fn, input, output_size, nd):
     ``None`` in ``output_size`` keeps that input size."""
     if input.dim() not in (nd + 1, nd + 2):
         sep = ": " if fn.startswith("adaptive_max") else " "
-        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{_fmt(input.shape)}")
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got{sep}{format_shape(input.shape)}")
     out = (output_size,) * nd if isinstance(output_size, int) or output_size is None else tuple(output_size)
     if len(out) != nd:
         raise RuntimeError(f"{fn}: output_size must be {nd}" if fn.startswith("adaptive_avg")
@@ -330,12 +327,12 @@ def _adaptive_plan(fn, input, output_size, nd):
     for i in range(1, input.dim()):
         if input.shape[i] == 0:
             raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch dimensions, but input "
-                               f"has sizes {_fmt(input.shape)} with dimension {i} being empty")
+                               f"has sizes {format_shape(input.shape)} with dimension {i} being empty")
     if min(out) < 0:
         if fn.startswith("adaptive_avg"):
             raise RuntimeError(f"{fn}: elements of output_size must be greater than or equal to 0 but received "
                                "{" + ", ".join(map(str, out)) + "}")
-        shape = _fmt(tuple(input.shape[:-nd]) + out)
+        shape = format_shape(tuple(input.shape[:-nd]) + out)
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: {shape}")
     x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
     return x, unbatched, _windows.adaptive(size, out)
@@ -349,7 +346,7 @@ def adaptive_avg_pool2d(input, output_size):
     Floating input only (NotImplementedError otherwise, as PyTorch)."""
     x, unbatched, win = _adaptive_plan("adaptive_avg_pool2d", input, output_size, 2)
     _not_implemented("adaptive_avg_pool2d", input, floating_only=True)
-    divisor = (win.flat >= 0).sum(1).astype(np.float64)
+    divisor = (win.index < win.P).sum(1).astype(np.float64)
     return _unbatch(_mean(x, win, divisor), unbatched)
 
 

@@ -9,7 +9,8 @@ from itertools import chain
 
 from ..._core import Tensor
 from ..parameter import Parameter
-from .module import Module, _addindent, _typename
+from ..._utils import typename
+from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
 
@@ -457,7 +458,7 @@ class ParameterDict(Module):
             _update_pairs(self, parameters, "ParameterDict")
 
     def extra_repr(self):
-        return "\n".join(_member_line(k, p, _typename) for k, p in self.items())
+        return "\n".join(_member_line(k, p, typename) for k, p in self.items())
 
     def __call__(self, input):
         raise RuntimeError("ParameterDict should not be called.")

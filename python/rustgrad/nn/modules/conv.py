@@ -9,7 +9,6 @@ weight from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias from the same
 bound), padding modes (non-zero ones pad with ``F.pad`` first) and reprs.
 """
 
-import collections.abc
 import math
 
 from ... import _core
@@ -18,25 +17,9 @@ from .. import functional as F
 from .. import init
 from ..parameter import Parameter
 from .module import Module
+from .utils import _pair, _reverse_repeat_tuple, _single
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
-
-
-def _ntuple(n):
-    """``torch.nn.modules.utils._ntuple``: an iterable as a tuple, anything
-    else repeated ``n`` times."""
-    def parse(x):
-        return tuple(x) if isinstance(x, collections.abc.Iterable) else (x,) * n
-    return parse
-
-
-_single, _pair = _ntuple(1), _ntuple(2)
-
-
-def _reverse_repeat_tuple(t, n):
-    """``(1, 2)`` -> ``(2, 2, 1, 1)`` for ``n = 2``: per-dim padding in
-    ``F.pad``'s last-dim-first order."""
-    return tuple(x for x in reversed(t) for _ in range(n))
 
 
 class _ConvNd(Module):

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 from ... import _core
 from ..._core import Tensor
+from ..._utils import typename, zero_grad_
 from ...grad_mode import no_grad
 from ..parameter import Buffer, Parameter
 from ._hooks import (BackwardHook, RemovableHandle, _WrappedHook, _global_backward_hooks,  # noqa: F401
@@ -51,22 +52,6 @@ class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpec
         return super().__repr__()
 
     __str__ = __repr__
-
-
-def _typename(obj):
-    """``torch.typename``: ``'torch.FloatTensor'`` for a tensor, the
-    qualified class name otherwise (builtins unqualified)."""
-    if isinstance(obj, Tensor):
-        return obj.type()
-    module = getattr(obj, "__module__", "") or ""
-    if hasattr(obj, "__qualname__"):
-        qualname = obj.__qualname__
-    elif hasattr(obj, "__name__"):
-        qualname = obj.__name__
-    else:
-        module = obj.__class__.__module__ or ""
-        qualname = obj.__class__.__qualname__
-    return qualname if module in ("", "builtins") else f"{module}.{qualname}"
 
 
 def _is_tensor_like(obj):
@@ -109,7 +94,7 @@ def _parse_to(*args, **kwargs):
         elif isinstance(arg, (str, int, _core.device)):
             device = arg
         else:
-            raise TypeError(f"to() received an invalid combination of arguments - got ({_typename(arg)})")
+            raise TypeError(f"to() received an invalid combination of arguments - got ({typename(arg)})")
     return device, dtype
 
 
@@ -169,7 +154,7 @@ class Module:
         if table not in self.__dict__:
             raise AttributeError(f"cannot assign {kind} before Module.__init__() call")
         if not isinstance(name, str):
-            raise TypeError(f"{kind} name should be a string. Got {_typename(name)}")
+            raise TypeError(f"{kind} name should be a string. Got {typename(name)}")
         if "." in name:
             raise KeyError(f'{kind} name can\'t contain "."')
         if name == "":
@@ -186,7 +171,7 @@ class Module:
         """
         self._check_member_name("buffer", name, "_buffers")
         if tensor is not None and not _is_tensor_like(tensor):
-            raise TypeError(f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+            raise TypeError(f"cannot assign '{typename(tensor)}' object to buffer '{name}' "
                             "(torch Tensor or None required)")
         if isinstance(tensor, Buffer):
             # rustgrad's Buffer is a marker subclass; modules store plain tensors.
@@ -213,7 +198,7 @@ class Module:
             self._parameters[name] = None
             return
         if not isinstance(param, Parameter):
-            raise TypeError(f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+            raise TypeError(f"cannot assign '{typename(param)}' object to parameter '{name}' "
                             "(torch.nn.Parameter or None required)")
         if param.grad_fn:
             raise ValueError(
@@ -232,9 +217,9 @@ class Module:
         Raises TypeError for a non-Module, KeyError for a bad or taken name.
         """
         if not isinstance(module, Module) and module is not None:
-            raise TypeError(f"{_typename(module)} is not a Module subclass")
+            raise TypeError(f"{typename(module)} is not a Module subclass")
         if not isinstance(name, str):
-            raise TypeError(f"module name should be a string. Got {_typename(name)}")
+            raise TypeError(f"module name should be a string. Got {typename(name)}")
         if hasattr(self, name) and name not in self._modules:
             raise KeyError(f"attribute '{name}' already exists")
         if "." in name:
@@ -343,7 +328,7 @@ class Module:
             return
         if params is not None and name in params:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as parameter '{name}' "
                                 "(torch.nn.Parameter or None expected)")
             self.register_parameter(name, value)
             return
@@ -356,14 +341,14 @@ class Module:
             return
         if modules is not None and name in modules:
             if value is not None:
-                raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as child module '{name}' "
                                 "(torch.nn.Module or None expected)")
             modules[name] = _run_module_registration_hooks(self, name, value)
             return
         buffers = self.__dict__.get("_buffers")
         if isinstance(value, Buffer) or (buffers is not None and name in buffers):
             if value is not None and not _is_tensor_like(value):
-                raise TypeError(f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                raise TypeError(f"cannot assign '{typename(value)}' as buffer '{name}' "
                                 "(torch.nn.Buffer, torch.Tensor or None expected)")
             if isinstance(value, Buffer):
                 persistent = value.persistent
@@ -984,18 +969,7 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Resets every parameter's gradient: to ``None`` (default), or to
         zeros in place (detached) with ``set_to_none=False``."""
-        for p in self.parameters():
-            if p.grad is None:
-                continue
-            if set_to_none:
-                p.grad = None
-                continue
-            grad = p.grad
-            if grad.grad_fn is not None:
-                grad.detach_()
-            else:
-                grad.requires_grad_(False)
-            grad.zero_()
+        zero_grad_(self.parameters(), set_to_none)
 
     # ------------------------------------------------------------------
     # printing

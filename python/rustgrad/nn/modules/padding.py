@@ -4,25 +4,15 @@ and 3-d forms), calling ``F.pad``. ``padding`` is an int (the same on every
 side) or a tuple ``(left, right[, top, bottom[, front, back]])``. After
 ``torch/nn/modules/padding.py``."""
 
-import collections.abc
-from itertools import repeat
-
 from .. import functional as F
 from .module import Module
+from .utils import _ntuple
 
 __all__ = [
     "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
     "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
     "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
 ]
-
-
-def _ntuple(x, n):
-    """PyTorch's ``_ntuple``: an iterable as a tuple, anything else repeated
-    ``n`` times."""
-    if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
-        return tuple(x)
-    return tuple(repeat(x, n))
 
 
 class _PadNd(Module):
@@ -35,7 +25,7 @@ class _PadNd(Module):
 
     def __init__(self, padding):
         super().__init__()
-        self.padding = _ntuple(padding, 2 * self._dims)
+        self.padding = _ntuple(2 * self._dims)(padding)
 
     def forward(self, input):
         return F.pad(input, self.padding, self._mode)

@@ -8,8 +8,8 @@ given (``AvgPool1d`` as 1-tuples) and calls the functional form of
 """
 
 from .. import functional as F
-from .conv import _single
 from .module import Module
+from .utils import _single
 
 __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
            "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "LPPool1d", "LPPool2d"]

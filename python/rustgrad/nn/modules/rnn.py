@@ -238,6 +238,9 @@ class RNNBase(Module):
         return (self.num_layers * num_directions, mini_batch, self._state_sizes()[0])
 
     def check_hidden_size(self, hx, expected_hidden_size, msg="Expected hidden size {}, got {}"):
+        """RuntimeError ``msg`` (formatted with the expected size, as given,
+        and ``hx``'s size as a list: PyTorch's "Expected hidden size (1, 3,
+        20), got [1, 4, 20]") unless ``hx`` has ``expected_hidden_size``."""
         if tuple(hx.size()) != tuple(expected_hidden_size):
             raise RuntimeError(msg.format(expected_hidden_size, list(hx.size())))
 

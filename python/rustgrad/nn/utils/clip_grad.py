@@ -3,7 +3,6 @@ parameters in place (after ``torch/nn/utils/clip_grad.py``; rustgrad has one
 CPU device, so there is no per-device grouping and ``foreach`` is accepted
 and ignored)."""
 
-import functools
 import types
 import warnings
 
@@ -12,17 +11,6 @@ from ..._core import Tensor
 from ...grad_mode import no_grad
 
 __all__ = ["clip_grad_norm", "clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_"]
-
-
-def _no_grad(func):
-    """Runs ``func`` under ``no_grad()``."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        with no_grad():
-            return func(*args, **kwargs)
-
-    return wrapper
 
 
 def _as_list(tensors):
@@ -34,7 +22,7 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
-@_no_grad
+@no_grad()
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """The ``norm_type``-norm of all ``tensors`` together, i.e. the norm of
     their individual norms (``inf`` for the max-norm); ``tensor(0.)`` for
@@ -59,7 +47,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return total_norm
 
 
-@_no_grad
+@no_grad()
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Multiplies every gradient by ``min(max_norm / (total_norm + 1e-6),
     1)`` in place (PyTorch's formula: the 1e-6 keeps a zero norm finite)."""
@@ -71,7 +59,7 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
         g.mul_(clip_coef.to(dtype=g.dtype))
 
 
-@_no_grad
+@no_grad()
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Rescales the gradients of ``parameters`` (a tensor or an iterable) so
     their total ``norm_type``-norm is at most ``max_norm``; returns the total
@@ -94,7 +82,7 @@ def clip_grad_norm(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False
     return clip_grad_norm_(parameters, max_norm, norm_type, error_if_nonfinite, foreach)
 
 
-@_no_grad
+@no_grad()
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamps every gradient of ``parameters`` to
     ``[-clip_value, clip_value]`` in place; returns None."""

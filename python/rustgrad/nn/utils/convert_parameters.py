@@ -3,13 +3,9 @@ vector and back (after ``torch/nn/utils/convert_parameters.py``)."""
 
 from ... import _core
 from ..._core import Tensor
+from ..._utils import typename
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
-
-
-def _typename(obj):
-    from ..modules.module import _typename as typename
-    return typename(obj)
 
 
 def parameters_to_vector(parameters):
@@ -23,7 +19,7 @@ def vector_to_parameters(vec, parameters):
     each parameter (reshaped to it; the parameters then alias ``vec``).
     Raises TypeError when ``vec`` is not a tensor."""
     if not isinstance(vec, Tensor):
-        raise TypeError(f"expected torch.Tensor, but got: {_typename(vec)}")
+        raise TypeError(f"expected torch.Tensor, but got: {typename(vec)}")
     pointer = 0
     for param in parameters:
         num_param = param.numel()
