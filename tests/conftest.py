@@ -275,6 +275,29 @@ def raises_same(fn_rg, fn_torch):
     return out
 
 
+def functional_error_tests(cases):
+    """The two tests of a table of ``(fn, exception class, message)`` error
+    cases, where ``fn(F, zeros)`` calls ``nn.functional`` with a tensor
+    factory: rustgrad raises exactly ``message``, and raises what PyTorch
+    raises for the same call. Assign the pair to two ``test_`` names."""
+    F = rg.nn.functional
+
+    @pytest.mark.parametrize("case", range(len(cases)))
+    def test_errors(case):
+        fn, cls, message = cases[case]
+        with pytest.raises(cls) as info:
+            fn(F, rg.zeros)
+        assert str(info.value) == message
+
+    @pytest.mark.parametrize("case", range(len(cases)))
+    def test_errors_same_as_torch(torch, case):
+        fn = cases[case][0]
+        ours, theirs = raises_same(lambda: fn(F, rg.zeros), lambda: fn(torch.nn.functional, torch.zeros))
+        assert ours == theirs
+
+    return test_errors, test_errors_same_as_torch
+
+
 VIEW_KINDS = ["contiguous", "transposed", "strided", "expanded"]
 
 

@@ -19,7 +19,7 @@ import pytest
 import rustgrad as rg
 import rustgrad.nn as nn
 import rustgrad.nn.functional as F
-from conftest import REFERENCE, N, T, assert_close, check_grads, raises_same, run_python
+from conftest import REFERENCE, N, T, assert_close, check_grads, functional_error_tests, run_python
 
 STRATEGIES = ["dense", "separable", "gather"]
 
@@ -493,10 +493,6 @@ def test_unfold_fold_vs_torch(torch, xs, kw):
 # errors (PyTorch's classes and messages)
 # ---------------------------------------------------------------------------
 
-def _z(*shape):
-    return rg.zeros(*shape)
-
-
 ERROR_CASES = [
     (lambda F, z: F.conv2d(z(1, 4, 8, 8), z(16, 3, 3, 3)), RuntimeError,
      "Given groups=1, weight of size [16, 3, 3, 3], expected input[1, 4, 8, 8] to have 3 channels, but got 4 "
@@ -586,19 +582,7 @@ ERROR_CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", range(len(ERROR_CASES)))
-def test_errors(case):
-    fn, cls, message = ERROR_CASES[case]
-    with pytest.raises(cls) as info:
-        fn(F, _z)
-    assert str(info.value) == message
-
-
-@pytest.mark.parametrize("case", range(len(ERROR_CASES)))
-def test_errors_same_as_torch(torch, case):
-    fn = ERROR_CASES[case][0]
-    ours, theirs = raises_same(lambda: fn(F, _z), lambda: fn(torch.nn.functional, torch.zeros))
-    assert ours == theirs
+test_errors, test_errors_same_as_torch = functional_error_tests(ERROR_CASES)
 
 
 # ---------------------------------------------------------------------------

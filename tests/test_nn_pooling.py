@@ -18,7 +18,7 @@ import pytest
 import rustgrad as rg
 import rustgrad.nn as nn
 import rustgrad.nn.functional as F
-from conftest import REFERENCE, N, T, assert_close, raises_same
+from conftest import REFERENCE, N, T, assert_close, functional_error_tests
 
 STRATEGIES = ["dense", "separable", "gather"]
 
@@ -562,23 +562,7 @@ ERROR_CASES = [
 ]
 
 
-def _z(*shape):
-    return rg.zeros(*shape)
-
-
-@pytest.mark.parametrize("case", range(len(ERROR_CASES)))
-def test_errors(case):
-    fn, cls, message = ERROR_CASES[case]
-    with pytest.raises(cls) as info:
-        fn(F, _z)
-    assert str(info.value) == message
-
-
-@pytest.mark.parametrize("case", range(len(ERROR_CASES)))
-def test_errors_same_as_torch(torch, case):
-    fn = ERROR_CASES[case][0]
-    ours, theirs = raises_same(lambda: fn(F, _z), lambda: fn(torch.nn.functional, torch.zeros))
-    assert ours == theirs
+test_errors, test_errors_same_as_torch = functional_error_tests(ERROR_CASES)
 
 
 # ---------------------------------------------------------------------------
