@@ -20,6 +20,9 @@ from .upsampling import *  # noqa: F401,F403
 from .rnn import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
 from .transformer import *  # noqa: F401,F403
+from .instancenorm import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
 
 # The layers only: without this, ``from .modules import *`` in ``nn`` would
 # also export the submodules themselves, and ``utils`` would shadow ``nn.utils``.

@@ -8,7 +8,8 @@ directions and stacked layers. As in PyTorch's CPU kernels, the
 input-to-hidden products of a whole sequence are one matrix product made
 before the time loop; only the hidden-to-hidden product is sequential.
 Everything is built from differentiable tensor ops, so autograd (and
-``create_graph``) work through it. Packed sequences are not supported.
+``create_graph``) work through it. A ``PackedSequence`` input runs on its
+packed data directly, each step over the sequences still running.
 """
 
 import math
@@ -19,6 +20,7 @@ from ... import _core
 from .. import functional as F
 from .. import init
 from ..parameter import Parameter
+from ..utils.rnn import PackedSequence
 from .module import Module
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
@@ -74,19 +76,36 @@ _KINDS = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
 # ---------------------------------------------------------------------------
 
 
-def _run_direction(step, gates, state, w_hh, b_hh, w_hr, reverse):
-    """Runs ``step`` over the time steps of ``gates`` (T, B, G), forwards or
-    backwards. Returns the outputs (T, B, H) in input order and the final
-    state."""
-    inputs = gates.unbind(0)
+def _run_direction(step, gates, state, w_hh, b_hh, w_hr, reverse, batch_sizes=None):
+    """Runs ``step`` over the time steps of ``gates``, forwards or
+    backwards. Returns the outputs in input order and the final state.
+
+    ``gates`` is (T, B, G), or packed data (N, G) with ``batch_sizes``: then
+    step ``t`` runs only the first ``batch_sizes[t]`` rows (the batch is
+    sorted by decreasing length). Going forwards, rows whose sequence ended
+    leave the state frozen at their last step; going backwards, rows join
+    from their initial state at their own last element, as in ATen's packed
+    kernels. The output is then packed data (N, H) too."""
+    inputs = gates.unbind(0) if batch_sizes is None else gates.split(batch_sizes)
     outputs = [None] * len(inputs)
+    initial, finished = state, []
+    if reverse:
+        state = tuple(s[:inputs[-1].size(0)] for s in initial)
     for t in (reversed(range(len(inputs))) if reverse else range(len(inputs))):
+        rows, active = inputs[t].size(0), state[0].size(0)
+        if rows < active:  # forwards only: some sequences ended
+            finished.append(tuple(s[rows:] for s in state))
+            state = tuple(s[:rows] for s in state)
+        elif rows > active:  # backwards only: some sequences start
+            state = tuple(_core.cat([s, s0[active:rows]]) for s, s0 in zip(state, initial))
         state = step(inputs[t], state, w_hh, b_hh, w_hr)
         outputs[t] = state[0]
-    return _core.stack(outputs), state
+    if finished:  # the earliest to end are the last rows
+        state = tuple(_core.cat(list(parts)) for parts in zip(state, *reversed(finished)))
+    return (_core.stack if batch_sizes is None else _core.cat)(outputs), state
 
 
-def _stacked_rnn(step, input, hx, weights, num_directions, dropout, training):
+def _stacked_rnn(step, input, hx, weights, num_directions, dropout, training, batch_sizes=None):
     """A stacked, optionally bidirectional recurrence.
 
     ``input`` (T, B, I) is time-major; ``hx`` a tuple of initial states,
@@ -95,6 +114,8 @@ def _stacked_rnn(step, input, hx, weights, num_directions, dropout, training):
     None for absent ones). Dropout (when ``training``) is applied to the
     outputs of every layer but the last. Returns the last layer's output
     (T, B, num_directions * H) and the final states, stacked like ``hx``.
+    With ``batch_sizes`` (a list), ``input`` and the output are packed data
+    (N, *) instead (see ``_run_direction``).
     """
     finals = []
     num_layers = len(weights) // num_directions
@@ -104,7 +125,7 @@ def _stacked_rnn(step, input, hx, weights, num_directions, dropout, training):
             index = layer * num_directions + direction
             w_ih, w_hh, b_ih, b_hh, w_hr = weights[index]
             out, state = _run_direction(step, F.linear(input, w_ih, b_ih), tuple(s[index] for s in hx),
-                                        w_hh, b_hh, w_hr, reverse=direction == 1)
+                                        w_hh, b_hh, w_hr, reverse=direction == 1, batch_sizes=batch_sizes)
             outputs.append(out)
             finals.append(state)
         input = outputs[0] if num_directions == 1 else _core.cat(outputs, -1)
@@ -220,8 +241,9 @@ class RNNBase(Module):
             raise ValueError(
                 f"RNN input dtype ({input.dtype}) does not match weight dtype ({weight.dtype}). "
                 f"Convert input: input.to({weight.dtype}), or convert model: model.to({input.dtype})")
-        if input.dim() != 3:
-            raise RuntimeError(f"input must have 3 dimensions, got {input.dim()}")
+        expected_dim = 2 if batch_sizes is not None else 3  # packed data is (N, I)
+        if input.dim() != expected_dim:
+            raise RuntimeError(f"input must have {expected_dim} dimensions, got {input.dim()}")
         if self.input_size != input.size(-1):
             raise RuntimeError("input.size(-1) must be equal to input_size. "
                                f"Expected {self.input_size}, got {input.size(-1)}")
@@ -233,7 +255,10 @@ class RNNBase(Module):
 
     def get_expected_hidden_size(self, input, batch_sizes=None):
         """``(num_layers * num_directions, batch, H_out)``."""
-        mini_batch = input.size(0) if self.batch_first else input.size(1)
+        if batch_sizes is not None:
+            mini_batch = int(batch_sizes[0])
+        else:
+            mini_batch = input.size(0) if self.batch_first else input.size(1)
         num_directions = 2 if self.bidirectional else 1
         return (self.num_layers * num_directions, mini_batch, self._state_sizes()[0])
 
@@ -271,8 +296,8 @@ class RNNBase(Module):
         """The forward pass shared by RNN, LSTM and GRU; ``hx`` is None, a
         tensor (h) or, for the LSTM, a pair (h, c). Returns the output and
         the final states as a tuple."""
-        if not isinstance(input, _core.Tensor):
-            raise NotImplementedError(f"{type(self).__name__}: packed sequences are not supported by rustgrad")
+        if isinstance(input, PackedSequence):
+            return self._forward_packed(input, hx)
         if input.dim() not in (2, 3):
             noun = " tensor" if self.mode.startswith("RNN") else ""
             raise ValueError(f"{self._label}: Expected input to be 2D or 3D, got {input.dim()}D{noun} instead")
@@ -289,7 +314,7 @@ class RNNBase(Module):
             self._check_state_dims(states, batched)
             if not batched:
                 states = tuple(s.unsqueeze(1) for s in states)
-        self.check_forward_args(input, states if self._num_states > 1 else states[0])
+        self.check_forward_args(input, self._unpack_states(states))
         if input.size(1 - batch_dim) == 0:
             raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
         if self.batch_first:
@@ -303,6 +328,28 @@ class RNNBase(Module):
             states = tuple(s.squeeze(1) for s in states)
         return output, states
 
+    def _unpack_states(self, states):
+        """The states as the checks take them: h alone, or the pair (h, c)."""
+        return states if self._num_states > 1 else states[0]
+
+    def _forward_packed(self, packed, hx):
+        """``_forward`` for a ``PackedSequence``: the initial states are
+        taken in the original batch order and put in the sorted one, and the
+        final states put back (PyTorch's ``permute_hidden``)."""
+        data, batch_sizes, sorted_indices, unsorted_indices = packed
+        sizes = batch_sizes.tolist()
+        if hx is None:
+            states = tuple(_core.zeros(self.get_expected_hidden_size(data, sizes)[:2] + (size,), dtype=data.dtype,
+                                       device=data.device) for size in self._state_sizes())
+        else:
+            states = (hx[0], hx[1]) if self._num_states > 1 else (hx,)
+            states = _permute_states(states, sorted_indices)
+        self.check_forward_args(data, self._unpack_states(states), sizes)
+        output, states = _stacked_rnn(_STEPS[self.mode], data, states, self._layer_weights(),
+                                      2 if self.bidirectional else 1, self.dropout, self.training, sizes)
+        return (PackedSequence(output, batch_sizes, sorted_indices, unsorted_indices),
+                _permute_states(states, unsorted_indices))
+
     def _layer_weights(self):
         """``(w_ih, w_hh, b_ih, b_hh, w_hr)`` per layer and direction, None
         for the absent ones."""
@@ -312,6 +359,14 @@ class RNNBase(Module):
     @property
     def _label(self):
         return {"RNN_TANH": "RNN", "RNN_RELU": "RNN"}.get(self.mode, self.mode)
+
+
+def _permute_states(states, permutation):
+    """Each state (L*D, B, *) with its batch reordered by ``permutation``
+    (unchanged when None)."""
+    if permutation is None:
+        return states
+    return tuple(s.index_select(1, permutation) for s in states)
 
 
 def _check_hyperparameters(mode, input_size, hidden_size, num_layers, bias, batch_first, dropout, proj_size):
