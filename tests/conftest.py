@@ -298,6 +298,35 @@ def functional_error_tests(cases):
     return test_errors, test_errors_same_as_torch
 
 
+# The data paths of nn.functional's window planner (im2col/col2im).
+WINDOW_STRATEGIES = ["dense", "separable", "gather"]
+
+
+def force_window_strategy(monkeypatch, name):
+    """Makes every im2col/col2im (gradients included) take data path
+    ``name``; skips under PyTorch, which has no such paths."""
+    if REFERENCE:
+        pytest.skip("forces a rustgrad-internal code path")
+    from rustgrad.nn.functional import _windows
+
+    monkeypatch.setattr(_windows._Windows, "strategy", lambda self, t: name)
+
+
+@pytest.fixture(params=[None] + WINDOW_STRATEGIES)
+def window_strategy(request, monkeypatch):
+    """Runs a test with the planner's own choice (None) and with each data
+    path forced."""
+    if request.param is not None:
+        force_window_strategy(monkeypatch, request.param)
+    return request.param
+
+
+def ntuple(v, nd):
+    """An int repeated ``nd`` times, or a sequence as a tuple (PyTorch's
+    argument convention for kernel sizes, strides, ...)."""
+    return (v,) * nd if isinstance(v, int) else tuple(v)
+
+
 VIEW_KINDS = ["contiguous", "transposed", "strided", "expanded"]
 
 

@@ -19,36 +19,18 @@ import pytest
 import rustgrad as rg
 import rustgrad.nn as nn
 import rustgrad.nn.functional as F
-from conftest import REFERENCE, N, T, assert_close, check_grads, functional_error_tests, run_python
-
-STRATEGIES = ["dense", "separable", "gather"]
-
-
-@pytest.fixture(params=[None] + STRATEGIES)
-def strategy(request, monkeypatch):
-    """Runs a test with the planner's own choice and with each data path forced."""
-    if request.param is not None:
-        if REFERENCE:
-            pytest.skip("forces a rustgrad-internal code path")
-        from rustgrad.nn.functional import _windows
-        monkeypatch.setattr(_windows._Windows, "strategy", lambda self, t: request.param)
-    return request.param
-
+from conftest import REFERENCE, N, T, assert_close, check_grads, functional_error_tests, ntuple, run_python
 
 # ---------------------------------------------------------------------------
 # NumPy references (direct loops)
 # ---------------------------------------------------------------------------
 
-def _tuple(v, nd):
-    return (v,) * nd if isinstance(v, int) else tuple(v)
-
-
 def np_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
     """Cross-correlation by loops; ``padding`` is an int/tuple (both sides)
     or a list of (before, after) pairs."""
     nd = x.ndim - 2
-    stride, dilation = _tuple(stride, nd), _tuple(dilation, nd)
-    pads = padding if isinstance(padding, list) else [(p, p) for p in _tuple(padding, nd)]
+    stride, dilation = ntuple(stride, nd), ntuple(dilation, nd)
+    pads = padding if isinstance(padding, list) else [(p, p) for p in ntuple(padding, nd)]
     xp = np.pad(x, [(0, 0), (0, 0)] + pads)
     kernel = w.shape[2:]
     out = [(xp.shape[2 + i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(nd)]
@@ -70,7 +52,7 @@ def np_conv(x, w, b=None, stride=1, padding=0, dilation=1, groups=1):
 def np_conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
     """Transposed convolution by scattering every input element."""
     nd = x.ndim - 2
-    stride, padding, dilation, output_padding = (_tuple(v, nd) for v in (stride, padding, dilation, output_padding))
+    stride, padding, dilation, output_padding = (ntuple(v, nd) for v in (stride, padding, dilation, output_padding))
     kernel, size = w.shape[2:], x.shape[2:]
     full = [(n - 1) * s + d * (k - 1) + 1 + op
             for n, s, d, k, op in zip(size, stride, dilation, kernel, output_padding)]
@@ -91,7 +73,7 @@ def np_conv_transpose(x, w, b=None, stride=1, padding=0, output_padding=0, group
 
 
 def np_unfold(x, kernel, dilation=1, padding=0, stride=1):
-    kernel, dilation, padding, stride = (_tuple(v, 2) for v in (kernel, dilation, padding, stride))
+    kernel, dilation, padding, stride = (ntuple(v, 2) for v in (kernel, dilation, padding, stride))
     xp = np.pad(x, [(0, 0), (0, 0)] + [(p, p) for p in padding])
     out = [(xp.shape[2 + i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(2)]
     n, c = x.shape[:2]
@@ -102,7 +84,7 @@ def np_unfold(x, kernel, dilation=1, padding=0, stride=1):
 
 
 def np_fold(cols, output_size, kernel, dilation=1, padding=0, stride=1):
-    kernel, dilation, padding, stride, size = (_tuple(v, 2) for v in (kernel, dilation, padding, stride, output_size))
+    kernel, dilation, padding, stride, size = (ntuple(v, 2) for v in (kernel, dilation, padding, stride, output_size))
     out = [(size[i] + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1) // stride[i] + 1 for i in range(2)]
     n, ck = cols.shape[:2]
     c = ck // (kernel[0] * kernel[1])
@@ -152,7 +134,7 @@ def _np_args(kw, kernel):
     kw = dict(kw)
     nd = len(kernel)
     if kw.get("padding") == "same":
-        kw["padding"] = _same_pads(kernel, _tuple(kw.get("dilation", 1), nd))
+        kw["padding"] = _same_pads(kernel, ntuple(kw.get("dilation", 1), nd))
     elif kw.get("padding") == "valid":
         kw["padding"] = 0
     return kw
@@ -163,7 +145,7 @@ def _rand(rng, shape):
 
 
 @pytest.mark.parametrize("xs,ws,kw", CONV2D_CASES + CONV1D_CASES)
-def test_conv_matches_numpy(xs, ws, kw, strategy):
+def test_conv_matches_numpy(xs, ws, kw, window_strategy):
     rng = np.random.default_rng(len(xs) * 7 + ws[0])
     x, w, b = _rand(rng, xs), _rand(rng, ws), _rand(rng, ws[:1])
     conv = F.conv2d if len(ws) == 4 else F.conv1d
@@ -177,7 +159,7 @@ def test_conv_matches_numpy(xs, ws, kw, strategy):
 
 
 @pytest.mark.parametrize("xs,ws,kw", [CONV2D_CASES[i] for i in (1, 3, 4, 7, 10)] + [CONV1D_CASES[1]])
-def test_conv_gradients_finite_differences(xs, ws, kw, strategy):
+def test_conv_gradients_finite_differences(xs, ws, kw, window_strategy):
     rng = np.random.default_rng(3)
     conv = F.conv2d if len(ws) == 4 else F.conv1d
     arrays = [_rand(rng, (1,) + xs[1:] if len(xs) == len(ws) else xs), _rand(rng, ws), _rand(rng, ws[:1])]
@@ -207,7 +189,7 @@ def test_conv_vs_torch(torch, xs, ws, kw, dtype):
         np.testing.assert_allclose(N(a.grad), b.grad.numpy(), **tol)
 
 
-def test_conv_demo_sizes_float32(strategy):
+def test_conv_demo_sizes_float32(window_strategy):
     """The demo's layer (batch 64, 16 -> 32 channels, 8x8, 3x3, padding 1)
     in float32 against the float64 NumPy reference."""
     rng = np.random.default_rng(0)
@@ -262,11 +244,11 @@ def test_conv_integer_dtype():
     np.testing.assert_array_equal(N(out), np_conv(x, w, b, padding=1).astype(np.int64))
 
 
-def test_conv_nonfinite_input_stays_local(strategy):
+def test_conv_nonfinite_input_stays_local(window_strategy):
     """An inf in the input only reaches the outputs whose windows read it
     (the matmul data paths would smear NaN over the row: the planner must
     fall back to the gather)."""
-    if strategy is not None:
+    if window_strategy is not None:
         pytest.skip("the automatic choice is what handles non-finite data")
     x = np.zeros((1, 1, 6, 6))
     x[0, 0, 0, 0] = np.inf
@@ -383,7 +365,7 @@ CONVT_CASES = [
 
 
 @pytest.mark.parametrize("xs,ws,kw", CONVT_CASES)
-def test_conv_transpose_matches_numpy(xs, ws, kw, strategy):
+def test_conv_transpose_matches_numpy(xs, ws, kw, window_strategy):
     rng = np.random.default_rng(2)
     x, w, b = _rand(rng, xs), _rand(rng, ws), _rand(rng, (ws[1] * kw.get("groups", 1),))
     fn = F.conv_transpose2d if len(ws) == 4 else F.conv_transpose1d
@@ -394,7 +376,7 @@ def test_conv_transpose_matches_numpy(xs, ws, kw, strategy):
 
 
 @pytest.mark.parametrize("xs,ws,kw", [CONVT_CASES[i] for i in (1, 2, 5)])
-def test_conv_transpose_gradients(xs, ws, kw, strategy):
+def test_conv_transpose_gradients(xs, ws, kw, window_strategy):
     rng = np.random.default_rng(4)
     fn = F.conv_transpose2d if len(ws) == 4 else F.conv_transpose1d
     arrays = [_rand(rng, (1,) + xs[1:]), _rand(rng, ws), _rand(rng, (ws[1] * kw.get("groups", 1),))]
@@ -451,7 +433,7 @@ UNFOLD_CASES = [
 
 
 @pytest.mark.parametrize("xs,kw", UNFOLD_CASES)
-def test_unfold_fold_match_numpy(xs, kw, strategy):
+def test_unfold_fold_match_numpy(xs, kw, window_strategy):
     rng = np.random.default_rng(10)
     x = _rand(rng, xs)
     cols = F.unfold(T(x), **kw)

@@ -18,29 +18,11 @@ import pytest
 import rustgrad as rg
 import rustgrad.nn as nn
 import rustgrad.nn.functional as F
-from conftest import REFERENCE, N, T, assert_close, functional_error_tests
-
-STRATEGIES = ["dense", "separable", "gather"]
-
-
-@pytest.fixture(params=[None] + STRATEGIES)
-def strategy(request, monkeypatch):
-    """Runs a test with the planner's own choice and with each data path forced."""
-    if request.param is not None:
-        if REFERENCE:
-            pytest.skip("forces a rustgrad-internal code path")
-        from rustgrad.nn.functional import _windows
-        monkeypatch.setattr(_windows._Windows, "strategy", lambda self, t: request.param)
-    return request.param
-
+from conftest import REFERENCE, N, T, assert_close, functional_error_tests, ntuple
 
 # ---------------------------------------------------------------------------
 # NumPy references (loops over output positions, vectorized over N and C)
 # ---------------------------------------------------------------------------
-
-def _tuple(v, nd):
-    return (v,) * nd if isinstance(v, int) else tuple(v)
-
 
 def np_out_size(n, k, s, p, d, ceil_mode):
     out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
@@ -154,10 +136,10 @@ MAX_CASES = [
 
 
 def _max_reference(x, nd, kw):
-    kernel = _tuple(kw["kernel_size"], nd)
-    stride = _tuple(kw.get("stride", kernel), nd)
-    out, windows = _sliding_axes(x.shape[2:], kernel, stride, _tuple(kw.get("padding", 0), nd),
-                                 _tuple(kw.get("dilation", 1), nd), kw.get("ceil_mode", False))
+    kernel = ntuple(kw["kernel_size"], nd)
+    stride = ntuple(kw.get("stride", kernel), nd)
+    out, windows = _sliding_axes(x.shape[2:], kernel, stride, ntuple(kw.get("padding", 0), nd),
+                                 ntuple(kw.get("dilation", 1), nd), kw.get("ceil_mode", False))
     return np_max(x, out, windows)
 
 
@@ -166,7 +148,7 @@ def _pool_fn(name, nd):
 
 
 @pytest.mark.parametrize("nd,xs,kw", MAX_CASES)
-def test_max_pool_matches_numpy(nd, xs, kw, strategy):
+def test_max_pool_matches_numpy(nd, xs, kw, window_strategy):
     x = _rand(len(xs), xs)
     batched = len(xs) == nd + 2
     xb = x if batched else x[None]
@@ -184,7 +166,7 @@ def test_max_pool_matches_numpy(nd, xs, kw, strategy):
     assert_close(_pool_fn("max_pool", nd)(T(x), **kw), values if batched else values[0])
 
 
-def test_max_pool_ties_go_to_the_first_maximum(strategy):
+def test_max_pool_ties_go_to_the_first_maximum(window_strategy):
     """Equal values: the index and the gradient go to each window's first
     tap (ATen compares with a strict >); overlapping windows add up."""
     x = T(np.ones((1, 1, 4, 5)), requires_grad=True)
@@ -202,10 +184,10 @@ def test_max_pool_ties_go_to_the_first_maximum(strategy):
     assert_close(x1.grad, [[[0.0, 2.0, 1.0, 0.0, 1.0]]])
 
 
-def test_max_pool_all_minus_inf_windows_pick_the_first_real_tap(strategy):
+def test_max_pool_all_minus_inf_windows_pick_the_first_real_tap(window_strategy):
     """-inf inputs tie with the -inf padding: ATen starts from the first tap
     inside the input, so index and gradient go there, not to the padding."""
-    if strategy is not None:
+    if window_strategy is not None:
         pytest.skip("non-finite data always takes the gather path")
     a = np.full((1, 1, 4, 4), -np.inf)
     a[0, 0, 2, 2] = 1.0
@@ -218,10 +200,10 @@ def test_max_pool_all_minus_inf_windows_pick_the_first_real_tap(strategy):
     assert_close(x.grad, np_max_grad(idx, np.ones(values.shape), a.shape))
 
 
-def test_max_pool_nan_and_inf_stay_local(strategy):
+def test_max_pool_nan_and_inf_stay_local(window_strategy):
     """A NaN wins its windows (ATen takes NaN), an inf only its own: neither
     leaks into other windows (non-finite data takes the gather path)."""
-    if strategy is not None:
+    if window_strategy is not None:
         pytest.skip("non-finite data always takes the gather path")
     a = _rand(0, (1, 1, 6, 6))
     a[0, 0, 0, 0], a[0, 0, 5, 5] = np.nan, np.inf
@@ -308,9 +290,9 @@ AVG_CASES = [
 
 
 def _avg_reference(x, nd, kw):
-    kernel = _tuple(kw["kernel_size"], nd)
-    stride = _tuple(kw.get("stride", kernel), nd)
-    padding = _tuple(kw.get("padding", 0), nd)
+    kernel = ntuple(kw["kernel_size"], nd)
+    stride = ntuple(kw.get("stride", kernel), nd)
+    padding = ntuple(kw.get("padding", 0), nd)
     out, windows = _sliding_axes(x.shape[2:], kernel, stride, padding, (1,) * nd, kw.get("ceil_mode", False))
     divs = avg_divisors(x.shape[2:], kernel, stride, padding, out, windows, kw.get("count_include_pad", True),
                         kw.get("divisor_override"))
@@ -318,7 +300,7 @@ def _avg_reference(x, nd, kw):
 
 
 @pytest.mark.parametrize("nd,xs,kw", AVG_CASES)
-def test_avg_pool_matches_numpy(nd, xs, kw, strategy):
+def test_avg_pool_matches_numpy(nd, xs, kw, window_strategy):
     x = _rand(7, xs)
     batched = len(xs) == nd + 2
     values, grad = _avg_reference(x if batched else x[None], nd, kw)
@@ -370,14 +352,14 @@ ADAPTIVE_CASES = [(2, (2, 3, 7, 9), 3), (2, (3, 7, 9), (4, None)), (2, (2, 3, 5,
 
 def _adaptive_reference(x, nd, output_size):
     size = x.shape[2:]
-    out = _tuple(output_size, nd)
+    out = ntuple(output_size, nd)
     out = tuple(n if o is None else o for n, o in zip(size, out))
     windows = _adaptive_axes(size, out)
     return out, windows
 
 
 @pytest.mark.parametrize("nd,xs,output_size", ADAPTIVE_CASES)
-def test_adaptive_pools_match_numpy(nd, xs, output_size, strategy):
+def test_adaptive_pools_match_numpy(nd, xs, output_size, window_strategy):
     batched = len(xs) == nd + 2
     x = _rand(10, xs)
     xb = x if batched else x[None]

@@ -9,9 +9,7 @@ import pytest
 
 import rustgrad as rg
 import rustgrad.nn.functional as F
-from conftest import REFERENCE, T
-
-STRATEGIES = ["dense", "separable", "gather"]
+from conftest import REFERENCE, WINDOW_STRATEGIES, T, force_window_strategy
 
 
 def _rand(seed, shape):
@@ -85,13 +83,10 @@ def test_nonfinite_values_stay_where_pytorch_has_them(torch, name, shape, extra,
         np.testing.assert_allclose(a[finite], b[finite], rtol=1e-10, atol=1e-12, err_msg=label)
 
 
-@pytest.fixture(params=STRATEGIES)
+@pytest.fixture(params=WINDOW_STRATEGIES)
 def forced(request, monkeypatch):
     """Forces one data path for every im2col/col2im, gradients included."""
-    if REFERENCE:
-        pytest.skip("forces a rustgrad-internal code path")
-    from rustgrad.nn.functional import _windows
-    monkeypatch.setattr(_windows._Windows, "strategy", lambda self, t: request.param)
+    force_window_strategy(monkeypatch, request.param)
     return request.param
 
 
