@@ -272,6 +272,13 @@ fn maximum<T: Float>(a: T, b: T) -> T {
     if a.is_nan() || b.is_nan() { T::nan() } else { a.max(b) }
 }
 
+/// The gradient a rule steps along: `grad = -grad if maximize`, then L2
+/// decay, `grad = grad.add(param, alpha=weight_decay)`.
+fn direction<T: Float>(g: T, p: T, maximize: bool, weight_decay: f64) -> T {
+    let d = if maximize { -g } else { g };
+    if weight_decay != 0.0 { d + T::from(weight_decay).unwrap() * p } else { d }
+}
+
 /// The start the Adam family shares (Adam/AdamW, NAdam, RAdam).
 struct AdamFamily {
     lr: f64,
@@ -291,10 +298,7 @@ impl AdamFamily {
         if self.decoupled && self.weight_decay != 0.0 {
             *p = *p * k(1.0 - self.lr * self.weight_decay);
         }
-        let mut d = if self.maximize { -g } else { g };
-        if !self.decoupled && self.weight_decay != 0.0 {
-            d = d + k(self.weight_decay) * *p;
-        }
+        let d = direction(g, *p, self.maximize, if self.decoupled { 0.0 } else { self.weight_decay });
         *m = lerp(*m, d, k(1.0 - self.beta1));
         *v = *v * k(self.beta2) + k(1.0 - self.beta2) * d * d;
         d
@@ -305,15 +309,10 @@ impl AdamFamily {
 /// Python number used in a tensor op is rounded to `T` (`k`) as ATen does.
 fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], bufs: &mut [&mut [T]]) {
     let k = |x: f64| T::from(x).unwrap();
-    // grad = -grad if maximize; grad = grad.add(param, alpha=weight_decay)
-    let direction = |i: usize, p: T, maximize: bool, weight_decay: f64| {
-        let d = if maximize { -g[i] } else { g[i] };
-        if weight_decay != 0.0 { d + k(weight_decay) * p } else { d }
-    };
     match (*rule, bufs) {
         (Rule::Sgd { lr, momentum, dampening, weight_decay, nesterov, maximize }, bufs) => {
             for i in 0..p.len() {
-                let mut d = direction(i, p[i], maximize, weight_decay);
+                let mut d = direction(g[i], p[i], maximize, weight_decay);
                 if let [buf] = bufs {
                     // buf = grad.clone() at first, else buf.mul_(momentum).add_(grad, alpha=1 - dampening)
                     buf[i] = if fresh { d } else { buf[i] * k(momentum) + k(1.0 - dampening) * d };
@@ -339,7 +338,7 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
         }
         (Rule::Rmsprop { lr, alpha, eps, weight_decay, momentum, centered, maximize }, [sq, rest @ ..]) => {
             for i in 0..p.len() {
-                let d = direction(i, p[i], maximize, weight_decay);
+                let d = direction(g[i], p[i], maximize, weight_decay);
                 sq[i] = sq[i] * k(alpha) + k(1.0 - alpha) * d * d;
                 let avg = if centered {
                     let ga = rest.last_mut().unwrap();
@@ -359,14 +358,14 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
         }
         (Rule::Adagrad { weight_decay, eps, maximize, .. }, [sum]) => {
             for i in 0..p.len() {
-                let d = direction(i, p[i], maximize, weight_decay);
+                let d = direction(g[i], p[i], maximize, weight_decay);
                 sum[i] = sum[i] + T::one() * d * d;
                 p[i] = p[i] + k(-c.step_size) * d / (sum[i].sqrt() + k(eps));
             }
         }
         (Rule::Adadelta { lr, rho, eps, weight_decay, maximize }, [sq, acc]) => {
             for i in 0..p.len() {
-                let d = direction(i, p[i], maximize, weight_decay);
+                let d = direction(g[i], p[i], maximize, weight_decay);
                 sq[i] = sq[i] * k(rho) + k(1.0 - rho) * d * d;
                 let std = (sq[i] + k(eps)).sqrt();
                 let delta = (acc[i] + k(eps)).sqrt() / std * d;
@@ -376,7 +375,7 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
         }
         (Rule::Adamax { beta1, beta2, eps, weight_decay, maximize, .. }, [m, inf]) => {
             for i in 0..p.len() {
-                let d = direction(i, p[i], maximize, weight_decay);
+                let d = direction(g[i], p[i], maximize, weight_decay);
                 m[i] = lerp(m[i], d, k(1.0 - beta1));
                 inf[i] = maximum(inf[i] * k(beta2), d.abs() + k(eps));
                 p[i] = p[i] + k(-c.step_size) * m[i] / inf[i];
