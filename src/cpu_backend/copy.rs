@@ -1,5 +1,6 @@
 //! Copies: gathering a view into a dense buffer, dtype casts, strided writes.
 
+use super::strided::Strided;
 use super::{CpuStorage, Element};
 use crate::dtype::{DType, Scalar};
 use crate::layout::Layout;
@@ -9,7 +10,7 @@ pub fn gather(data: &CpuStorage, layout: &Layout) -> CpuStorage {
     crate::with_dtype!(data.dtype(), T => T::wrap(super::map::map_unary(T::slice(data), layout, |x: T| x)))
 }
 
-fn convert<S: Element, D: Element>(src: &[S], layout: &Layout, f: impl Fn(S) -> D + Sync) -> Vec<D> {
+fn convert<S: Element, D: Element>(src: &[S], layout: &Layout, f: impl Fn(S) -> D + Sync + Copy) -> Vec<D> {
     super::map::map_unary(src, layout, f)
 }
 
@@ -33,6 +34,13 @@ pub fn cast(data: &CpuStorage, layout: &Layout, to: DType) -> CpuStorage {
     })
 }
 
+/// Calls `f(start, len, step)` for each run of the view's elements.
+fn runs_of(layout: &Layout, f: impl FnMut(usize, usize, isize)) {
+    let mut f = f;
+    let it = Strided::new(&layout.shape, [&layout.strides], [layout.offset]);
+    it.runs(0, it.numel(), |[o], len, [s]| f(o, len, s));
+}
+
 /// Writes dense `src` (same dtype, `dst_layout.numel()` elements) into the
 /// view `dst_layout` of `dst`.
 pub fn write_strided(dst: &mut CpuStorage, dst_layout: &Layout, src: &CpuStorage) {
@@ -45,9 +53,13 @@ pub fn write_strided(dst: &mut CpuStorage, dst_layout: &Layout, src: &CpuStorage
             let start = dst_layout.offset;
             to[start..start + from.len()].copy_from_slice(from);
         } else {
-            for (o, &v) in dst_layout.offsets().zip(from) {
-                to[o] = v;
-            }
+            let mut pos = 0;
+            runs_of(dst_layout, |o, len, s| {
+                for (i, &v) in from[pos..pos + len].iter().enumerate() {
+                    to[(o as isize + i as isize * s) as usize] = v;
+                }
+                pos += len;
+            });
         }
     })
 }
@@ -62,9 +74,11 @@ pub fn fill(dst: &mut CpuStorage, layout: &Layout, value: Scalar) {
         } else if layout.is_contiguous() {
             to[layout.offset..layout.offset + layout.numel()].fill(v);
         } else {
-            for o in layout.offsets() {
-                to[o] = v;
-            }
+            runs_of(layout, |o, len, s| {
+                for i in 0..len {
+                    to[(o as isize + i as isize * s) as usize] = v;
+                }
+            });
         }
     })
 }

@@ -1,7 +1,10 @@
 //! Element-wise maps: unary, binary with broadcasting, comparisons.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
+use super::strided::Strided;
 use super::{Arith, CpuStorage, Element};
 use crate::dtype::Scalar;
 use crate::layout::Layout;
@@ -23,19 +26,65 @@ pub(super) fn dense<'a, T: Element>(data: &'a [T], layout: &Layout) -> Option<&'
     }
 }
 
-fn map_slice<T: Element, U: Element>(src: &[T], f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    if super::parallel_worth(src.len()) {
-        src.par_iter().map(|&x| f(x)).collect()
+/// Elements per parallel task: large enough that rayon's per-task cost
+/// (about a microsecond) is noise, small enough to balance two cores.
+const CHUNK: usize = 1 << 15;
+
+/// A dense buffer over `it`'s shape, filled run by run by `body(dst, starts,
+/// steps)`, which must write every element of `dst`; large buffers are
+/// filled in parallel chunks.
+pub(super) fn build<U: Send, const N: usize>(
+    it: &Strided<N>,
+    body: impl Fn(&mut [MaybeUninit<U>], [usize; N], [isize; N]) + Sync,
+) -> Vec<U> {
+    let n = it.numel();
+    let mut out: Vec<U> = Vec::with_capacity(n);
+    let fill = |start: usize, dst: &mut [MaybeUninit<U>]| {
+        let mut pos = 0;
+        it.runs(start, start + dst.len(), |o, len, s| {
+            body(&mut dst[pos..pos + len], o, s);
+            pos += len;
+        });
+    };
+    let spare = &mut out.spare_capacity_mut()[..n];
+    if super::parallel_worth(n) {
+        spare.par_chunks_mut(CHUNK).enumerate().for_each(|(c, dst)| fill(c * CHUNK, dst));
     } else {
-        src.iter().map(|&x| f(x)).collect()
+        fill(0, spare);
     }
+    // SAFETY: the runs cover 0..n exactly and `body` wrote each element.
+    unsafe { out.set_len(n) };
+    out
 }
 
-pub fn map_unary<T: Element, U: Element>(data: &[T], layout: &Layout, f: impl Fn(T) -> U + Sync) -> Vec<U> {
-    match dense(data, layout) {
-        Some(src) => map_slice(src, f),
-        None => layout.offsets().map(|o| f(data[o])).collect(),
-    }
+/// The `i`-th element of a run starting at `start` with step `step`.
+#[inline(always)]
+fn at<T: Copy>(data: &[T], start: usize, step: isize, i: usize) -> T {
+    data[(start as isize + i as isize * step) as usize]
+}
+
+/// `f` over each element of a view. `f` is `Copy` so each run works on a
+/// local copy of it: LLVM then keeps what it captured in registers instead
+/// of reloading it after every store, and vectorises the loop.
+pub fn map_unary<T: Element, U: Element>(data: &[T], layout: &Layout, f: impl Fn(T) -> U + Sync + Copy) -> Vec<U> {
+    let it = if layout.is_contiguous() {
+        Strided::flat(layout.numel(), [layout.offset])
+    } else {
+        Strided::new(&layout.shape, [&layout.strides], [layout.offset])
+    };
+    build(&it, |dst, [o], [s]| {
+        let f = f;
+        let n = dst.len();
+        if s == 1 {
+            for (d, &x) in dst.iter_mut().zip(&data[o..o + n]) {
+                d.write(f(x));
+            }
+        } else {
+            for (i, d) in dst.iter_mut().enumerate() {
+                d.write(f(at(data, o, s, i)));
+            }
+        }
+    })
 }
 
 /// `f` over two operands broadcast to `out_shape`.
@@ -43,39 +92,58 @@ fn map_binary<T: Element, U: Element>(
     a: (&[T], &Layout),
     b: (&[T], &Layout),
     out: &Layout,
-    f: impl Fn(T, T) -> U + Sync,
+    f: impl Fn(T, T) -> U + Sync + Copy,
 ) -> Vec<U> {
-    let (da, db) = (dense(a.0, a.1), dense(b.0, b.1));
-    let same_a = a.1.shape == out.shape;
-    let same_b = b.1.shape == out.shape;
-    match (da, db) {
-        (Some(x), Some(y)) if same_a && same_b => {
-            if super::parallel_worth(x.len()) {
-                x.par_iter().zip(y.par_iter()).map(|(&p, &q)| f(p, q)).collect()
-            } else {
-                x.iter().zip(y).map(|(&p, &q)| f(p, q)).collect()
+    let same = a.1.shape == out.shape && b.1.shape == out.shape;
+    let it = if same && a.1.is_contiguous() && b.1.is_contiguous() {
+        Strided::flat(out.numel(), [a.1.offset, b.1.offset])
+    } else {
+        let ea = a.1.expand(&out.shape).expect("shapes broadcast");
+        let eb = b.1.expand(&out.shape).expect("shapes broadcast");
+        Strided::new(&out.shape, [&ea.strides, &eb.strides], [ea.offset, eb.offset])
+    };
+    let (x, y) = (a.0, b.0);
+    build(&it, |dst, [oa, ob], [sa, sb]| {
+        let f = f;
+        let n = dst.len();
+        // Dense and broadcast-scalar steps get loops the compiler vectorises.
+        match (sa, sb) {
+            (1, 1) => {
+                for ((d, &p), &q) in dst.iter_mut().zip(&x[oa..oa + n]).zip(&y[ob..ob + n]) {
+                    d.write(f(p, q));
+                }
+            }
+            (1, 0) => {
+                let q = y[ob];
+                for (d, &p) in dst.iter_mut().zip(&x[oa..oa + n]) {
+                    d.write(f(p, q));
+                }
+            }
+            (0, 1) => {
+                let p = x[oa];
+                for (d, &q) in dst.iter_mut().zip(&y[ob..ob + n]) {
+                    d.write(f(p, q));
+                }
+            }
+            _ => {
+                for (i, d) in dst.iter_mut().enumerate() {
+                    d.write(f(at(x, oa, sa, i), at(y, ob, sb, i)));
+                }
             }
         }
-        (Some(x), Some(&[y])) if same_a => map_slice(x, |p| f(p, y)),
-        (Some(&[x]), Some(y)) if same_b => map_slice(y, |q| f(x, q)),
-        _ => {
-            let ea = a.1.expand(&out.shape).expect("shapes broadcast");
-            let eb = b.1.expand(&out.shape).expect("shapes broadcast");
-            ea.offsets().zip(eb.offsets()).map(|(i, j)| f(a.0[i], b.0[j])).collect()
-        }
-    }
+    })
 }
 
 fn map_with_scalar<T: Element, U: Element>(
     a: (&[T], &Layout),
     s: T,
     scalar_first: bool,
-    f: impl Fn(T, T) -> U + Sync,
+    f: impl Fn(T, T) -> U + Sync + Copy,
 ) -> Vec<U> {
     if scalar_first {
-        map_unary(a.0, a.1, |x| f(s, x))
+        map_unary(a.0, a.1, move |x| f(s, x))
     } else {
-        map_unary(a.0, a.1, |x| f(x, s))
+        map_unary(a.0, a.1, move |x| f(x, s))
     }
 }
 
@@ -84,7 +152,7 @@ fn apply2<T: Element, U: Element>(
     lhs: Operand,
     rhs: Operand,
     out: &Layout,
-    f: impl Fn(T, T) -> U + Sync,
+    f: impl Fn(T, T) -> U + Sync + Copy,
 ) -> Vec<U> {
     match (lhs, rhs) {
         (Operand::Tensor(a, la), Operand::Tensor(b, lb)) => {

@@ -7,6 +7,7 @@ mod copy;
 mod map;
 mod matmul;
 mod reduce;
+mod strided;
 
 pub use buffer::{Buffer, Owner};
 pub use copy::{cast, fill, gather, gather_at, in_compute_dtype, scatter_add, write_strided};

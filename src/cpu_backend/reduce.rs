@@ -5,21 +5,37 @@ use rayon::prelude::*;
 
 use super::{CpuStorage, Element};
 use crate::dtype::DType;
-use crate::layout::{Layout, Shape, Strides};
+use super::strided::Strided;
+use crate::layout::{Layout, Strides};
 
 const CHUNK: usize = 1 << 14;
 
+/// The sum of a run in f64, over eight interleaved partial sums (so the
+/// loop vectorises) added in a fixed order: deterministic, and more exact
+/// than one running sum.
+fn sum_run<T: Element>(values: &[T]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = values.chunks_exact(8);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for k in 0..8 {
+            lanes[k] += c[k].to_f64();
+        }
+    }
+    let mut total = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
+    for &x in rest {
+        total += x.to_f64();
+    }
+    total
+}
+
 fn sum_f64<T: Element>(values: &[T]) -> f64 {
     if super::parallel_worth(values.len()) {
-        let parts: Vec<f64> = values
-            .par_chunks(CHUNK)
-            .map(|c| c.iter().fold(0.0, |acc, &x| acc + x.to_f64()))
-            .collect();
+        let parts: Vec<f64> = values.par_chunks(CHUNK).map(sum_run).collect();
+        // fold from +0.0: `Sum` for floats starts at -0.0.
         parts.iter().fold(0.0, |acc, x| acc + x)
     } else {
-        // fold from +0.0: `Sum` for floats starts at -0.0, and an empty
-        // sum must print as 0.
-        values.iter().fold(0.0, |acc, &x| acc + x.to_f64())
+        sum_run(values)
     }
 }
 
@@ -63,42 +79,50 @@ pub fn sum_dims(data: &CpuStorage, layout: &Layout, dims: &[usize]) -> CpuStorag
     if is_half(data) {
         return super::in_compute_dtype(data, layout, |d, l| sum_dims(d, l, dims));
     }
-    // Reorder the view so the reduced dimensions come last: then every run of
-    // `inner` consecutive elements in row-major order is one output element.
-    let mut shape = Shape::new();
-    let mut strides = Strides::new();
-    let mut inner = 1usize;
-    for d in (0..layout.ndim()).filter(|d| !dims.contains(d)) {
-        shape.push(layout.shape[d]);
-        strides.push(layout.strides[d]);
-    }
-    for &d in dims {
-        shape.push(layout.shape[d]);
-        strides.push(layout.strides[d]);
-        inner *= layout.shape[d];
-    }
-    let permuted = Layout { shape, strides, offset: layout.offset };
-    let outer = if inner == 0 { permuted.shape[..permuted.ndim() - dims.len()].iter().product() } else { permuted.numel() / inner };
-    fn run<T: Element, A: Copy + Default + std::ops::Add<Output = A>>(
-        v: &[T],
-        l: &Layout,
-        outer: usize,
-        inner: usize,
-        conv: impl Fn(T) -> A,
-    ) -> Vec<A> {
-        let mut out = vec![A::default(); outer];
-        if inner > 0 {
-            for (i, o) in l.offsets().enumerate() {
-                out[i / inner] = out[i / inner] + conv(v[o]);
-            }
+    // The input and the accumulators walk together: the accumulators step 0
+    // along summed dims, so each output sums its elements in row-major order.
+    let mut acc_strides = Strides::new();
+    let mut outputs = 1usize;
+    for d in (0..layout.ndim()).rev() {
+        if dims.contains(&d) {
+            acc_strides.push(0);
+        } else {
+            acc_strides.push(outputs as isize);
+            outputs *= layout.shape[d];
         }
-        out
+    }
+    acc_strides.reverse();
+    let it = Strided::new(&layout.shape, [&layout.strides, &acc_strides], [layout.offset, 0]);
+    fn run<T: Element, A: Copy + Default + std::ops::AddAssign>(
+        v: &[T],
+        it: &Strided<2>,
+        outputs: usize,
+        conv: impl Fn(T) -> A,
+        run_sum: impl Fn(&[T]) -> A,
+    ) -> Vec<A> {
+        let mut acc = vec![A::default(); outputs];
+        it.runs(0, it.numel(), |[o, a], len, [s, sa]| match (s, sa) {
+            (1, 0) => acc[a] += run_sum(&v[o..o + len]),
+            (1, 1) => {
+                for (x, &y) in acc[a..a + len].iter_mut().zip(&v[o..o + len]) {
+                    *x += conv(y);
+                }
+            }
+            _ => {
+                for i in 0..len {
+                    acc[(a as isize + i as isize * sa) as usize] += conv(v[(o as isize + i as isize * s) as usize]);
+                }
+            }
+        });
+        acc
     }
     match data {
-        CpuStorage::F32(v) => CpuStorage::F32(run(v, &permuted, outer, inner, |x| x as f64).into_iter().map(|x| x as f32).collect()),
-        CpuStorage::F64(v) => CpuStorage::F64(run(v, &permuted, outer, inner, |x| x).into()),
+        CpuStorage::F32(v) => {
+            CpuStorage::F32(run(v, &it, outputs, |x| x as f64, sum_run).into_iter().map(|x| x as f32).collect())
+        }
+        CpuStorage::F64(v) => CpuStorage::F64(run(v, &it, outputs, |x| x, sum_run).into()),
         ints => crate::with_dtype!(ints.dtype(), T => {
-            CpuStorage::I64(run(T::slice(ints), &permuted, outer, inner, T::to_i64).into())
+            CpuStorage::I64(run(T::slice(ints), &it, outputs, T::to_i64, |r: &[T]| sum_i64(r.iter().copied())).into())
         }),
     }
 }
