@@ -142,12 +142,20 @@ def run_checks(case, checks, results, subject="rustgrad"):
                                f"  {subject:<8} {got.ravel()[:6]}\n  {fw:<8} {want.ravel()[:6]}")
 
 
+# Idle time before each timed run. After a BLAS call, OpenBLAS's threads
+# (NumPy's, and so every framework's process) spin for about 2**28 cycles,
+# ~0.1 s, and OpenMP's (PyTorch's) spin after each parallel region: without
+# a pause they take a core from whichever framework runs next.
+SETTLE_S = 0.15
+
+
 def alternate(runs, reps):
     """Runs each callable of `runs` (framework -> run) `reps` times,
     interleaved round-robin; returns framework -> list of seconds."""
     times = {fw: [] for fw in runs}
     for _ in range(reps):
         for fw, run in runs.items():
+            time.sleep(SETTLE_S)
             t0 = time.perf_counter()
             run()
             times[fw].append(time.perf_counter() - t0)
@@ -490,10 +498,20 @@ def matmul_data(n):
     return rng.standard_normal((n, n)).astype(np.float32), rng.standard_normal((n, n)).astype(np.float32)
 
 
+# Back-to-back products per timed run: one product right after an idle
+# pause measures how fast the pool's threads wake up more than the GEMM.
+MATMUL_CALLS = 4
+
+
 def matmul_any(T, data, n):
-    """Same code for every framework: a @ b."""
+    """Same code for every framework: a @ b, MATMUL_CALLS times."""
     a, b = (make_tensor(T, v) for v in data)
-    return lambda: a @ b
+
+    def run():
+        for _ in range(MATMUL_CALLS):
+            c = a @ b
+        return c
+    return run
 
 
 # ---------------------------------------------------------------------------
@@ -652,7 +670,7 @@ def matmul_workload(n):
     return Workload(f"matmul{n}", "matmul", (n, n), matmul_data, measure_in_process,
                     runners=runners(matmul_any, matmul_any),
                     checks=[Check("a @ b", rtol=1e-3, atol=1e-4)],
-                    targets={"numpy": 1 / 0.9}, flops=lambda n: 2.0 * n ** 3)
+                    units_per_run=lambda n: MATMUL_CALLS, targets={"numpy": 1 / 0.9}, flops=lambda n: 2.0 * n ** 3)
 
 
 WORKLOADS = [

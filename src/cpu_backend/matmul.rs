@@ -1,6 +1,6 @@
-//! Batched matrix products. Each 2-D product goes to ndarray's `dot`
-//! (matrixmultiply for floats: single-threaded, so running several products
-//! on rayon's pool never nests thread pools).
+//! Batched matrix products: floats by the `gemm` crate (chosen by
+//! measurement, see `benches/gemm.rs` and `benches/RESULTS.md`), integers
+//! by ndarray.
 
 use ndarray::{ArrayView2, ShapeBuilder};
 use rayon::prelude::*;
@@ -30,29 +30,83 @@ fn batch_offsets(layout: &Layout, batch_shape: &[usize]) -> Vec<usize> {
     batch.offsets().collect()
 }
 
+/// One row-major view of a matrix for `gemm`: its first element, and
+/// its row and column strides (size-1 dimensions may carry any stride).
+struct MatrixAt<T> {
+    ptr: *const T,
+    row_stride: isize,
+    col_stride: isize,
+}
+
+impl<T> MatrixAt<T> {
+    fn new(data: &[T], layout: &Layout, offset: usize) -> MatrixAt<T> {
+        let nd = layout.ndim();
+        MatrixAt { ptr: data[offset..].as_ptr(), row_stride: layout.strides[nd - 2], col_stride: layout.strides[nd - 1] }
+    }
+}
+
+/// `dst = a @ b` (n x k times k x m, `dst` dense n x m) by the `gemm`
+/// crate, which reads strided operands (transposed views need no copy)
+/// and splits large products over the current rayon pool: inside the
+/// backward engine's pool that is the engine's own threads, so a GEMM in a
+/// parallel branch shares them instead of oversubscribing the cores.
+fn gemm_into<T: 'static + num_traits::Zero + num_traits::One>(
+    dst: &mut [T],
+    a: &MatrixAt<T>,
+    b: &MatrixAt<T>,
+    (n, k, m): (usize, usize, usize),
+    threads: bool,
+) {
+    let par = if threads { gemm::Parallelism::Rayon(0) } else { gemm::Parallelism::None };
+    // SAFETY: `dst` holds n * m elements (row stride m, column stride 1);
+    // the operands' pointers and strides come from layouts that address
+    // n x k and k x m elements inside their buffers.
+    unsafe {
+        gemm::gemm(
+            n, m, k,
+            dst.as_mut_ptr(), 1, m as isize, false,
+            a.ptr, a.col_stride, a.row_stride,
+            b.ptr, b.col_stride, b.row_stride,
+            T::zero(), T::one(), false, false, false, par,
+        )
+    }
+}
+
 /// `a @ b` for `a: (*batch, n, k)` and `b: (*batch, k, m)`, both already
 /// expanded to one batch shape and of one dtype (not bool). Dense result.
 pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuStorage {
     fn run<T: Element + ndarray::LinalgScalar>(a: &[T], la: &Layout, b: &[T], lb: &Layout) -> Vec<T> {
         let nd = la.ndim();
         let batch_shape = &la.shape[..nd - 2];
-        let (n, m) = (la.shape[nd - 2], lb.shape[nd - 1]);
+        let (n, k, m) = (la.shape[nd - 2], la.shape[nd - 1], lb.shape[nd - 1]);
         let (ao, bo) = (batch_offsets(la, batch_shape), batch_offsets(lb, batch_shape));
         let mut out = vec![T::default(); numel(batch_shape) * n * m];
         if n * m == 0 {
             return out;
         }
-        let product = |i: usize, dst: &mut [T]| {
-            // Safety: offsets come from the layouts of `a` and `b`.
-            let (x, y) = unsafe { (matrix(a, la, ao[i]), matrix(b, lb, bo[i])) };
-            let mut c = ndarray::ArrayViewMut2::from_shape((n, m), dst).expect("dense output");
-            ndarray::linalg::general_mat_mul(T::one(), &x, &y, T::zero(), &mut c);
+        let is_float = T::DTYPE.is_float();
+        let product = |i: usize, dst: &mut [T], threads: bool| {
+            if k == 0 {
+                return; // an empty sum: zeros
+            }
+            if is_float {
+                gemm_into(dst, &MatrixAt::new(a, la, ao[i]), &MatrixAt::new(b, lb, bo[i]), (n, k, m), threads);
+            } else {
+                // Integers: ndarray's plain loops (no GEMM crate does them).
+                // Safety: offsets come from the layouts of `a` and `b`.
+                let (x, y) = unsafe { (matrix(a, la, ao[i]), matrix(b, lb, bo[i])) };
+                let mut c = ndarray::ArrayViewMut2::from_shape((n, m), dst).expect("dense output");
+                ndarray::linalg::general_mat_mul(T::one(), &x, &y, T::zero(), &mut c);
+            }
         };
-        let work = n * m * la.shape[nd - 1];
-        if ao.len() > 1 && work * ao.len() >= super::PARALLEL_MIN_ELEMENTS * 8 && super::threads_usable() {
-            out.par_chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst));
+        // Many small products run one per task; a few large ones each
+        // spread over the pool.
+        let work = n * m * k;
+        let threads = super::threads_usable();
+        if ao.len() > 1 && work < (1 << 21) && work * ao.len() >= super::PARALLEL_MIN_ELEMENTS * 8 && threads {
+            out.par_chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst, false));
         } else {
-            out.chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst));
+            out.chunks_mut(n * m).enumerate().for_each(|(i, dst)| product(i, dst, threads));
         }
         out
     }
