@@ -2,6 +2,8 @@
 //! an op file implements one of these next to its backward rule, and each
 //! backend (CPU now, CUDA later) applies it to whole buffers.
 
+use std::mem::MaybeUninit;
+
 use num_traits::Float;
 
 use crate::cpu_backend::Arith;
@@ -19,6 +21,13 @@ pub trait UnaryOpT: Copy + Send + Sync + 'static {
     fn float<T: Float>(self, x: T) -> T;
     fn int(self, x: i64) -> i64 {
         x
+    }
+    /// The op on a dense float32 run. By default `float` per element; ops
+    /// with a vectorised kernel (`cpu_backend::vmath`) override it.
+    fn f32_run(self, src: &[f32], dst: &mut [MaybeUninit<f32>]) {
+        for (d, &x) in dst.iter_mut().zip(src) {
+            d.write(self.float(x));
+        }
     }
 }
 

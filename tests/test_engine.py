@@ -236,8 +236,9 @@ def test_backward_releases_the_gil():
     during the middle of a long backward. If backward held the GIL, the
     spinner could only run right before the call starts or after it ends
     (GIL hand-offs happen at bytecode boundaries), never in the middle."""
-    for attempt in range(3):
-        x, loss = _big_graph()
+    n = 1_000_000
+    for attempt in range(5):
+        x, loss = _big_graph(n)
         stamps = []
         stop = threading.Event()
         started = threading.Event()
@@ -258,7 +259,8 @@ def test_backward_releases_the_gil():
         assert x.grad is not None
         duration = t1 - t0
         if duration < 0.05:
-            continue                      # too fast to judge; try again
+            n *= 4                        # too fast to judge; a bigger graph
+            continue
         lo, hi = t0 + 0.3 * duration, t0 + 0.7 * duration
         in_middle = sum(1 for s in stamps if lo <= s <= hi)
         if in_middle > 0:

@@ -67,12 +67,7 @@ fn at<T: Copy>(data: &[T], start: usize, step: isize, i: usize) -> T {
 /// local copy of it: LLVM then keeps what it captured in registers instead
 /// of reloading it after every store, and vectorises the loop.
 pub fn map_unary<T: Element, U: Element>(data: &[T], layout: &Layout, f: impl Fn(T) -> U + Sync + Copy) -> Vec<U> {
-    let it = if layout.is_contiguous() {
-        Strided::flat(layout.numel(), [layout.offset])
-    } else {
-        Strided::new(&layout.shape, [&layout.strides], [layout.offset])
-    };
-    build(&it, |dst, [o], [s]| {
+    build(&walk(layout), |dst, [o], [s]| {
         let f = f;
         let n = dst.len();
         if s == 1 {
@@ -83,6 +78,33 @@ pub fn map_unary<T: Element, U: Element>(data: &[T], layout: &Layout, f: impl Fn
             for (i, d) in dst.iter_mut().enumerate() {
                 d.write(f(at(data, o, s, i)));
             }
+        }
+    })
+}
+
+/// How one operand's elements are walked.
+fn walk(layout: &Layout) -> Strided<1> {
+    if layout.is_contiguous() {
+        Strided::flat(layout.numel(), [layout.offset])
+    } else {
+        Strided::new(&layout.shape, [&layout.strides], [layout.offset])
+    }
+}
+
+/// Like `map_unary`, for a kernel `f(src, dst)` over whole dense runs (a
+/// vectorised one); strided runs are gathered into a small buffer first.
+pub fn map_runs<T: Element>(data: &[T], layout: &Layout, f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
+    const BUF: usize = 256;
+    build(&walk(layout), |dst, [o], [s]| {
+        if s == 1 {
+            return f(&data[o..o + dst.len()], dst);
+        }
+        let mut buf = [T::default(); BUF];
+        for (i, dst) in dst.chunks_mut(BUF).enumerate() {
+            for (j, b) in buf[..dst.len()].iter_mut().enumerate() {
+                *b = at(data, o, s, i * BUF + j);
+            }
+            f(&buf[..dst.len()], dst);
         }
     })
 }
@@ -171,7 +193,7 @@ fn apply2<T: Element, U: Element>(
 /// Unary op on a float or (for ops that keep ints) int64 buffer.
 pub fn unary<O: UnaryOpT>(op: O, data: &CpuStorage, layout: &Layout) -> CpuStorage {
     match data {
-        CpuStorage::F32(v) => CpuStorage::F32(map_unary(v, layout, |x| op.float(x)).into()),
+        CpuStorage::F32(v) => CpuStorage::F32(map_runs(v, layout, |src, dst| op.f32_run(src, dst)).into()),
         CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, layout, |x| op.float(x)).into()),
         CpuStorage::I64(v) => CpuStorage::I64(map_unary(v, layout, |x| op.int(x)).into()),
         CpuStorage::Bool(_) => unreachable!("op layer promotes bool before {}", O::KERNEL),

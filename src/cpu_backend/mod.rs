@@ -8,12 +8,13 @@ mod map;
 mod matmul;
 mod reduce;
 mod strided;
+pub mod vmath;
 
 pub use buffer::{Buffer, Owner};
 pub use copy::{cast, fill, gather, gather_at, in_compute_dtype, scatter_add, write_strided};
 pub use map::{binary, compare, map_unary, unary, Operand};
 pub use matmul::matmul;
-pub use reduce::{sum_all, sum_dims};
+pub use reduce::{dot, sum_all, sum_dims};
 
 use std::fmt::Debug;
 use std::ops::{Add, Div, Mul, Sub};

@@ -29,6 +29,46 @@ fn sum_run<T: Element>(values: &[T]) -> f64 {
     total
 }
 
+/// `sum(a * b)` of two dense float runs of one length, in f64 over eight
+/// interleaved partial sums, like `sum_run`. The products of f32 values
+/// are exact in f64, so this equals the sum of the exact products up to
+/// the sum's own rounding.
+fn dot_run<T: Element>(a: &[T], b: &[T]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let rest: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x.to_f64() * y.to_f64()).fold(0.0, |s, p| s + p);
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            lanes[k] += x[k].to_f64() * y[k].to_f64();
+        }
+    }
+    (((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))) + rest
+}
+
+/// `sum(a * b)` over every element of two contiguous float32/float64 views
+/// of one shape and dtype, as a one-element buffer of that dtype; `None`
+/// for other operands (callers take the unfused path). One pass instead of
+/// a product buffer and a sum: the backward of `scalar * tensor`.
+pub fn dot(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Option<CpuStorage> {
+    if la.shape != lb.shape || !la.is_contiguous() || !lb.is_contiguous() {
+        return None;
+    }
+    fn run<T: Element>(x: &[T], lx: &Layout, y: &[T], ly: &Layout) -> f64 {
+        let (x, y) = (super::map::dense(x, lx).expect("contiguous"), super::map::dense(y, ly).expect("contiguous"));
+        if super::parallel_worth(x.len()) {
+            let parts: Vec<f64> = x.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)).map(|(p, q)| dot_run(p, q)).collect();
+            parts.iter().fold(0.0, |acc, v| acc + v)
+        } else {
+            dot_run(x, y)
+        }
+    }
+    match (a, b) {
+        (CpuStorage::F32(x), CpuStorage::F32(y)) => Some(CpuStorage::F32(vec![run(x, la, y, lb) as f32].into())),
+        (CpuStorage::F64(x), CpuStorage::F64(y)) => Some(CpuStorage::F64(vec![run(x, la, y, lb)].into())),
+        _ => None,
+    }
+}
+
 fn sum_f64<T: Element>(values: &[T]) -> f64 {
     if super::parallel_worth(values.len()) {
         let parts: Vec<f64> = values.par_chunks(CHUNK).map(sum_run).collect();

@@ -134,7 +134,7 @@ mod tests {
             Layout::contiguous(&[2, 3, 4]),
             Layout::contiguous(&[2, 3, 4]).transpose(0, 2),
             Layout::contiguous(&[3, 1]).expand(&[2, 3, 5]).unwrap(),
-            Layout { shape: [2, 1, 3].into(), strides: [9, 7, 2].into(), offset: 4 },
+            Layout { shape: smallvec::smallvec![2, 1, 3], strides: smallvec::smallvec![9, 7, 2], offset: 4 },
             Layout::contiguous(&[]),
             Layout::contiguous(&[0, 3]),
         ];

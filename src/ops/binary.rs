@@ -122,6 +122,22 @@ impl Saved {
             Saved::Scalar(s) => mul_scalar(g, *s),
         }
     }
+
+    /// `sum_to(g * self, shape)`: fused into one pass when the result is
+    /// a single element (`scalar * tensor`'s scalar) and no graph is being
+    /// recorded.
+    fn mul_sum_to(&self, g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+        if let (Saved::Tensor(t), 1, false) = (self, crate::layout::numel(shape), crate::autograd::grad_mode::is_enabled()) {
+            let other = t.get()?;
+            if other.dtype() == g.dtype() {
+                let fused = g.with_cpu(|dg, lg| other.with_cpu(|dt, lt| cpu_backend::dot(dg, lg, dt, lt)));
+                if let Some(data) = fused {
+                    return Ok(Tensor::from_cpu(data, shape));
+                }
+            }
+        }
+        reduce_grad(self.mul(g)?, shape)
+    }
 }
 
 fn mul_scalar(g: &Tensor, s: Scalar) -> Result<Tensor> {
@@ -228,7 +244,7 @@ impl BackwardFn for MulBackward {
         let mut out = Grads::new();
         for (i, need) in needs.iter().enumerate() {
             out.push(match (&self.other[i], need) {
-                (Some(o), true) => Some(reduce_grad(o.mul(grad)?, &self.shapes[i])?),
+                (Some(o), true) => Some(o.mul_sum_to(grad, &self.shapes[i])?),
                 _ => None,
             });
         }

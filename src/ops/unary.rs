@@ -6,7 +6,7 @@ use num_traits::Float;
 
 use super::{binary, compare, masked, to_dtype, Arg};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
-use crate::cpu_backend;
+use crate::cpu_backend::{self, vmath};
 use crate::dtype::{DType, DEFAULT_FLOAT};
 use crate::error::Result;
 use crate::op_traits::UnaryOpT;
@@ -56,7 +56,7 @@ fn missing_kernel(op: &str, dtype: DType) -> Option<&'static str> {
 
 /// A kernel: `forward` per float element, `int` per integer element.
 macro_rules! unary_kernel {
-    ($kernel:ident, $fn_name:ident, $keeps:expr, |$x:ident| $fwd:expr, |$xi:ident| $int:expr) => {
+    ($kernel:ident, $fn_name:ident, $keeps:expr, |$x:ident| $fwd:expr, |$xi:ident| $int:expr $(, f32_run: |$s:ident, $d:ident| $run:expr)?) => {
         #[derive(Clone, Copy)]
         pub struct $kernel;
         impl UnaryOpT for $kernel {
@@ -69,6 +69,9 @@ macro_rules! unary_kernel {
             fn int(self, $xi: i64) -> i64 {
                 $int
             }
+            $(fn f32_run(self, $s: &[f32], $d: &mut [std::mem::MaybeUninit<f32>]) {
+                $run
+            })?
         }
     };
 }
@@ -88,9 +91,10 @@ macro_rules! unary_op {
         forward: |$x:ident| $fwd:expr,
         int: |$xi:ident| $int:expr,
         backward: |$g:ident, $input:ident| $bwd:expr
+        $(, f32_run: |$s:ident, $d:ident| $run:expr)?
     ) => {
         unary_op!($(#[$doc])* $fn_name, $kernel, $node, keeps_int = $keeps, saves = Saves::Input,
-            forward: |$x| $fwd, int: |$xi| $int, backward: |$g, $input| $bwd);
+            forward: |$x| $fwd, int: |$xi| $int, backward: |$g, $input| $bwd $(, f32_run: |$s, $d| $run)?);
     };
     (
         $(#[$doc:meta])*
@@ -98,8 +102,9 @@ macro_rules! unary_op {
         forward: |$x:ident| $fwd:expr,
         int: |$xi:ident| $int:expr,
         backward: |$g:ident, $input:ident| $bwd:expr
+        $(, f32_run: |$s:ident, $d:ident| $run:expr)?
     ) => {
-        unary_kernel!($kernel, $fn_name, $keeps, |$x| $fwd, |$xi| $int);
+        unary_kernel!($kernel, $fn_name, $keeps, |$x| $fwd, |$xi| $int $(, f32_run: |$s, $d| $run)?);
 
         $(#[$doc])*
         pub fn $fn_name(x: &Tensor) -> Result<Tensor> {
@@ -160,16 +165,20 @@ pub fn neg(x: &Tensor) -> Result<Tensor> {
 }
 unary_op!(sin, SinKernel, "SinBackward0", keeps_int = false,
     forward: |x| x.sin(), int: |x| x,
-    backward: |g, x| binary::mul(g, &cos(x)?)?);
+    backward: |g, x| binary::mul(g, &cos(x)?)?,
+    f32_run: |src, dst| vmath::apply_sin_cos(src, dst, false));
 unary_op!(cos, CosKernel, "CosBackward0", keeps_int = false,
     forward: |x| x.cos(), int: |x| x,
-    backward: |g, x| neg(&binary::mul(g, &sin(x)?)?)?);
+    backward: |g, x| neg(&binary::mul(g, &sin(x)?)?)?,
+    f32_run: |src, dst| vmath::apply_sin_cos(src, dst, true));
 unary_op!(exp, ExpKernel, "ExpBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.exp(), int: |x| x,
-    backward: |g, result| binary::mul(g, result)?);
+    backward: |g, result| binary::mul(g, result)?,
+    f32_run: |src, dst| vmath::apply(src, dst, vmath::exp));
 unary_op!(log, LogKernel, "LogBackward0", keeps_int = false,
     forward: |x| x.ln(), int: |x| x,
-    backward: |g, x| binary::div(g, x)?);
+    backward: |g, x| binary::div(g, x)?,
+    f32_run: |src, dst| vmath::apply(src, dst, vmath::log));
 unary_op!(log1p, Log1pKernel, "Log1PBackward0", keeps_int = false,
     forward: |x| x.ln_1p(), int: |x| x,
     backward: |g, x| binary::div(g, &binary::add(x, Arg::from(1.0))?)?);
@@ -178,12 +187,14 @@ unary_op!(sqrt, SqrtKernel, "SqrtBackward0", keeps_int = false, saves = Saves::R
     backward: |g, result| binary::div(g, &binary::mul(result, Arg::from(2.0))?)?);
 unary_op!(tanh, TanhKernel, "TanhBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.tanh(), int: |x| x,
-    backward: |g, t| binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(t, t)?)?)?);
+    backward: |g, t| binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(t, t)?)?)?,
+    f32_run: |src, dst| vmath::apply(src, dst, vmath::tanh));
 unary_op!(sigmoid, SigmoidKernel, "SigmoidBackward0", keeps_int = false, saves = Saves::Result,
     // 1 / (1 + e^-x), written to stay finite for large |x|.
     forward: |x| if x >= T::zero() { T::one() / (T::one() + (-x).exp()) } else { x.exp() / (T::one() + x.exp()) },
     int: |x| x,
-    backward: |g, s| binary::mul(g, &binary::mul(s, &binary::sub(Arg::from(1.0), s)?)?)?);
+    backward: |g, s| binary::mul(g, &binary::mul(s, &binary::sub(Arg::from(1.0), s)?)?)?,
+    f32_run: |src, dst| vmath::apply(src, dst, vmath::sigmoid));
 unary_op!(abs, AbsKernel, "AbsBackward0", keeps_int = true,
     forward: |x| x.abs(), int: |x| x.wrapping_abs(),
     backward: |g, x| binary::mul(g, &sign(x)?)?);
