@@ -333,6 +333,22 @@ pub fn div<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
 
 // ---- pow ---------------------------------------------------------------------
 
+/// `g * x^(e-1) * e` in one pass: PowBackward0's rule with the same
+/// operations, in the same order, as the composite it stands for (so the
+/// same bits), where no graph is recorded and no rounding to a narrower
+/// dtype happens between them.
+#[derive(Clone, Copy)]
+struct PowGradKernel {
+    e: f64,
+}
+
+impl BinaryOpT for PowGradKernel {
+    const KERNEL: &'static str = "pow_backward";
+    fn apply<T: Arith>(self, g: T, x: T) -> T {
+        g * x.pow(T::from_float(self.e - 1.0)) * T::from_float(self.e)
+    }
+}
+
 /// `x ** e` for a number `e` (PowBackward0).
 struct PowScalarBackward {
     x: SavedTensor,
@@ -346,8 +362,11 @@ impl BackwardFn for PowScalarBackward {
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
         let x = &self.x.get()?;
         let e = self.e.to_f64();
+        let fusable = matches!(x.dtype(), DType::F32 | DType::F64) && grad.dtype() == x.dtype();
         let g = if e == 0.0 {
             mul(grad, Arg::from(0.0))?
+        } else if fusable && !crate::autograd::grad_mode::is_enabled() {
+            elementwise(PowGradKernel { e }, Arg::Tensor(grad), Arg::Tensor(x), x.dtype())?
         } else {
             // g * e * x^(e-1)
             mul(&mul(grad, &pow(x, Arg::from(e - 1.0))?)?, Arg::Scalar(self.e))?

@@ -70,20 +70,30 @@ impl BackwardFn for MatmulBackward {
         let mut shape2 = broadcast_shapes(&a2.shape()[..ra - 2], &b2.shape()[..rb - 2])?;
         shape2.extend([a2.shape()[ra - 2], b2.shape()[rb - 1]]);
         let g2 = view::reshape_to(grad, &shape2)?;
+        let t = view::transpose_last2;
         let ga = if needs[0] {
-            let g = matmul(&g2, &view::transpose_last2(&b2)?)?;
+            // A transposed matrix (Linear's weight as `x @ W.T`) gets its
+            // gradient in its own layout, as PyTorch's mm backward does: the
+            // leaf then takes it without a transposing copy.
+            let g = if is_transposed_matrix(&a2, &b2) { t(&matmul(&b2, &t(&g2)?)?)? } else { matmul(&g2, &t(&b2)?)? };
             Some(view::reshape_to(&sum_to(&g, a2.shape())?, a.shape())?)
         } else {
             None
         };
         let gb = if needs[1] {
-            let g = matmul(&view::transpose_last2(&a2)?, &g2)?;
+            let g = if is_transposed_matrix(&b2, &a2) { t(&matmul(&t(&g2)?, &a2)?)? } else { matmul(&t(&a2)?, &g2)? };
             Some(view::reshape_to(&sum_to(&g, b2.shape())?, b.shape())?)
         } else {
             None
         };
         Ok(smallvec::smallvec![ga, gb])
     }
+}
+
+/// Whether `m` is a column-major matrix (the transpose of a dense one) in a
+/// product of two matrices without batch dimensions.
+fn is_transposed_matrix(m: &Tensor, other: &Tensor) -> bool {
+    m.ndim() == 2 && other.ndim() == 2 && !m.layout().is_contiguous() && m.layout().transpose(0, 1).is_contiguous()
 }
 
 fn as_matrix_lhs(a: &Tensor) -> Result<Tensor> {

@@ -9,7 +9,8 @@ use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::cpu_backend::{self, vmath};
 use crate::dtype::{DType, DEFAULT_FLOAT};
 use crate::error::Result;
-use crate::op_traits::UnaryOpT;
+use crate::cpu_backend::Arith;
+use crate::op_traits::{BinaryOpT, UnaryOpT};
 use crate::tensor::Tensor;
 
 /// Applies a kernel, promoting integer/bool inputs to float unless the op
@@ -203,7 +204,24 @@ unary_op!(relu, ReluKernel, "ReluBackward0", keeps_int = true, saves = Saves::Re
     forward: |x| if x < T::zero() { T::zero() } else { x }, int: |x| x.max(0),
     // The gradient is selected, not multiplied: an infinite gradient where
     // the result is 0 gives 0 (PyTorch's threshold_backward).
-    backward: |g, r| masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0)?);
+    backward: |g, r| relu_grad(g, r)?);
+
+/// `g` where the result is positive, else 0 (PyTorch's threshold_backward):
+/// one pass when no graph is recorded, else the differentiable masked fill.
+fn relu_grad(g: &Tensor, r: &Tensor) -> Result<Tensor> {
+    #[derive(Clone, Copy)]
+    struct ReluGradKernel;
+    impl BinaryOpT for ReluGradKernel {
+        const KERNEL: &'static str = "threshold_backward";
+        fn apply<T: Arith>(self, g: T, r: T) -> T {
+            if r <= T::default() { T::default() } else { g }
+        }
+    }
+    if crate::autograd::grad_mode::is_enabled() || g.dtype() != r.dtype() || g.shape() != r.shape() {
+        return masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0);
+    }
+    binary::elementwise(ReluGradKernel, Arg::Tensor(g), Arg::Tensor(r), g.dtype())
+}
 unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.recip(), int: |x| x,
     backward: |g, r| neg(&binary::mul(g, &binary::mul(r, r)?)?)?);
