@@ -8,9 +8,12 @@
 //! --bench engine -- engine/`.
 //!
 //! Groups:
-//! * `elementwise`: `ops::add` / `ops::mul` of two f32 tensors and
-//!   `ops::unary::sin` of one (1k, 1M elements), forward only, inputs not
-//!   requiring grad (no graph is recorded).
+//! * `elementwise`: `ops::add` / `ops::mul` of two f32 tensors and the
+//!   vectorised `sin`, `exp`, `tanh` of one (1k, 1M elements), forward
+//!   only, inputs not requiring grad (no graph is recorded).
+//! * `strided`: on a 1024 x 1024 f32 matrix, `add` of a broadcast row and
+//!   of a broadcast column, `sum` over dim 0 and over dim 1, and the
+//!   contiguous copy of its transpose: the kernels that walk views as runs.
 //! * `matmul`: `ops::matmul::matmul` of two f32 square matrices (64, 256);
 //!   its throughput line counts flops (2n^3) as "elements", so Gelem/s
 //!   reads as GFLOP/s.
@@ -79,7 +82,40 @@ fn bench_elementwise(c: &mut Criterion) {
         g.bench_with_input(BenchmarkId::new("sin", n), &n, |bch, _| {
             bch.iter(|| black_box(ops::unary::sin(black_box(&a)).unwrap()))
         });
+        g.bench_with_input(BenchmarkId::new("exp", n), &n, |bch, _| {
+            bch.iter(|| black_box(ops::unary::exp(black_box(&a)).unwrap()))
+        });
+        g.bench_with_input(BenchmarkId::new("tanh", n), &n, |bch, _| {
+            bch.iter(|| black_box(ops::unary::tanh(black_box(&a)).unwrap()))
+        });
     }
+    g.finish();
+}
+
+/// Views and broadcasting: what the strided-run kernels serve.
+fn bench_strided(c: &mut Criterion) {
+    let mut g = c.benchmark_group("strided");
+    let (rows, cols) = (1024usize, 1024usize);
+    let m = tensor(rows * cols, &[rows, cols], 8);
+    let row = tensor(cols, &[cols], 9);
+    let col = tensor(rows, &[rows, 1], 10);
+    g.throughput(Throughput::Elements((rows * cols) as u64));
+    g.bench_function("add_row_broadcast/1024x1024", |bch| {
+        bch.iter(|| black_box(ops::add(black_box(&m), black_box(&row)).unwrap()))
+    });
+    g.bench_function("add_col_broadcast/1024x1024", |bch| {
+        bch.iter(|| black_box(ops::add(black_box(&m), black_box(&col)).unwrap()))
+    });
+    g.bench_function("sum_dim0/1024x1024", |bch| {
+        bch.iter(|| black_box(ops::sum(black_box(&m), Some(&[0]), false, None).unwrap()))
+    });
+    g.bench_function("sum_dim1/1024x1024", |bch| {
+        bch.iter(|| black_box(ops::sum(black_box(&m), Some(&[1]), false, None).unwrap()))
+    });
+    let t = ops::view::transpose(&m, 0, 1).unwrap();
+    g.bench_function("transpose_copy/1024x1024", |bch| {
+        bch.iter(|| black_box(ops::convert::contiguous_copy(black_box(&t)).unwrap()))
+    });
     g.finish();
 }
 
@@ -209,6 +245,6 @@ fn bench_engine(c: &mut Criterion) {
 criterion_group! {
     name = benches;
     config = config();
-    targets = bench_elementwise, bench_matmul, bench_sum, bench_engine
+    targets = bench_elementwise, bench_strided, bench_matmul, bench_sum, bench_engine
 }
 criterion_main!(benches);

@@ -168,6 +168,44 @@ impl Snapshot {
         }
     }
 
+    /// Whether running independent nodes on the engine's threads pays:
+    /// when the heavy nodes (outputs of at least `PARALLEL_MIN_ELEMENTS`)
+    /// spread over branches, i.e. there are half again as many as lie on
+    /// the longest chain of them. A chain (an MLP's backward) runs on the
+    /// calling thread, its kernels still using all cores: hopping between
+    /// workers gains nothing there, and spreads buffers over the workers'
+    /// malloc arenas, which then grow in steps (measured: 2-4 MiB over 500
+    /// MLP steps, none on one thread).
+    fn branches_worth_threads(&self) -> bool {
+        let n = self.tasks.len();
+        let heavy: Vec<bool> = self
+            .tasks
+            .iter()
+            .map(|t| t.outputs.first().is_some_and(|o| crate::layout::numel(&o.shape) >= PARALLEL_MIN_ELEMENTS))
+            .collect();
+        let total = heavy.iter().filter(|&&h| h).count();
+        if total < 2 {
+            return false;
+        }
+        // Heavy nodes on the longest path from a root, in Kahn's order.
+        let mut pending: Vec<usize> = self.deps[..n].iter().map(|d| d.load(Ordering::Relaxed)).collect();
+        let mut depth = vec![0usize; n];
+        let mut queue: Vec<Slot> = (0..n).filter(|&s| pending[s] == 0).collect();
+        let mut longest = 0;
+        while let Some(slot) = queue.pop() {
+            let d = depth[slot] + heavy[slot] as usize;
+            longest = longest.max(d);
+            for &(target, _) in self.tasks[slot].edges.iter().flatten().filter(|(t, _)| *t < n) {
+                depth[target] = depth[target].max(d);
+                pending[target] -= 1;
+                if pending[target] == 0 {
+                    queue.push(target);
+                }
+            }
+        }
+        2 * total >= 3 * longest
+    }
+
     /// Which slots must run for gradients to reach `targets`: those on a
     /// path to one, and the targets themselves if `run_targets`.
     fn needed_for(&self, targets: &[Slot], run_targets: bool) -> Vec<bool> {
@@ -544,10 +582,7 @@ fn run(roots: &[Tensor], grads: &[Tensor], opts: BackwardOptions, inputs: Option
         run.inbox[slot].lock().push((i as u64, nr, grad));
     }
     let ready: Vec<Slot> = (0..slots).filter(|&s| snap.deps[s].load(Ordering::Relaxed) == 0).collect();
-    let parallel = opts.parallel.unwrap_or_else(|| {
-        snap.tasks.len() > 2
-            && snap.tasks.iter().filter(|t| t.outputs.first().is_some_and(|o| crate::layout::numel(&o.shape) >= PARALLEL_MIN_ELEMENTS)).count() >= 2
-    }) && crate::cpu_backend::threads_usable();
+    let parallel = opts.parallel.unwrap_or_else(|| snap.branches_worth_threads()) && crate::cpu_backend::threads_usable();
     let result = if parallel { run.run_parallel(ready) } else { run.run_sequential(ready) };
     if !opts.retain_graph {
         let ran: Vec<NodeId> = snap.tasks.iter().enumerate().filter(|(s, _)| run.needed[*s]).map(|(_, t)| t.id).collect();
