@@ -311,14 +311,28 @@ fn kernel<T: Float>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], 
     let k = |x: f64| T::from(x).unwrap();
     match (*rule, bufs) {
         (Rule::Sgd { lr, momentum, dampening, weight_decay, nesterov, maximize }, bufs) => {
-            for i in 0..p.len() {
-                let mut d = direction(g[i], p[i], maximize, weight_decay);
-                if let [buf] = bufs {
-                    // buf = grad.clone() at first, else buf.mul_(momentum).add_(grad, alpha=1 - dampening)
-                    buf[i] = if fresh { d } else { buf[i] * k(momentum) + k(1.0 - dampening) * d };
-                    d = if nesterov { d + k(momentum) * buf[i] } else { buf[i] };
+            // Zipped iterators and hoisted constants: the loops vectorise.
+            let (neg_lr, momentum, keep) = (k(-lr), k(momentum), k(1.0 - dampening));
+            match bufs {
+                [buf] => {
+                    for ((p, &g), b) in p.iter_mut().zip(g).zip(buf.iter_mut()) {
+                        let d = direction(g, *p, maximize, weight_decay);
+                        // buf = grad.clone() at first, else buf.mul_(momentum).add_(grad, alpha=1 - dampening)
+                        *b = if fresh { d } else { *b * momentum + keep * d };
+                        let d = if nesterov { d + momentum * *b } else { *b };
+                        *p = *p + neg_lr * d;
+                    }
                 }
-                p[i] = p[i] + k(-lr) * d;
+                _ if !maximize && weight_decay == 0.0 => {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p = *p + neg_lr * g;
+                    }
+                }
+                _ => {
+                    for (p, &g) in p.iter_mut().zip(g) {
+                        *p = *p + neg_lr * direction(g, *p, maximize, weight_decay);
+                    }
+                }
             }
         }
         (Rule::Adam { lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad, maximize }, [m, v, rest @ ..]) => {

@@ -113,6 +113,33 @@ impl<const N: usize> Strided<N> {
     }
 }
 
+/// A walk whose two innermost dims step `(1, col_step)`: a stack of
+/// transposed matrices. Row `r`, column `c` of the matrix at `base` (one of
+/// `outer`'s offsets) is element `base + r + c * col_step`.
+pub struct Transposed {
+    pub outer: Strided<1>,
+    pub rows: usize,
+    pub cols: usize,
+    pub col_step: isize,
+}
+
+impl Strided<1> {
+    /// This walk as a stack of transposed matrices, when it is one.
+    pub fn transposed(&self) -> Option<Transposed> {
+        let nd = self.shape.len();
+        let st = &self.strides[0];
+        if nd < 2 || st[nd - 2] != 1 || st[nd - 1] <= 1 {
+            return None;
+        }
+        Some(Transposed {
+            outer: Strided { shape: self.shape[..nd - 2].into(), strides: [st[..nd - 2].into()], offsets: self.offsets },
+            rows: self.shape[nd - 2],
+            cols: self.shape[nd - 1],
+            col_step: st[nd - 1],
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
