@@ -249,7 +249,7 @@ fn update_halves(rule: &Rule, c: &Consts, s: &Slot<'_>) -> Result<()> {
 
 /// Splits the element range across rayon's pool when it is large enough.
 fn run<T: Float + Send + Sync>(rule: &Rule, c: &Consts, fresh: bool, p: &mut [T], g: &[T], bufs: &mut [&mut [T]]) {
-    if !crate::cpu_backend::parallel_worth(p.len()) {
+    if !crate::cpu_backend::parallel_worth(p.len(), crate::cpu_backend::PARALLEL_MIN_ELEMENTS) {
         return kernel(rule, c, fresh, p, g, bufs);
     }
     let size = p.len().div_ceil(rayon::current_num_threads());

@@ -31,10 +31,11 @@ pub(super) fn dense<'a, T: Element>(data: &'a [T], layout: &Layout) -> Option<&'
 const CHUNK: usize = 1 << 15;
 
 /// A dense buffer over `it`'s shape, filled run by run by `body(dst, starts,
-/// steps)`, which must write every element of `dst`; large buffers are
-/// filled in parallel chunks.
+/// steps)`, which must write every element of `dst`; buffers of at least
+/// `min_parallel` elements are filled in parallel chunks.
 pub(super) fn build<U: Send, const N: usize>(
     it: &Strided<N>,
+    min_parallel: usize,
     body: impl Fn(&mut [MaybeUninit<U>], [usize; N], [isize; N]) + Sync,
 ) -> Vec<U> {
     let n = it.numel();
@@ -47,7 +48,7 @@ pub(super) fn build<U: Send, const N: usize>(
         });
     };
     let spare = &mut out.spare_capacity_mut()[..n];
-    if super::parallel_worth(n) {
+    if super::parallel_worth(n, min_parallel) {
         spare.par_chunks_mut(CHUNK).enumerate().for_each(|(c, dst)| fill(c * CHUNK, dst));
     } else {
         fill(0, spare);
@@ -71,7 +72,7 @@ pub fn map_unary<T: Element, U: Element>(data: &[T], layout: &Layout, f: impl Fn
     if let Some(t) = it.transposed() {
         return map_transposed(data, &t, f);
     }
-    build(&it, |dst, [o], [s]| {
+    build(&it, super::PARALLEL_MIN_CHEAP, |dst, [o], [s]| {
         let f = f;
         let n = dst.len();
         if s == 1 {
@@ -108,7 +109,7 @@ fn map_transposed<T: Element, U: Element>(data: &[T], t: &Transposed, f: impl Fn
     let n = per * bases.len();
     let mut out: Vec<U> = Vec::with_capacity(n);
     let spare = &mut out.spare_capacity_mut()[..n];
-    if super::parallel_worth(n) {
+    if super::parallel_worth(n, super::PARALLEL_MIN_CHEAP) {
         spare.par_chunks_mut(per).zip(bases.par_iter()).for_each(|(m, &base)| {
             m.par_chunks_mut(STRIP * t.cols).enumerate().for_each(|(i, dst)| strip(dst, base, i * STRIP))
         });
@@ -135,7 +136,8 @@ fn walk(layout: &Layout) -> Strided<1> {
 /// vectorised one); strided runs are gathered into a small buffer first.
 pub fn map_runs<T: Element>(data: &[T], layout: &Layout, f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
     const BUF: usize = 256;
-    build(&walk(layout), |dst, [o], [s]| {
+    // The run kernels are the costly unary ops (exp, sin, ...).
+    build(&walk(layout), super::PARALLEL_MIN_ELEMENTS, |dst, [o], [s]| {
         if s == 1 {
             return f(&data[o..o + dst.len()], dst);
         }
@@ -165,7 +167,7 @@ fn map_binary<T: Element, U: Element>(
         Strided::new(&out.shape, [&ea.strides, &eb.strides], [ea.offset, eb.offset])
     };
     let (x, y) = (a.0, b.0);
-    build(&it, |dst, [oa, ob], [sa, sb]| {
+    build(&it, super::PARALLEL_MIN_CHEAP, |dst, [oa, ob], [sa, sb]| {
         let f = f;
         let n = dst.len();
         // Dense and broadcast-scalar steps get loops the compiler vectorises.

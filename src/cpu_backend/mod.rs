@@ -23,9 +23,17 @@ use half::{bf16, f16};
 
 use crate::dtype::{DType, Scalar};
 
-/// Below this many elements a kernel runs on the calling thread: splitting
-/// tiny loops across threads costs more than it saves.
+/// Below this many elements a kernel with costly elements (transcendentals,
+/// optimizer rules) runs on the calling thread: splitting tiny loops across
+/// threads costs more than it saves.
 pub const PARALLEL_MIN_ELEMENTS: usize = 1 << 15;
+
+/// The same for cheap, memory-bound kernels (arithmetic, copies, sums).
+/// Handing work to rayon's pool costs 20-40 us when its workers are asleep
+/// (measured on a 2-vCPU VM: a float32 add of 65,536 elements took 41-54 us
+/// through the pool and 11 us inline; `exp` of as many, 52 us against 77),
+/// so these split only where the loop itself takes that long.
+pub const PARALLEL_MIN_CHEAP: usize = 1 << 18;
 
 /// Whether rayon's thread pools can run work in this process. A process
 /// forked after its parent started them (a DataLoader worker) has none of
@@ -39,9 +47,10 @@ pub fn threads_usable() -> bool {
     *OWNER.get_or_init(|| pid) == pid
 }
 
-/// Whether a kernel over `n` elements should split across threads.
-pub fn parallel_worth(n: usize) -> bool {
-    n >= PARALLEL_MIN_ELEMENTS && threads_usable()
+/// Whether a kernel over `n` elements should split across threads, given
+/// the size `min` from which that pays for it.
+pub fn parallel_worth(n: usize, min: usize) -> bool {
+    n >= min && threads_usable()
 }
 
 /// Declares the storage enum and its `Element` types from one table.

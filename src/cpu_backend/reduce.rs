@@ -55,12 +55,7 @@ pub fn dot(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Option<C
     }
     fn run<T: Element>(x: &[T], lx: &Layout, y: &[T], ly: &Layout) -> f64 {
         let (x, y) = (super::map::dense(x, lx).expect("contiguous"), super::map::dense(y, ly).expect("contiguous"));
-        if super::parallel_worth(x.len()) {
-            let parts: Vec<f64> = x.par_chunks(CHUNK).zip(y.par_chunks(CHUNK)).map(|(p, q)| dot_run(p, q)).collect();
-            parts.iter().fold(0.0, |acc, v| acc + v)
-        } else {
-            dot_run(x, y)
-        }
+        chunked(x.len(), |r| dot_run(&x[r.clone()], &y[r]))
     }
     match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => Some(CpuStorage::F32(vec![run(x, la, y, lb) as f32].into())),
@@ -69,14 +64,23 @@ pub fn dot(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Option<C
     }
 }
 
-fn sum_f64<T: Element>(values: &[T]) -> f64 {
-    if super::parallel_worth(values.len()) {
-        let parts: Vec<f64> = values.par_chunks(CHUNK).map(sum_run).collect();
-        // fold from +0.0: `Sum` for floats starts at -0.0.
-        parts.iter().fold(0.0, |acc, x| acc + x)
+/// `run` over fixed-size chunks of `0..n`, the partial results added in
+/// order from +0.0 (`Sum` for floats starts at -0.0): the same association
+/// whether the chunks ran on the pool or not, so results never depend on
+/// threading.
+fn chunked(n: usize, run: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f64 {
+    let chunk = |i: usize| run(i * CHUNK..((i + 1) * CHUNK).min(n));
+    let count = n.div_ceil(CHUNK);
+    let parts: Vec<f64> = if super::parallel_worth(n, super::PARALLEL_MIN_CHEAP) {
+        (0..count).into_par_iter().map(chunk).collect()
     } else {
-        sum_run(values)
-    }
+        (0..count).map(chunk).collect()
+    };
+    parts.iter().fold(0.0, |acc, v| acc + v)
+}
+
+fn sum_f64<T: Element>(values: &[T]) -> f64 {
+    chunked(values.len(), |r| sum_run(&values[r]))
 }
 
 fn sum_i64<T: Element>(values: impl Iterator<Item = T>) -> i64 {

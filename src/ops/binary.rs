@@ -48,6 +48,19 @@ pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<
     }
 }
 
+/// A backward rule `kernel(g, x)` in one pass, where no graph is recorded
+/// (double backward needs the composite's nodes) and `g` and `x` share a
+/// float32/float64 dtype (so the kernel rounds exactly where the
+/// composite's ops do: the same bits); `composite()` elsewhere.
+pub(crate) fn fused_rule<K: BinaryOpT>(kernel: K, g: &Tensor, x: &Tensor, composite: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
+    let native = matches!(x.dtype(), DType::F32 | DType::F64) && g.dtype() == x.dtype();
+    if native && !crate::autograd::grad_mode::is_enabled() {
+        elementwise(kernel, Arg::Tensor(g), Arg::Tensor(x), x.dtype())
+    } else {
+        composite()
+    }
+}
+
 /// An operand converted to `dtype` (a dense copy only when its dtype differs).
 pub(crate) enum Cast<'a> {
     Tensor(std::borrow::Cow<'a, Tensor>),
@@ -333,10 +346,7 @@ pub fn div<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
 
 // ---- pow ---------------------------------------------------------------------
 
-/// `g * x^(e-1) * e` in one pass: PowBackward0's rule with the same
-/// operations, in the same order, as the composite it stands for (so the
-/// same bits), where no graph is recorded and no rounding to a narrower
-/// dtype happens between them.
+/// `g * x^(e-1) * e`: PowBackward0's rule for `fused_rule`.
 #[derive(Clone, Copy)]
 struct PowGradKernel {
     e: f64,
@@ -362,14 +372,11 @@ impl BackwardFn for PowScalarBackward {
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
         let x = &self.x.get()?;
         let e = self.e.to_f64();
-        let fusable = matches!(x.dtype(), DType::F32 | DType::F64) && grad.dtype() == x.dtype();
         let g = if e == 0.0 {
             mul(grad, Arg::from(0.0))?
-        } else if fusable && !crate::autograd::grad_mode::is_enabled() {
-            elementwise(PowGradKernel { e }, Arg::Tensor(grad), Arg::Tensor(x), x.dtype())?
         } else {
             // g * e * x^(e-1)
-            mul(&mul(grad, &pow(x, Arg::from(e - 1.0))?)?, Arg::Scalar(self.e))?
+            fused_rule(PowGradKernel { e }, grad, x, || mul(&mul(grad, &pow(x, Arg::from(e - 1.0))?)?, Arg::Scalar(self.e)))?
         };
         Ok(smallvec::smallvec![Some(g)])
     }

@@ -188,13 +188,13 @@ unary_op!(sqrt, SqrtKernel, "SqrtBackward0", keeps_int = false, saves = Saves::R
     backward: |g, result| binary::div(g, &binary::mul(result, Arg::from(2.0))?)?);
 unary_op!(tanh, TanhKernel, "TanhBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.tanh(), int: |x| x,
-    backward: |g, t| binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(t, t)?)?)?,
+    backward: |g, t| binary::fused_rule(TanhGradKernel, g, t, || binary::mul(g, &binary::sub(Arg::from(1.0), &binary::mul(t, t)?)?))?,
     f32_run: |src, dst| vmath::apply(src, dst, vmath::tanh));
 unary_op!(sigmoid, SigmoidKernel, "SigmoidBackward0", keeps_int = false, saves = Saves::Result,
     // 1 / (1 + e^-x), written to stay finite for large |x|.
     forward: |x| if x >= T::zero() { T::one() / (T::one() + (-x).exp()) } else { x.exp() / (T::one() + x.exp()) },
     int: |x| x,
-    backward: |g, s| binary::mul(g, &binary::mul(s, &binary::sub(Arg::from(1.0), s)?)?)?,
+    backward: |g, s| binary::fused_rule(SigmoidGradKernel, g, s, || binary::mul(g, &binary::mul(s, &binary::sub(Arg::from(1.0), s)?)?))?,
     f32_run: |src, dst| vmath::apply(src, dst, vmath::sigmoid));
 unary_op!(abs, AbsKernel, "AbsBackward0", keeps_int = true,
     forward: |x| x.abs(), int: |x| x.wrapping_abs(),
@@ -206,21 +206,27 @@ unary_op!(relu, ReluKernel, "ReluBackward0", keeps_int = true, saves = Saves::Re
     // the result is 0 gives 0 (PyTorch's threshold_backward).
     backward: |g, r| relu_grad(g, r)?);
 
-/// `g` where the result is positive, else 0 (PyTorch's threshold_backward):
-/// one pass when no graph is recorded, else the differentiable masked fill.
-fn relu_grad(g: &Tensor, r: &Tensor) -> Result<Tensor> {
-    #[derive(Clone, Copy)]
-    struct ReluGradKernel;
-    impl BinaryOpT for ReluGradKernel {
-        const KERNEL: &'static str = "threshold_backward";
-        fn apply<T: Arith>(self, g: T, r: T) -> T {
-            if r <= T::default() { T::default() } else { g }
+/// Backward rules of one pass for `binary::fused_rule`: `g` and the saved
+/// tensor in, the input's gradient out, with the composite's operations.
+macro_rules! grad_kernel {
+    ($name:ident, $kernel:literal, |$g:ident, $r:ident| $body:expr) => {
+        #[derive(Clone, Copy)]
+        struct $name;
+        impl BinaryOpT for $name {
+            const KERNEL: &'static str = $kernel;
+            fn apply<T: Arith>(self, $g: T, $r: T) -> T {
+                $body
+            }
         }
-    }
-    if crate::autograd::grad_mode::is_enabled() || g.dtype() != r.dtype() || g.shape() != r.shape() {
-        return masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0);
-    }
-    binary::elementwise(ReluGradKernel, Arg::Tensor(g), Arg::Tensor(r), g.dtype())
+    };
+}
+grad_kernel!(ReluGradKernel, "threshold_backward", |g, r| if r <= T::default() { T::default() } else { g });
+grad_kernel!(TanhGradKernel, "tanh_backward", |g, t| g * (T::from_float(1.0) - t * t));
+grad_kernel!(SigmoidGradKernel, "sigmoid_backward", |g, s| g * (s * (T::from_float(1.0) - s)));
+
+/// `g` where the result is positive, else 0 (PyTorch's threshold_backward).
+fn relu_grad(g: &Tensor, r: &Tensor) -> Result<Tensor> {
+    binary::fused_rule(ReluGradKernel, g, r, || masked::masked_fill(g, &compare::le(r, Arg::from(0.0))?, 0.0))
 }
 unary_op!(reciprocal, ReciprocalKernel, "ReciprocalBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.recip(), int: |x| x,
