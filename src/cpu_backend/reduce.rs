@@ -71,12 +71,12 @@ pub fn dot(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Option<C
 fn chunked(n: usize, run: impl Fn(std::ops::Range<usize>) -> f64 + Sync) -> f64 {
     let chunk = |i: usize| run(i * CHUNK..((i + 1) * CHUNK).min(n));
     let count = n.div_ceil(CHUNK);
-    let parts: Vec<f64> = if super::parallel_worth(n, super::PARALLEL_MIN_CHEAP) {
-        (0..count).into_par_iter().map(chunk).collect()
+    if super::parallel_worth(n, super::PARALLEL_MIN_CHEAP) {
+        let parts: Vec<f64> = (0..count).into_par_iter().map(chunk).collect();
+        parts.iter().fold(0.0, |acc, v| acc + v)
     } else {
-        (0..count).map(chunk).collect()
-    };
-    parts.iter().fold(0.0, |acc, v| acc + v)
+        (0..count).map(chunk).fold(0.0, |acc, v| acc + v)
+    }
 }
 
 fn sum_f64<T: Element>(values: &[T]) -> f64 {
