@@ -134,10 +134,14 @@ fn walk(layout: &Layout) -> Strided<1> {
 
 /// Like `map_unary`, for a kernel `f(src, dst)` over whole dense runs (a
 /// vectorised one); strided runs are gathered into a small buffer first.
-pub fn map_runs<T: Element>(data: &[T], layout: &Layout, f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync) -> Vec<T> {
+pub fn map_runs<T: Element>(
+    data: &[T],
+    layout: &Layout,
+    min_parallel: usize,
+    f: impl Fn(&[T], &mut [MaybeUninit<T>]) + Sync,
+) -> Vec<T> {
     const BUF: usize = 256;
-    // The run kernels are the costly unary ops (exp, sin, ...).
-    build(&walk(layout), super::PARALLEL_MIN_ELEMENTS, |dst, [o], [s]| {
+    build(&walk(layout), min_parallel, |dst, [o], [s]| {
         if s == 1 {
             return f(&data[o..o + dst.len()], dst);
         }
@@ -234,9 +238,19 @@ fn apply2<T: Element, U: Element>(
 
 /// Unary op on a float or (for ops that keep ints) int64 buffer.
 pub fn unary<O: UnaryOpT>(op: O, data: &CpuStorage, layout: &Layout) -> CpuStorage {
+    // The ops that keep integers (neg, abs, relu, sign, rounding) are cheap;
+    // the others are transcendentals, worth threads from a smaller size.
+    let min_parallel = if O::KEEPS_INT { super::PARALLEL_MIN_CHEAP } else { super::PARALLEL_MIN_ELEMENTS };
     match data {
-        CpuStorage::F32(v) => CpuStorage::F32(map_runs(v, layout, |src, dst| op.f32_run(src, dst)).into()),
-        CpuStorage::F64(v) => CpuStorage::F64(map_unary(v, layout, |x| op.float(x)).into()),
+        CpuStorage::F32(v) => CpuStorage::F32(map_runs(v, layout, min_parallel, |src, dst| op.f32_run(src, dst)).into()),
+        CpuStorage::F64(v) => CpuStorage::F64(
+            map_runs(v, layout, min_parallel, |src, dst| {
+                for (d, &x) in dst.iter_mut().zip(src) {
+                    d.write(op.float(x));
+                }
+            })
+            .into(),
+        ),
         CpuStorage::I64(v) => CpuStorage::I64(map_unary(v, layout, |x| op.int(x)).into()),
         CpuStorage::Bool(_) => unreachable!("op layer promotes bool before {}", O::KERNEL),
         narrow => super::in_compute_dtype(narrow, layout, |d, l| unary(op, d, l)),
