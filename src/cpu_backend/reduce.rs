@@ -10,52 +10,49 @@ use crate::layout::{Layout, Strides};
 
 const CHUNK: usize = 1 << 14;
 
-/// The sum of a run in f64, over eight interleaved partial sums (so the
-/// loop vectorises) added in a fixed order: deterministic, and more exact
-/// than one running sum.
-fn sum_run<T: Element>(values: &[T]) -> f64 {
+/// The f64 sum of `value(a[i], b[i])` over two runs of one length, over
+/// eight interleaved partial sums (so the loop vectorises) added in a fixed
+/// order: deterministic, and more exact than one running sum.
+#[inline(always)]
+fn lanes_sum<A: Copy, B: Copy>(a: &[A], b: &[B], value: impl Fn(A, B) -> f64) -> f64 {
     let mut lanes = [0.0f64; 8];
-    let chunks = values.chunks_exact(8);
-    let rest = chunks.remainder();
-    for c in chunks {
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
         for k in 0..8 {
-            lanes[k] += c[k].to_f64();
+            lanes[k] += value(x[k], y[k]);
         }
     }
     let mut total = ((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]));
-    for &x in rest {
-        total += x.to_f64();
+    for (&x, &y) in ra.iter().zip(rb) {
+        total += value(x, y);
     }
     total
 }
 
-/// `sum(a * b)` of two dense float runs of one length, in f64 over eight
-/// interleaved partial sums, like `sum_run`. The products of f32 values
-/// are exact in f64, so this equals the sum of the exact products up to
-/// the sum's own rounding.
+fn sum_run<T: Element>(values: &[T]) -> f64 {
+    lanes_sum(values, values, |x, _| x.to_f64())
+}
+
+/// `sum(a * b)` with each product rounded to `T`, as a product buffer would
+/// hold it: the same bits as `sum(a * b)` made of the two ops.
 fn dot_run<T: Element>(a: &[T], b: &[T]) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let rest: f64 = ca.remainder().iter().zip(cb.remainder()).map(|(x, y)| x.to_f64() * y.to_f64()).fold(0.0, |s, p| s + p);
-    for (x, y) in ca.zip(cb) {
-        for k in 0..8 {
-            lanes[k] += x[k].to_f64() * y[k].to_f64();
-        }
-    }
-    (((lanes[0] + lanes[4]) + (lanes[2] + lanes[6])) + ((lanes[1] + lanes[5]) + (lanes[3] + lanes[7]))) + rest
+    lanes_sum(a, b, |x, y| T::from_float(x.to_f64() * y.to_f64()).to_f64())
 }
 
 /// `sum(a * b)` over every element of two contiguous float32/float64 views
 /// of one shape and dtype, as a one-element buffer of that dtype; `None`
 /// for other operands (callers take the unfused path). One pass instead of
-/// a product buffer and a sum: the backward of `scalar * tensor`.
+/// a product buffer and a sum (the backward of `scalar * tensor`), with the
+/// same bits as those two ops.
 pub fn dot(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> Option<CpuStorage> {
     if la.shape != lb.shape || !la.is_contiguous() || !lb.is_contiguous() {
         return None;
     }
     fn run<T: Element>(x: &[T], lx: &Layout, y: &[T], ly: &Layout) -> f64 {
         let (x, y) = (super::map::dense(x, lx).expect("contiguous"), super::map::dense(y, ly).expect("contiguous"));
-        chunked(x.len(), |r| dot_run(&x[r.clone()], &y[r]))
+        // One run, as `sum` over all dims walks it (`sum_to`'s path).
+        0.0 + dot_run(x, y)
     }
     match (a, b) {
         (CpuStorage::F32(x), CpuStorage::F32(y)) => Some(CpuStorage::F32(vec![run(x, la, y, lb) as f32].into())),
