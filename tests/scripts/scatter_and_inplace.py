@@ -2,6 +2,7 @@
 out-of-place ops (masked_fill_, index_add_, scatter_, pow_, ...), and their
 dtype errors."""
 import torch
+torch.manual_seed(0)  # reproducible draws (see tests/test_tutorial_scripts.py)
 
 x = torch.zeros(3, 5)
 idx = torch.tensor([[0, 1, 2, 0, 1], [2, 0, 0, 1, 2]])

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 import torch
+torch.manual_seed(0)  # reproducible draws (see tests/test_tutorial_scripts.py)
 
 x = np.linspace(-math.pi, math.pi, 2000)
 y = np.sin(x)

@@ -3,6 +3,7 @@
 import math
 
 import torch
+torch.manual_seed(0)  # reproducible draws (see tests/test_tutorial_scripts.py)
 
 x = torch.linspace(-math.pi, math.pi, 2000, dtype=torch.float64)
 y = torch.sin(x)
