@@ -186,6 +186,12 @@ impl Tensor {
         self.alias(layout, self.0.version.clone(), Some(view))
     }
 
+    /// A fresh op result laid out anew in place (PyTorch's `squeeze_` on a
+    /// result nobody else holds yet): same storage, not a view, no history.
+    pub fn relaid(&self, layout: Layout) -> Tensor {
+        self.alias(layout, self.0.version.clone(), None)
+    }
+
     /// Same storage, layout and version counter, no history: `detach()`.
     pub fn detach(&self) -> Tensor {
         self.alias(self.0.layout.clone(), self.0.version.clone(), None)

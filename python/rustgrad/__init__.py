@@ -39,7 +39,7 @@ from ._core import (
 )
 from ._size import Size
 from .grad_mode import enable_grad, inference_mode, is_inference_mode_enabled, no_grad, set_grad_enabled
-from . import accelerator, autograd, cuda, nn, optim
+from . import accelerator, autograd, cuda, nn, optim, viz
 from . import linalg  # torch.linalg
 from ._functions import *  # noqa: F401,F403  (torch.sin, torch.matmul, ...)
 from ._functions import __all__ as _function_names

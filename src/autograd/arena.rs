@@ -42,6 +42,9 @@ pub struct OutputMeta {
 pub struct Node {
     /// The backward rule; `None` once its saved tensors were freed.
     pub(super) op: Option<Arc<dyn BackwardFn>>,
+    /// The names the freed rule saved its tensors under: `dir(grad_fn)`
+    /// still lists `_saved_<name>` after a backward pass, as in PyTorch.
+    pub(super) freed_saved: SmallVec<[&'static str; 2]>,
     pub(super) name: &'static str,
     /// One entry per input of the forward op; `None` where that input does
     /// not require grad.
@@ -202,6 +205,24 @@ pub fn op(id: NodeId) -> Option<Arc<dyn BackwardFn>> {
     lock().get(id).and_then(|n| n.op.clone())
 }
 
+/// The names node `id`'s rule saves tensors under (`grad_fn._saved_<name>`),
+/// also once they were freed; empty if the node is gone.
+pub fn saved_names(id: NodeId) -> SmallVec<[&'static str; 2]> {
+    let (op, freed) = {
+        let arena = lock();
+        let Some(node) = arena.get(id) else { return SmallVec::new() };
+        (node.op.clone(), node.freed_saved.clone())
+    };
+    // The rule is asked outside the lock (it may take locks of its own).
+    op.map_or(freed, |op| op.saved().into_iter().map(|(name, _)| name).collect())
+}
+
+/// Shape and dtype of each output of node `id` (`grad_fn._input_metadata`:
+/// the gradients it receives), or `None` if it is gone.
+pub fn outputs(id: NodeId) -> Option<SmallVec<[OutputMeta; 1]>> {
+    lock().get(id).map(|n| n.outputs.clone())
+}
+
 /// How many nodes are alive: a leak shows up here.
 pub fn live_nodes() -> usize {
     lock().live
@@ -257,14 +278,19 @@ pub(super) fn release_saved(ids: &[NodeId]) {
         let arena = lock();
         ids.iter().filter_map(|&id| arena.get(id).and_then(|n| n.op.clone()).map(|op| (id, op))).collect()
     };
-    let saving: Vec<NodeId> = rules.iter().filter(|(_, op)| op.saves_tensors()).map(|(id, _)| *id).collect();
+    let saving: Vec<(NodeId, SmallVec<[&'static str; 2]>)> = rules
+        .iter()
+        .filter(|(_, op)| op.saves_tensors())
+        .map(|(id, op)| (*id, op.saved().into_iter().map(|(name, _)| name).collect()))
+        .collect();
     drop(rules);
     let mut ops = Vec::new();
     {
         let mut arena = lock();
-        for id in saving {
+        for (id, names) in saving {
             if let Some(node) = arena.get_mut(id) {
                 ops.extend(node.op.take());
+                node.freed_saved = names;
             }
         }
     }

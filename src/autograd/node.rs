@@ -122,6 +122,12 @@ pub trait BackwardFn: Send + Sync + 'static {
     }
 }
 
+/// The named saved tensors that are there: `BackwardFn::saved` for a rule
+/// that saves some operands only when a gradient needs them.
+pub fn present<'a>(named: impl IntoIterator<Item = (&'static str, Option<&'a SavedTensor>)>) -> Vec<(&'static str, &'a SavedTensor)> {
+    named.into_iter().filter_map(|(name, t)| Some((name, t?))).collect()
+}
+
 /// A saved tensor in a form only a `saved_tensors_hooks` unpack can read.
 pub trait PackedTensor: Send + Sync {
     fn unpack(&self) -> Result<Tensor>;
@@ -407,6 +413,7 @@ pub fn make_node(op: Arc<dyn BackwardFn>, edges: SmallVec<[Option<Edge>; 2]>, ou
     Ok(arena::insert(Node {
         name: op.name(),
         op: Some(op),
+        freed_saved: SmallVec::new(),
         edges,
         outputs,
         hooks: NodeHooks::default(),

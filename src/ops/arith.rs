@@ -74,6 +74,9 @@ impl BackwardFn for Rule {
     fn name(&self) -> &'static str {
         self.name
     }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        crate::autograd::node::present([("self", self.a.as_ref()), ("other", self.b.as_ref())])
+    }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let get = |s: &Option<SavedTensor>, c: Option<Scalar>| -> Result<Tensor> {
             match (s, c) {

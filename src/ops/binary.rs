@@ -1,7 +1,7 @@
 //! Arithmetic with broadcasting: `+ - * / **` between tensors and numbers.
 
 use super::{result_type, tensors, Arg};
-use crate::autograd::node::record_padded;
+use crate::autograd::node::{present, record_padded};
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::cpu_backend::{self, Arith};
 use crate::dtype::{DType, Scalar};
@@ -129,6 +129,13 @@ enum Saved {
 }
 
 impl Saved {
+    /// The saved tensor, if a tensor (not a number) was saved.
+    fn tensor(&self) -> Option<&SavedTensor> {
+        match self {
+            Saved::Tensor(t) => Some(t),
+            Saved::Scalar(_) => None,
+        }
+    }
     fn mul(&self, g: &Tensor) -> Result<Tensor> {
         match self {
             Saved::Tensor(t) => mul(g, &t.get()?),
@@ -247,11 +254,7 @@ impl BackwardFn for MulBackward {
     }
     fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
         // `other[i]` multiplies input `i`'s gradient: it is the other input.
-        let named = [("other", &self.other[0]), ("self", &self.other[1])];
-        named.into_iter().filter_map(|(n, s)| match s {
-            Some(Saved::Tensor(t)) => Some((n, t)),
-            _ => None,
-        }).collect()
+        present([("other", &self.other[0]), ("self", &self.other[1])].map(|(n, s)| (n, s.as_ref().and_then(Saved::tensor))))
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let mut out = Grads::new();
@@ -295,6 +298,9 @@ struct DivBackward {
 impl BackwardFn for DivBackward {
     fn name(&self) -> &'static str {
         "DivBackward0"
+    }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        present([("self", self.a.as_ref()), ("other", self.b.tensor())])
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let ga = if needs[0] {
@@ -369,6 +375,9 @@ impl BackwardFn for PowScalarBackward {
     fn name(&self) -> &'static str {
         "PowBackward0"
     }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        vec![("self", &self.x)]
+    }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
         let x = &self.x.get()?;
         let e = self.e.to_f64();
@@ -391,6 +400,9 @@ struct PowTensorBackward {
 impl BackwardFn for PowTensorBackward {
     fn name(&self) -> &'static str {
         "PowBackward1"
+    }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        vec![("self", &self.x), ("exponent", &self.y)]
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let (x, y) = (&self.x.get()?, &self.y.get()?);
@@ -429,6 +441,9 @@ struct PowScalarBaseBackward {
 impl BackwardFn for PowScalarBaseBackward {
     fn name(&self) -> &'static str {
         "PowBackward2"
+    }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        vec![("exponent", &self.x)]
     }
     fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
         let x = &self.x.get()?;

@@ -45,6 +45,10 @@ impl BackwardFn for BceWithLogitsBackward {
     fn name(&self) -> &'static str {
         "BinaryCrossEntropyWithLogitsBackward0"
     }
+    fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+        let all = [("self", Some(&self.x)), ("target", Some(&self.target)), ("weight", self.weight.as_ref()), ("pos_weight", self.pos_weight.as_ref())];
+        crate::autograd::node::present(all)
+    }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let (x, t) = (&self.x.get()?, &self.target.get()?);
         // The upstream gradient per element, with the weight and the mean's 1/n.

@@ -38,19 +38,20 @@ fn shape_error(a: &[usize], b: &[usize]) -> crate::error::Error {
     crate::error::Error::Runtime(msg)
 }
 
-/// PyTorch's node name for each operand-rank case.
-fn node_name(a: usize, b: usize) -> &'static str {
+/// PyTorch's node name for each operand-rank case, and the names its
+/// saved operands go by (a vector times a matrix is `mm` then `squeeze_`).
+fn node_names(a: usize, b: usize) -> (&'static str, [&'static str; 2]) {
     match (a, b) {
-        (1, 1) => "DotBackward0",
-        (2, 1) => "MvBackward0",
-        (1, 2) => "SqueezeBackward4",
-        (2, 2) => "MmBackward0",
-        _ => "UnsafeViewBackward0",
+        (1, 1) => ("DotBackward0", ["self", "tensor"]),
+        (2, 1) => ("MvBackward0", ["self", "vec"]),
+        (2, 2) => ("MmBackward0", ["self", "mat2"]),
+        _ => ("UnsafeViewBackward0", ["self", "mat2"]),
     }
 }
 
 struct MatmulBackward {
     name: &'static str,
+    saved_as: [&'static str; 2],
     a: SavedTensor,
     b: SavedTensor,
 }
@@ -60,7 +61,7 @@ impl BackwardFn for MatmulBackward {
         self.name
     }
     fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
-        vec![("self", &self.a), ("mat2", &self.b)]
+        vec![(self.saved_as[0], &self.a), (self.saved_as[1], &self.b)]
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let (a, b) = (&self.a.get()?, &self.b.get()?);
@@ -134,6 +135,10 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
             ),
         }
     }
+    if an == 1 && bn == 2 {
+        // PyTorch's `mm(a.unsqueeze(0), b).squeeze_(0)`, both nodes recorded.
+        return view::squeeze_result(&matmul(&view::unsqueeze(a, 0)?, b)?, 0);
+    }
     // Promote to matrices (views, no history needed: the node covers it).
     let a2 = a.detach().view_with(if an == 1 { a.layout().unsqueeze(0) } else { a.layout().clone() });
     let b2 = b.detach().view_with(if bn == 1 { b.layout().unsqueeze(1) } else { b.layout().clone() });
@@ -154,6 +159,6 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
         out_shape.push(m);
     }
     let out = Tensor::from_cpu(data, &out_shape);
-    let name = node_name(an, bn);
-    record(out, &[a, b], |_| MatmulBackward { name, a: SavedTensor::new(a), b: SavedTensor::new(b) })
+    let (name, saved_as) = node_names(an, bn);
+    record(out, &[a, b], |_| MatmulBackward { name, saved_as, a: SavedTensor::new(a), b: SavedTensor::new(b) })
 }

@@ -160,6 +160,14 @@ pub fn squeeze(x: &Tensor, dim: Option<i64>) -> Result<Tensor> {
     record_view(x, x.view_with(layout), name, move |g| reshape_to(g, &src))
 }
 
+/// `x.squeeze_(dim)` on an op's fresh result `x`, as PyTorch's `matmul`
+/// of a vector and a matrix drops the added dimension: SqueezeBackward4,
+/// and the result is not a view.
+pub fn squeeze_result(x: &Tensor, dim: usize) -> Result<Tensor> {
+    let src: Shape = x.shape_vec();
+    record_view(x, x.relaid(x.layout().squeeze(dim)), "SqueezeBackward4", move |g| reshape_to(g, &src))
+}
+
 /// Formats a shape for messages such as `torch.Size([2, 3])`.
 pub fn size_str(shape: &[usize]) -> String {
     format!("torch.Size([{}])", join(shape))

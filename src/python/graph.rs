@@ -158,8 +158,37 @@ impl PyAccumulateGrad {
         let key = self.leaf.register_post_accumulate_hook(Arc::new(f))?;
         Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
     }
+    /// The leaf's shape and dtype: the gradient this node accumulates.
+    #[getter]
+    fn _input_metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, [InputMetadata { shape: self.leaf.shape_vec(), dtype: self.leaf.dtype() }])
+    }
     fn __repr__(slf: &Bound<'_, Self>) -> String {
         format!("<AccumulateGrad object at {:#x}>", slf.as_ptr() as usize)
+    }
+}
+
+/// `grad_fn._input_metadata[i]`: the shape and dtype that the gradient
+/// arriving for output `i` of a node has (PyTorch's `_InputMetadata`).
+#[pyclass(name = "_InputMetadata", module = "rustgrad._C._autograd", frozen)]
+pub struct InputMetadata {
+    shape: crate::layout::Shape,
+    dtype: crate::dtype::DType,
+}
+
+#[pymethods]
+impl InputMetadata {
+    /// The shape as a list of ints, as PyTorch gives it.
+    #[getter]
+    fn shape(&self) -> Vec<usize> {
+        self.shape.to_vec()
+    }
+    #[getter]
+    fn dtype(&self, py: Python<'_>) -> Py<super::dtype::PyDType> {
+        super::dtype::dtype_object(py, self.dtype).clone_ref(py)
+    }
+    fn __repr__(&self) -> String {
+        format!("_InputMetadata(shape={:?}, dtype={})", self.shape.as_slice(), self.dtype.name())
     }
 }
 
@@ -312,6 +341,21 @@ impl PyNode {
     }
     fn register_prehook(&self, hook: Py<PyAny>) -> RemovableHandle {
         register_prehook(self.node.id(), hook)
+    }
+    /// Shape and dtype of each gradient this node receives (one per output
+    /// of the forward op).
+    #[getter]
+    fn _input_metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        let outputs = arena::outputs(self.node.id()).unwrap_or_default();
+        PyTuple::new(py, outputs.into_iter().map(|o| InputMetadata { shape: o.shape, dtype: o.dtype }))
+    }
+    /// The usual attributes plus `_saved_<name>` for each tensor the rule
+    /// saves, also once they were freed (reading one then raises).
+    fn __dir__(slf: &Bound<'_, Self>) -> PyResult<Vec<String>> {
+        let object = slf.py().get_type::<pyo3::types::PyAny>();
+        let mut names: Vec<String> = object.getattr("__dir__")?.call1((slf,))?.extract()?;
+        names.extend(arena::saved_names(slf.get().node.id()).iter().map(|n| format!("_saved_{n}")));
+        Ok(names)
     }
     /// `grad_fn._saved_<name>`: a tensor the rule saved (unpacked, so
     /// version-checked), or PyTorch's error once it was freed.

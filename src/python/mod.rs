@@ -28,6 +28,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("default_generator", random::default_generator_object(m.py())?)?;
     m.add_class::<graph::PyNode>()?;
     m.add_class::<graph::PyAccumulateGrad>()?;
+    m.add_class::<graph::InputMetadata>()?;
     m.add_class::<graph::RemovableHandle>()?;
     m.add_class::<function::SavedTensors>()?;
     modes::install_trace_provider();
