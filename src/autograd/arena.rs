@@ -376,4 +376,19 @@ mod tests {
         assert!(arena.get(yid).unwrap().op.is_none());
         assert!(arena.get(zid).unwrap().op.is_some());
     }
+
+    #[test]
+    fn saved_names_and_outputs_outlive_the_freed_rule() {
+        let x = leaf(vec![1.0, 2.0, 3.0]);
+        let y = mul(&x, &x).unwrap();
+        let id = y.grad_fn().unwrap();
+        assert_eq!(saved_names(id).as_slice(), ["other", "self"]);
+        release_saved(&[id]);
+        assert!(op(id).is_none());
+        assert_eq!(saved_names(id).as_slice(), ["other", "self"], "still listed once freed");
+        let outs = outputs(id).unwrap();
+        assert_eq!((outs.len(), outs[0].shape.as_slice(), outs[0].dtype), (1, &[3usize][..], DType::F32));
+        let z = sum(&y, None, false, None).unwrap();
+        assert!(saved_names(z.grad_fn().unwrap()).is_empty());
+    }
 }

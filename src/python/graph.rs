@@ -346,8 +346,7 @@ impl PyNode {
     /// of the forward op).
     #[getter]
     fn _input_metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        let outputs = arena::outputs(self.node.id()).unwrap_or_default();
-        PyTuple::new(py, outputs.into_iter().map(|o| InputMetadata { shape: o.shape, dtype: o.dtype }))
+        input_metadata(py, self.node.id())
     }
     /// The usual attributes plus `_saved_<name>` for each tensor the rule
     /// saves, also once they were freed (reading one then raises).
@@ -376,6 +375,12 @@ impl PyNode {
     }
 }
 
+/// `_input_metadata` of node `id`: one entry per output of the forward op.
+fn input_metadata(py: Python<'_>, id: NodeId) -> PyResult<Bound<'_, PyTuple>> {
+    let outputs = arena::outputs(id).unwrap_or_default();
+    PyTuple::new(py, outputs.into_iter().map(|o| InputMetadata { shape: o.shape, dtype: o.dtype }))
+}
+
 /// A custom Function's `ctx` names its node without owning it (the node
 /// owns the ctx).
 #[pyclass(module = "rustgrad.autograd.graph", frozen)]
@@ -385,6 +390,9 @@ pub struct WeakNode(pub NodeId);
 impl WeakNode {
     fn name(&self) -> &'static str {
         arena::name(self.0)
+    }
+    fn _input_metadata<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        input_metadata(py, self.0)
     }
     fn next_functions<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
         next_functions(py, self.0)

@@ -70,6 +70,11 @@ class BackwardCFunction(FunctionCtx):
         return () if node is None else node.next_functions()
 
     @property
+    def _input_metadata(self):
+        node = getattr(self, "_node", None)
+        return () if node is None else node._input_metadata()
+
+    @property
     def metadata(self):
         if "_metadata" not in self.__dict__:
             self._metadata = {}
