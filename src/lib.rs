@@ -19,6 +19,7 @@ pub mod ops;
 pub mod optim;
 pub mod pyobj;
 pub mod random;
+pub mod stats;
 pub mod storage;
 pub mod tensor;
 

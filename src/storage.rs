@@ -39,11 +39,15 @@ impl BackendStorage {
 #[derive(Debug)]
 pub struct Storage {
     data: RwLock<BackendStorage>,
+    /// The buffer's size, counted in `stats` while the storage lives.
+    bytes: usize,
 }
 
 impl Storage {
     pub fn new(data: BackendStorage) -> Storage {
-        Storage { data: RwLock::new(data) }
+        let bytes = data.cpu().len() * data.dtype().itemsize();
+        crate::stats::storage_made(bytes);
+        Storage { data: RwLock::new(data), bytes }
     }
 
     pub fn cpu(data: CpuStorage) -> Storage {
@@ -57,5 +61,11 @@ impl Storage {
     /// Write access; callers bump the tensor's version after writing.
     pub fn write(&self) -> RwLockWriteGuard<'_, BackendStorage> {
         self.data.write()
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        crate::stats::storage_dropped(self.bytes);
     }
 }

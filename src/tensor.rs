@@ -8,7 +8,7 @@ use parking_lot::{Mutex, MutexGuard};
 
 use crate::autograd::arena::{self, NodeId, NodeRef};
 use crate::autograd::grad_mode;
-use crate::autograd::node::{GradHook, Hooks, PostAccumulateHook};
+use crate::autograd::node::{GcRef, GradHook, Hooks, PostAccumulateHook};
 use crate::bail;
 use crate::cpu_backend::{self, CpuStorage, Element};
 use crate::device::Device;
@@ -32,6 +32,8 @@ pub struct AutogradMeta {
     pub hooks: Hooks,
     /// Hooks run after this leaf's `.grad` was updated.
     pub post_accumulate_hooks: Vec<(u64, PostAccumulateHook)>,
+    /// The Python objects this leaf's hooks call, by hook key (see `GcRef`).
+    pub owned: Vec<(u64, GcRef)>,
     /// `retain_grad()` was called (on a non-leaf).
     pub retains_grad: bool,
     /// The Python `AccumulateGrad` object standing for this leaf's node.
@@ -62,6 +64,12 @@ pub struct TensorImpl {
     /// Made under `inference_mode`.
     inference: bool,
     var: Arc<Variable>,
+}
+
+impl Drop for TensorImpl {
+    fn drop(&mut self) {
+        crate::stats::tensor_dropped();
+    }
 }
 
 /// What stays when `.data` is assigned: the autograd identity of a tensor
@@ -96,6 +104,17 @@ impl TensorCell {
 
     pub fn store(&self, t: Tensor) {
         self.0.store(t.0);
+    }
+
+    /// Calls `visit` on what the tensor in this cell alone keeps alive for
+    /// Python (see `Tensor::visit_owned`), if the cell is its only holder.
+    pub fn visit_owned<E>(&self, visit: impl FnMut(&GcRef) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+        let t = Tensor(self.0.load_full());
+        // The cell's reference and the one just loaded.
+        if Arc::strong_count(&t.0) != 2 {
+            return Ok(());
+        }
+        t.visit_owned(visit)
     }
 }
 
@@ -138,6 +157,7 @@ impl Tensor {
     }
 
     fn build_as(storage: Arc<Storage>, layout: Layout, dtype: DType, device: Device, version: Arc<AtomicU64>, view: Option<ViewInfo>, inference: bool) -> Tensor {
+        crate::stats::tensor_made();
         Tensor(Arc::new(TensorImpl {
             storage,
             layout,
@@ -211,6 +231,7 @@ impl Tensor {
     /// `x.data = src`: the same variable (history, `.grad`, hooks, Python
     /// object, version counter) over `src`'s storage, layout and dtype.
     pub fn with_data(&self, src: &Tensor) -> Tensor {
+        crate::stats::tensor_made();
         Tensor(Arc::new(TensorImpl {
             storage: src.0.storage.clone(),
             layout: src.0.layout.clone(),
@@ -448,24 +469,60 @@ impl Tensor {
         Ok(())
     }
 
+    /// Calls `visit` on each Python object kept alive through this tensor's
+    /// autograd state that it alone owns: its hooks' callables and, when no
+    /// other tensor or node names its `grad_fn`, that node's hooks and its
+    /// Python extra (a custom Function's `ctx`, a `metadata` dict). Python's
+    /// cycle collector may only be told of references an object owns alone
+    /// (PyTorch's `THPVariable_subclass_traverse` follows the same rule): a
+    /// shared one would be subtracted once per sharer.
+    fn visit_owned<E>(&self, mut visit: impl FnMut(&GcRef) -> std::result::Result<(), E>) -> std::result::Result<(), E> {
+        if Arc::strong_count(&self.0.var) != 1 {
+            return Ok(()); // shared with a `.data` alias
+        }
+        let node = {
+            let Some(m) = self.0.var.meta.try_lock() else { return Ok(()) };
+            for (_, owned) in &m.owned {
+                visit(owned)?;
+            }
+            m.grad_fn.as_ref().map(|n| n.id())
+        };
+        let Some(node) = node else { return Ok(()) };
+        arena::with_sole_node(node, |n| {
+            for (_, owned) in &n.hooks.owned {
+                visit(owned)?;
+            }
+            n.metadata.as_ref().map_or(Ok(()), &mut visit)
+        })
+        .unwrap_or(Ok(()))
+    }
+
     /// Registers `hook` on the gradient arriving at this tensor; returns the
-    /// key `remove_hook` takes.
-    pub fn register_hook(&self, hook: GradHook) -> Result<u64> {
+    /// key `remove_hook` takes. `owned` is what the hook keeps alive for
+    /// Python (see `GcRef`).
+    pub fn register_hook(&self, hook: GradHook, owned: Option<GcRef>) -> Result<u64> {
         if !self.requires_grad() {
             bail!(Runtime, "cannot register a hook on a tensor that doesn't require gradient");
         }
         let key = crate::autograd::node::next_hook_key();
         match self.history() {
             Some((node, nr)) => {
-                arena::with_node(node.id(), |n| n.hooks.tensor.push((key, nr, hook)));
+                arena::with_node(node.id(), |n| {
+                    n.hooks.tensor.push((key, nr, hook));
+                    n.hooks.owned.extend(owned.map(|o| (key, o)));
+                });
             }
-            None => self.meta().hooks.push((key, hook)),
+            None => {
+                let mut m = self.meta();
+                m.hooks.push((key, hook));
+                m.owned.extend(owned.map(|o| (key, o)));
+            }
         }
         Ok(key)
     }
 
     /// `register_post_accumulate_grad_hook`: runs after `.grad` is updated.
-    pub fn register_post_accumulate_hook(&self, hook: PostAccumulateHook) -> Result<u64> {
+    pub fn register_post_accumulate_hook(&self, hook: PostAccumulateHook, owned: Option<GcRef>) -> Result<u64> {
         if !self.is_leaf() {
             bail!(Runtime, "post accumulate grad hooks cannot be registered on non-leaf tensors");
         }
@@ -473,7 +530,9 @@ impl Tensor {
             bail!(Runtime, "cannot register a hook on a tensor that doesn't require gradient");
         }
         let key = crate::autograd::node::next_hook_key();
-        self.meta().post_accumulate_hooks.push((key, hook));
+        let mut m = self.meta();
+        m.post_accumulate_hooks.push((key, hook));
+        m.owned.extend(owned.map(|o| (key, o)));
         Ok(key)
     }
 
@@ -490,7 +549,9 @@ impl Tensor {
             let post = std::mem::take(&mut m.post_accumulate_hooks);
             let (gone_post, kept_post): (Vec<_>, Vec<_>) = post.into_iter().partition(|(k, _)| *k == key);
             m.post_accumulate_hooks = kept_post;
-            (gone, gone_post)
+            let (gone_owned, kept_owned): (Vec<_>, Vec<_>) = std::mem::take(&mut m.owned).into_iter().partition(|(k, _)| *k == key);
+            m.owned = kept_owned;
+            (gone, gone_post, gone_owned)
         };
         drop(removed); // outside the lock: a hook may own tensors
     }

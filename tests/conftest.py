@@ -251,12 +251,13 @@ def live_nodes():
     return rg._core._live_nodes
 
 
-def run_python(code, timeout=120):
+def run_python(code, timeout=120, env=None):
     """Runs ``code`` in a fresh interpreter (for things that might crash the
-    process, like a segfault or a stack overflow). Returns CompletedProcess."""
+    process, like a segfault or a stack overflow), with ``env`` added to the
+    environment. Returns CompletedProcess."""
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True, text=True, timeout=timeout,
+        capture_output=True, text=True, timeout=timeout, env={**os.environ, **(env or {})},
     )
 
 

@@ -6,7 +6,12 @@ this package adds what is naturally Python (grad-mode context managers,
 ``torch.Size``, module-level function aliases, ``nn``).
 """
 
-from . import _core
+from ._errors import guard_panics as _guard_panics, refuse_free_threading as _refuse_free_threading
+
+_refuse_free_threading()
+from . import _core  # noqa: E402
+
+_guard_panics(_core._panic_exception_type())
 from ._core import (
     Generator,
     Tensor,
@@ -25,6 +30,7 @@ from ._core import (
     is_grad_enabled,
     linspace,
     manual_seed,
+    memory_stats,
     ones,
     ones_like,
     rand,
@@ -133,7 +139,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Tensor", "Generator", "default_generator", "get_rng_state", "set_rng_state", "Size", "dtype", "device", "tensor", "zeros", "ones", "empty", "full",
     "zeros_like", "ones_like", "full_like", "randn_like", "rand_like", "eye",
-    "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed",
+    "arange", "linspace", "randn", "rand", "randint", "manual_seed", "initial_seed", "memory_stats",
     "no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_inference_mode_enabled", "is_grad_enabled", "autograd",
     "cuda", "nn", "optim", "float16", "half", "bfloat16", "float32", "float", "float64", "double",
     "uint8", "int8", "int16", "short", "int32", "int", "int64", "long", "bool",

@@ -163,6 +163,18 @@ pub fn with_node<R>(id: NodeId, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
     lock().get_mut(id).map(f)
 }
 
+/// Runs `f` on node `id` if exactly one `NodeRef` names it (the caller's):
+/// what the node holds is then the caller's alone. `f` must not touch the
+/// arena nor drop tensors.
+pub fn with_sole_node<R>(id: NodeId, f: impl FnOnce(&Node) -> R) -> Option<R> {
+    let arena = lock();
+    let slot = arena.slots.get(id.index as usize)?;
+    if slot.generation != id.generation || slot.refs != 1 {
+        return None;
+    }
+    slot.node.as_ref().map(f)
+}
+
 /// Removes the hook `key` from node `id`, if both still exist.
 pub fn remove_hook(id: NodeId, key: u64) {
     let removed = with_node(id, |node| node.hooks.remove(key));

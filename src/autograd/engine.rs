@@ -710,9 +710,9 @@ mod tests {
         y.register_hook(std::sync::Arc::new(move |g: &Tensor| {
             log.lock().push(g.to_vec::<f32>().unwrap());
             Ok(Some(mul(g, Arg::from(10.0))?))
-        }))
+        }), None)
         .unwrap();
-        x.register_hook(std::sync::Arc::new(|g: &Tensor| Ok(Some(add(g, Arg::from(1.0))?)))).unwrap();
+        x.register_hook(std::sync::Arc::new(|g: &Tensor| Ok(Some(add(g, Arg::from(1.0))?))), None).unwrap();
         let loss = sum(&y, None, false, None).unwrap();
         run(&loss, BackwardOptions::default()).unwrap();
         assert_eq!(*seen.lock(), vec![vec![1.0, 1.0]]);

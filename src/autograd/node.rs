@@ -37,6 +37,11 @@ pub type PostHook = Arc<dyn Fn(&[Option<Tensor>], &[Option<Tensor>]) -> Result<O
 /// Called with the leaf and the gradient that was accumulated.
 pub type PostAccumulateHook = Arc<dyn Fn(&Tensor, &Tensor) -> Result<()> + Send + Sync>;
 
+/// What a hook made by the bindings keeps alive for Python (its callable):
+/// listed beside the hook so that the bindings can report it to Python's
+/// cycle collector, which cannot see inside a Rust closure.
+pub type GcRef = Arc<dyn std::any::Any + Send + Sync>;
+
 /// Everything hooked onto one node.
 #[derive(Default, Clone)]
 pub struct NodeHooks {
@@ -46,6 +51,8 @@ pub struct NodeHooks {
     pub retain: Vec<(u32, WeakTensor)>,
     pub pre: Vec<(u64, PreHook)>,
     pub post: Vec<(u64, PostHook)>,
+    /// The Python objects these hooks call, by hook key.
+    pub owned: Vec<(u64, GcRef)>,
 }
 
 impl NodeHooks {
@@ -64,6 +71,7 @@ impl NodeHooks {
             retain: Vec::new(),
             pre: split(&mut self.pre, |h| h.0 == key),
             post: split(&mut self.post, |h| h.0 == key),
+            owned: split(&mut self.owned, |h| h.0 == key),
         }
     }
 }

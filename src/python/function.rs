@@ -51,7 +51,7 @@ impl SavedTensors {
 
 struct PyFunctionBackward {
     name: &'static str,
-    ctx: Py<PyAny>,
+    ctx: Arc<Py<PyAny>>,
     saved: Arc<SavedSlot>,
     outputs: Vec<OutputMeta>,
     materialize: bool,
@@ -196,10 +196,11 @@ pub fn _function_record<'py>(
     let saves = !slot.is_empty();
     let saved_slot = Arc::new(Mutex::new(Some(slot)));
     ctx.setattr("_saved", SavedTensors(saved_slot.clone()))?;
-    let op = PyFunctionBackward { name, ctx: ctx.clone().unbind(), saved: saved_slot, outputs: outputs_meta.clone(), materialize: materialize_grads, saves };
+    let ctx_ref = Arc::new(ctx.clone().unbind());
+    let op = PyFunctionBackward { name, ctx: ctx_ref.clone(), saved: saved_slot, outputs: outputs_meta.clone(), materialize: materialize_grads, saves };
     let edges: SmallVec<[_; 2]> = inputs.iter().map(|t| t.as_ref().and_then(edge_of)).collect();
     let node = make_node(Arc::new(op), edges, outputs_meta.into_iter().collect())?;
-    let extra: Arc<dyn std::any::Any + Send + Sync> = Arc::new(NodeExtra::Ctx(ctx.clone().unbind()));
+    let extra: Arc<dyn std::any::Any + Send + Sync> = Arc::new(NodeExtra::Ctx(ctx_ref));
     arena::with_node(node.id(), |n| n.metadata = Some(extra));
     ctx.setattr("_node", WeakNode(node.id()))?;
     for (nr, (_, t)) in out_tensors.iter().enumerate() {

@@ -274,6 +274,21 @@ pub fn manual_seed(seed: i128) {
     crate::random::manual_seed(seed as u64);
 }
 
+/// What rustgrad holds alive now, to find leaks: `live_tensors` (tensors,
+/// including those autograd keeps: saved tensors, gradients, views),
+/// `live_nodes` (backward nodes in the graph arena) and `storage_bytes`
+/// (bytes of the buffers those tensors use, a buffer shared by views
+/// counted once). All return to their earlier values once the tensors and
+/// graphs made since are dropped.
+#[pyfunction]
+pub fn memory_stats(py: Python<'_>) -> PyResult<Bound<'_, pyo3::types::PyDict>> {
+    let stats = pyo3::types::PyDict::new(py);
+    stats.set_item("live_tensors", crate::stats::live_tensors())?;
+    stats.set_item("live_nodes", crate::autograd::arena::live_nodes())?;
+    stats.set_item("storage_bytes", crate::stats::storage_bytes())?;
+    Ok(stats)
+}
+
 /// The seed of the global random generator: the last `manual_seed`, or the
 /// one drawn from the clock at start-up.
 #[pyfunction]

@@ -9,22 +9,46 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError};
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
+use pyo3::PyTraverseError;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple, PyType};
 
 use super::errors::foreign;
 use super::tensor::{wrap, PyTensor};
 use crate::autograd::arena::{self, Edge, NodeId, NodeRef};
-use crate::autograd::node::{next_hook_key, GradList, PostHook, PreHook};
+use crate::autograd::node::{next_hook_key, GcRef, GradList, PostHook, PreHook};
 use crate::tensor::Tensor;
 
 /// What the Python layer keeps on a node for as long as the node lives.
 pub enum NodeExtra {
     /// A custom Function's node: its Python object is the `ctx`.
-    Ctx(Py<PyAny>),
+    /// Shared with the node's rule, which calls it: one reference to the
+    /// ctx, reported once to the cycle collector.
+    Ctx(Arc<Py<PyAny>>),
     /// A built-in node's `metadata` dict.
     Metadata(Py<PyDict>),
+}
+
+/// A hook's Python callable, held once and shared by the hook's closure and
+/// by the entry that reports it to Python's cycle collector (`GcRef`).
+pub fn traced(hook: Py<PyAny>) -> (Arc<Py<PyAny>>, GcRef) {
+    let callable = Arc::new(hook);
+    (callable.clone(), callable)
+}
+
+/// Reports what a `GcRef` holds to Python's cycle collector: a hook's
+/// callable, or a node's `ctx` or `metadata` dict.
+pub fn visit_gc_ref(visit: &PyVisit<'_>, owned: &GcRef) -> Result<(), PyTraverseError> {
+    if let Some(callable) = owned.downcast_ref::<Py<PyAny>>() {
+        return visit.call(callable);
+    }
+    match owned.downcast_ref::<NodeExtra>() {
+        Some(NodeExtra::Ctx(ctx)) => visit.call(&**ctx),
+        Some(NodeExtra::Metadata(dict)) => visit.call(dict),
+        None => Ok(()),
+    }
 }
 
 fn extra_of(id: NodeId) -> Option<Arc<dyn std::any::Any + Send + Sync>> {
@@ -138,6 +162,7 @@ impl PyAccumulateGrad {
     }
     /// A pre-hook of `AccumulateGrad` sees the leaf's incoming gradient.
     fn register_prehook(&self, py: Python<'_>, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let (hook, owned) = traced(hook);
         let f = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
             Python::attach(|py| {
                 let out = hook.call1(py, (PyTuple::new(py, [wrap(py, g.clone())?])?,))?;
@@ -146,16 +171,17 @@ impl PyAccumulateGrad {
             .map_err(foreign)
         };
         let _ = py;
-        let key = self.leaf.register_hook(Arc::new(f))?;
+        let key = self.leaf.register_hook(Arc::new(f), Some(owned))?;
         Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
     }
     /// A post-hook of `AccumulateGrad` runs after the leaf's `.grad` was
     /// updated, with no input gradients and the accumulated one.
     fn register_hook(&self, hook: Py<PyAny>) -> PyResult<RemovableHandle> {
+        let (hook, owned) = traced(hook);
         let f = move |_leaf: &Tensor, g: &Tensor| -> crate::Result<()> {
             Python::attach(|py| hook.call1(py, (PyTuple::empty(py), PyTuple::new(py, [wrap(py, g.clone())?])?)).map(drop)).map_err(foreign)
         };
-        let key = self.leaf.register_post_accumulate_hook(Arc::new(f))?;
+        let key = self.leaf.register_post_accumulate_hook(Arc::new(f), Some(owned))?;
         Ok(RemovableHandle { target: HookTarget::Tensor(self.leaf.clone()), key })
     }
     /// The leaf's shape and dtype: the gradient this node accumulates.
@@ -286,22 +312,30 @@ fn grads_from(hook: &Bound<'_, PyAny>, out: &Bound<'_, PyAny>, old: &[Option<Ten
 
 /// `register_prehook(hook(grad_outputs))` on node `id`.
 pub fn register_prehook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
+    let (hook, owned) = traced(hook);
     let f: PreHook = Arc::new(move |grads: &[Option<Tensor>]| {
         Python::attach(|py| grads_from(hook.bind(py), hook.call1(py, (grads_tuple(py, grads)?,))?.bind(py), grads)).map_err(foreign)
     });
     let key = next_hook_key();
-    arena::with_node(id, |n| n.hooks.pre.push((key, f)));
+    arena::with_node(id, |n| {
+        n.hooks.pre.push((key, f));
+        n.hooks.owned.push((key, owned));
+    });
     RemovableHandle { target: HookTarget::Node(id), key }
 }
 
 /// `register_hook(hook(grad_inputs, grad_outputs))` on node `id`.
 pub fn register_posthook(id: NodeId, hook: Py<PyAny>) -> RemovableHandle {
+    let (hook, owned) = traced(hook);
     let f: PostHook = Arc::new(move |inputs: &[Option<Tensor>], outputs: &[Option<Tensor>]| {
         Python::attach(|py| grads_from(hook.bind(py), hook.call1(py, (grads_tuple(py, inputs)?, grads_tuple(py, outputs)?))?.bind(py), inputs))
             .map_err(foreign)
     });
     let key = next_hook_key();
-    arena::with_node(id, |n| n.hooks.post.push((key, f)));
+    arena::with_node(id, |n| {
+        n.hooks.post.push((key, f));
+        n.hooks.owned.push((key, owned));
+    });
     RemovableHandle { target: HookTarget::Node(id), key }
 }
 

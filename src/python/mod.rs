@@ -12,6 +12,7 @@ mod index;
 mod linalg;
 mod modes;
 mod optim;
+mod panics;
 mod random;
 mod shape;
 mod sharing;
@@ -59,6 +60,9 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
         functions::randint,
         functions::manual_seed,
         functions::initial_seed,
+        functions::memory_stats,
+        panics::_panic_exception_type,
+        panics::_panic_for_tests,
         functions::is_grad_enabled,
         functions::_set_grad_enabled,
         functions::run_backward,

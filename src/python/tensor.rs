@@ -2,7 +2,9 @@
 
 use pyo3::basic::CompareOp;
 use pyo3::exceptions::{PyRuntimeError, PyTypeError, PyUserWarning, PyValueError};
+use pyo3::gc::PyVisit;
 use pyo3::prelude::*;
+use pyo3::PyTraverseError;
 use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
@@ -214,6 +216,13 @@ impl PyTensor {
 
 #[pymethods]
 impl PyTensor {
+    /// Tells Python's cycle collector what this tensor keeps alive through
+    /// autograd (hook callables, a custom Function's `ctx`), so that a cycle
+    /// such as `x.register_hook(lambda g: g * x)` is freed when dropped.
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        self.cell.visit_owned(|owned| super::graph::visit_gc_ref(&visit, owned))
+    }
+
     #[new]
     #[classmethod]
     #[pyo3(signature = (*args))]
@@ -521,6 +530,7 @@ impl PyTensor {
     /// dtype). Returns a `RemovableHandle`. RuntimeError if this tensor does
     /// not require grad.
     fn register_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
+        let (hook, owned) = super::graph::traced(hook);
         let call = move |g: &Tensor| -> crate::Result<Option<Tensor>> {
             Python::attach(|py| {
                 let out = hook.call1(py, (wrap(py, g.clone())?,))?;
@@ -546,7 +556,7 @@ impl PyTensor {
             Some(node) => super::graph::HookTarget::Node(node),
             None => super::graph::HookTarget::Tensor(me.clone()),
         };
-        let key = me.register_hook(std::sync::Arc::new(call))?;
+        let key = me.register_hook(std::sync::Arc::new(call), Some(owned))?;
         Ok(super::graph::RemovableHandle { target, key })
     }
 
@@ -555,6 +565,7 @@ impl PyTensor {
     /// Returns a `RemovableHandle`. RuntimeError on a non-leaf or a tensor that
     /// does not require grad.
     fn register_post_accumulate_grad_hook(&self, hook: Py<PyAny>) -> PyResult<super::graph::RemovableHandle> {
+        let (hook, owned) = super::graph::traced(hook);
         let call = move |t: &Tensor, _grad: &Tensor| -> crate::Result<()> {
             Python::attach(|py| {
                 if hook.call1(py, (wrap(py, t.clone())?,))?.is_none(py) {
@@ -565,7 +576,7 @@ impl PyTensor {
             })
             .map_err(super::errors::foreign)
         };
-        let key = self.tensor().register_post_accumulate_hook(std::sync::Arc::new(call))?;
+        let key = self.tensor().register_post_accumulate_hook(std::sync::Arc::new(call), Some(owned))?;
         Ok(super::graph::RemovableHandle { target: super::graph::HookTarget::Tensor(self.tensor().clone()), key })
     }
 
