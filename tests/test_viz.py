@@ -248,11 +248,32 @@ def test_params_non_tensor_raises():
         viz.graph(x * 2, params={"x": x, "lr": 0.1})
 
 
-@pytest.mark.parametrize("bad", [3.0, [rg.ones(2)], None])
+@pytest.mark.parametrize("bad", [3.0, [rg.ones(2), 3.0], None])
 def test_non_tensor_root_raises(bad):
     x = rg.randn(2, requires_grad=True)
     with pytest.raises(TypeError, match="expected Tensors"):
         viz.graph(x * 2, bad)
+
+
+def test_roots_may_come_in_lists_and_tuples():
+    x = rg.randn(2, requires_grad=True)
+    g = viz.graph([x * 2, x.exp()], (x.sin(),))
+    assert sorted(boxes(g, "fn")) == ["AccumulateGrad", "ExpBackward0\n(2,) float32", "MulBackward0\n(2,) float32",
+                                      "SinBackward0\n(2,) float32"]
+    assert len(boxes(g, "output")) == 3
+
+
+@pytest.mark.parametrize("params", [[rg.ones(2)], [("a", rg.ones(2), 1)]])
+def test_params_items_must_be_pairs(params):
+    with pytest.raises(TypeError, match=r"params: expected a dict of name -> Tensor, \(name, Tensor\) pairs or a Module"):
+        viz.graph(rg.ones(2), params=params)
+
+
+def test_leaf_view_base_is_drawn_as_a_leaf():
+    x = rg.randn(3, requires_grad=True)
+    g = viz.graph(x[0], params={"x": x})
+    assert ("x\n(3,) float32", "leaf") in g.nodes()
+    assert ("x\n(3,) float32", "() float32", "view") in g.edges()
 
 
 # ---------------------------------------------------------------------------

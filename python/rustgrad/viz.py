@@ -56,6 +56,9 @@ _NODE_ATTR = {"style": "filled", "shape": "box", "align": "left", "fontsize": "1
               "ranksep": "0.1", "height": "0.2", "fontname": "monospace"}
 _EDGE_ATTR = {"fontsize": "9", "fontname": "monospace"}
 _RENDER_FORMATS = ("svg", "png", "pdf")
+# Other output formats Graphviz knows: a path ending in one of these asks
+# for a format render() does not make (others, "model.v2", are names).
+_OTHER_FORMATS = {"jpg", "jpeg", "gif", "bmp", "tif", "tiff", "webp", "ps", "eps", "dot", "gv", "json", "xdot"}
 
 
 def _describe(shape, dtype) -> str:
@@ -72,7 +75,11 @@ def _param_names(params) -> dict[int, str]:
         params = params.named_parameters()
     items = params.items() if hasattr(params, "items") else params
     names = {}
-    for name, value in items:
+    for pair in items:
+        if not (isinstance(pair, (tuple, list)) and len(pair) == 2):
+            raise TypeError("params: expected a dict of name -> Tensor, (name, Tensor) pairs or a Module, "
+                            f"got an item {type(pair).__name__}")
+        name, value = pair
         if not isinstance(value, _core.Tensor):
             raise TypeError(f"params: expected a Tensor for {name!r}, got {type(value).__name__}")
         names[id(value)] = str(name)
@@ -202,18 +209,24 @@ class Graph:
         """Draws the graph into a file and returns its path.
 
         ``format`` is ``"svg"``, ``"png"`` or ``"pdf"`` (default: the suffix
-        of ``path``, else SVG); a ``path`` without that suffix gets it added.
+        of ``path`` if it is one of those, else SVG); a ``path`` without that
+        suffix gets it added (``"model.v2"`` becomes ``"model.v2.svg"``), and
+        missing folders are made.
         Raises ``ImportError`` without the graphviz Python package,
         ``RuntimeError`` without the Graphviz ``dot`` program, and
         ``ValueError`` for another format.
         """
         path = pathlib.Path(path)
-        format = (format or path.suffix.lstrip(".") or "svg").lower()
+        suffix = path.suffix.lstrip(".").lower()
+        named = suffix if suffix in _RENDER_FORMATS or suffix in _OTHER_FORMATS else None
+        format = (format or named or "svg").lower()
         if format not in _RENDER_FORMATS:
             raise ValueError(f"render: format must be one of {', '.join(_RENDER_FORMATS)}, got {format!r}")
-        if path.suffix.lower() != "." + format:
+        if suffix != format:
             path = path.with_name(f"{path.name}.{format}")
-        path.write_bytes(self._pipe(format))
+        data = self._pipe(format)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
         return path
 
     def _pipe(self, format: str) -> bytes:
@@ -237,6 +250,16 @@ class Graph:
 
     def __repr__(self):
         return f"<rustgrad.viz.Graph: {self.num_nodes} nodes, {self.num_edges} edges>"
+
+
+# What a saved value reads as once a backward pass freed it.
+FREED = object()
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters (at least 3) with an ellipsis."""
+    limit = max(limit, 3)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
 def _quote(value) -> str:
@@ -294,41 +317,50 @@ class _Walk:
         received = ", ".join(_describe(m.shape, m.dtype) for m in getattr(fn, "_input_metadata", ()))
         label = f"{name}\n{received}" if received else name
         if self.show_attrs:
-            attrs = [f"{n}: {self.saved_summary(v)}" for n, v in self.saved(fn)]
+            attrs = [f"{n}: {_cut(self.saved_summary(v), self.max_attr_chars)}" for n, v in self.saved(fn)]
             if attrs:
-                attrs = [a if len(a) <= self.max_attr_chars else a[: self.max_attr_chars - 3] + "..." for a in attrs]
                 label += "\n" + "-" * max(len(a) for a in attrs) + "\n" + "\n".join(attrs)
         return label
 
     @staticmethod
     def saved(fn):
-        """``(name, tensor, tuple of tensors, or None if freed)`` for each
-        tensor ``fn`` saved for backward."""
+        """``(name, value)`` for each ``_saved_<name>`` attribute of ``fn``
+        and a custom Function's ``saved_tensors``: a tensor, a tuple of
+        them, another value (a number a node keeps), or ``FREED``."""
         out = []
-        names = [a for a in dir(fn) if a.startswith("_saved_")]
-        for attr in names:
+        for attr in (a for a in dir(fn) if a.startswith("_saved_")):
             try:
                 value = getattr(fn, attr)
             except RuntimeError:  # freed by a backward pass
-                value = None
+                value = FREED
             out.append((attr[len("_saved_"):], value))
         try:  # a custom Function's ctx
             value = tuple(fn.saved_tensors)
         except AttributeError:
             value = ()
         except RuntimeError:  # freed by a backward pass
-            value = None
+            value = FREED
         if value != ():
             out.append(("saved_tensors", value))
         return out
 
     @staticmethod
-    def saved_summary(value) -> str:
-        if value is None:
+    def saved_tensors(value):
+        """The tensors in a saved value (none for a number or None)."""
+        if isinstance(value, _core.Tensor):
+            return (value,)
+        if isinstance(value, (tuple, list)):
+            return tuple(v for v in value if isinstance(v, _core.Tensor))
+        return ()
+
+    def saved_summary(self, value) -> str:
+        if value is FREED:
             return "[freed]"
         if isinstance(value, _core.Tensor):
             return _describe(value.shape, value.dtype)
-        return f"[{len(value)} saved tensors]"
+        if self.saved_tensors(value):
+            return f"[{len(value)} saved tensors]"
+        return str(value)
 
     def add_root(self, t):
         if not isinstance(t, _core.Tensor):
@@ -343,7 +375,8 @@ class _Walk:
             self.graph._join(key, self.add_fn(t.grad_fn))
         if t._is_view():
             base = t._base
-            base_key = self.add_tensor(base, "base")
+            leaf = base.grad_fn is None and base.requires_grad
+            base_key = self.add_tensor(base, "leaf" if leaf else "base")
             self.graph._join(key, base_key, "view")
             if base.grad_fn is not None and not self.graph._children[base_key]:
                 self.graph._join(base_key, self.add_fn(base.grad_fn))
@@ -357,12 +390,12 @@ class _Walk:
                 self.graph._join(key, self.add_fn(nxt))
 
     def add_saved(self, key, name: str, value):
-        if value is None:
+        if value is FREED:
             freed = (key, name)
             self.graph._box(freed, f"{name}\nfreed", "freed")
             self.graph._join(key, freed, "saved")
             return
-        tensors = (value,) if isinstance(value, _core.Tensor) else value
+        tensors = self.saved_tensors(value)
         for i, t in enumerate(tensors):
             label = name if len(tensors) == 1 and isinstance(value, _core.Tensor) else f"{name}[{i}]"
             if ("tensor", id(t)) in self.graph._boxes:  # a leaf, an output or another node's saved tensor
@@ -371,8 +404,9 @@ class _Walk:
                 self.graph._join(key, self.add_tensor(t, "saved", label), "saved")
 
     def run(self, roots) -> Graph:
-        for t in roots:
-            self.add_root(t)
+        for root in roots:
+            for t in root if isinstance(root, (tuple, list)) else (root,):
+                self.add_root(t)
         expanded = []
         while self.pending:
             fn = self.pending.pop()
@@ -391,7 +425,8 @@ def graph(*tensors, params=None, show_saved: bool = False, show_attrs: bool = Fa
     """The backward graph behind ``tensors``, as a :class:`Graph`.
 
     Args:
-        *tensors: the outputs to draw from (a loss, say); any dtype or shape.
+        *tensors: the outputs to draw from (a loss, say), or lists or tuples of
+            them; any dtype or shape.
         params: names for leaves: a dict ``name -> tensor`` (as
             ``dict(model.named_parameters())``), ``(name, tensor)`` pairs, or
             an ``nn.Module``, whose ``named_parameters()`` are used.
