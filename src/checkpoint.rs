@@ -117,8 +117,9 @@ pub fn deserialize(bytes: &[u8]) -> Result<(Vec<(String, Tensor)>, HashMap<Strin
     let (_, header) = SafeTensors::read_metadata(bytes).or_else(|e| bail!(Runtime, "not a valid checkpoint (safetensors) file: {e}"))?;
     let mut named: Vec<(String, Tensor)> = Vec::new();
     let mut views = file.tensors();
-    // File order (by offset), so that loading is deterministic.
-    views.sort_by_key(|(_, v)| v.data().as_ptr() as usize);
+    // File order (by offset, then name: empty tensors share offsets), so
+    // that loading is deterministic.
+    views.sort_by(|(a, va), (b, vb)| (va.data().as_ptr() as usize, a).cmp(&(vb.data().as_ptr() as usize, b)));
     for (name, view) in views {
         let dtype = tensor_dtype(view.dtype())?;
         // Shapes a tensor cannot have: more dims than any library takes

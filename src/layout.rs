@@ -49,7 +49,7 @@ pub fn check_allocation(numel: usize, itemsize: usize) -> crate::error::Result<(
         return Ok(());
     }
     if Vec::<u8>::new().try_reserve_exact(bytes).is_err() {
-        crate::bail!(Runtime, "DefaultCPUAllocator: can't allocate memory: you tried to allocate {bytes} bytes.");
+        crate::bail!(Runtime, "{}: you tried to allocate {bytes} bytes.", crate::cpu_backend::OUT_OF_MEMORY);
     }
     Ok(())
 }

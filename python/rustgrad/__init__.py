@@ -11,7 +11,7 @@ from ._errors import guard_panics as _guard_panics, refuse_free_threading as _re
 _refuse_free_threading()
 from . import _core  # noqa: E402
 
-_guard_panics(_core._panic_exception_type())
+_guard_panics(_core._panic_exception_type(), _core._OUT_OF_MEMORY)
 from ._core import (
     Generator,
     Tensor,

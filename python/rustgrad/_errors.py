@@ -16,13 +16,16 @@ REPORT = ("This is a bug in rustgrad (a Rust panic stopped at the Python boundar
           "not a problem with your code. Please report it with the code that raised it.")
 
 
-def _panic_message(self):
-    message = self.args[0] if self.args else "panic in Rust code"
-    return f"{message}\n{REPORT}"
+def guard_panics(panic_exception, out_of_memory):
+    """Makes ``panic_exception`` (PyO3's type) a ``RuntimeError``. A failed
+    allocation also unwinds as a panic (Rust would abort the process);
+    its message, which starts with ``out_of_memory``, is PyTorch's and
+    asks for no report."""
 
+    def _panic_message(self):
+        message = self.args[0] if self.args else "panic in Rust code"
+        return message if message.startswith(out_of_memory) else f"{message}\n{REPORT}"
 
-def guard_panics(panic_exception):
-    """Makes ``panic_exception`` (PyO3's type) a ``RuntimeError``."""
     panic_exception.__bases__ = (RuntimeError,)
     panic_exception.__module__ = "builtins"
     panic_exception.__name__ = panic_exception.__qualname__ = "RuntimeError"

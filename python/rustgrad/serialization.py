@@ -108,10 +108,19 @@ _PLACEHOLDER = "0" * 64
 
 
 def _digest(blob, structure):
-    """SHA-256 of the tensor bytes (after the header) and the structure,
-    read through a memoryview (no copy of the data)."""
+    """SHA-256 of the header (with the digest's own value read as the
+    placeholder), the tensor bytes and the structure; the data is read
+    through a memoryview (no copy). The header holds each tensor's name,
+    dtype, shape and offsets: an edit there is caught like one in the data."""
     (header_len,) = struct.unpack("<Q", bytes(blob[:8]))
-    digest = hashlib.sha256(memoryview(blob)[8 + header_len:])
+    header = bytes(blob[8:8 + header_len])
+    key = f'"{_DIGEST}":"'.encode()
+    at = header.find(key)
+    if at >= 0:
+        start = at + len(key)
+        header = header[:start] + _PLACEHOLDER.encode() + header[start + len(_PLACEHOLDER):]
+    digest = hashlib.sha256(header)
+    digest.update(memoryview(blob)[8 + header_len:])
     digest.update(structure.encode())
     return digest.hexdigest()
 

@@ -39,7 +39,7 @@ pub(super) fn build<U: Send, const N: usize>(
     body: impl Fn(&mut [MaybeUninit<U>], [usize; N], [isize; N]) + Sync,
 ) -> Vec<U> {
     let n = it.numel();
-    let mut out: Vec<U> = Vec::with_capacity(n);
+    let mut out: Vec<U> = super::buffer(n);
     let fill = |start: usize, dst: &mut [MaybeUninit<U>]| {
         let mut pos = 0;
         it.runs(start, start + dst.len(), |o, len, s| {
@@ -107,7 +107,7 @@ fn map_transposed<T: Element, U: Element>(data: &[T], t: &Transposed, f: impl Fn
         }
     };
     let n = per * bases.len();
-    let mut out: Vec<U> = Vec::with_capacity(n);
+    let mut out: Vec<U> = super::buffer(n);
     let spare = &mut out.spare_capacity_mut()[..n];
     if super::parallel_worth(n, super::PARALLEL_MIN_CHEAP) {
         spare.par_chunks_mut(per).zip(bases.par_iter()).for_each(|(m, &base)| {

@@ -99,7 +99,7 @@ pub fn matmul(a: &CpuStorage, la: &Layout, b: &CpuStorage, lb: &Layout) -> CpuSt
         let (n, k, m) = (la.shape[nd - 2], la.shape[nd - 1], lb.shape[nd - 1]);
         let (ao, bo) = (batch_offsets(la, batch_shape), batch_offsets(lb, batch_shape));
         let len = numel(batch_shape) * n * m;
-        let mut out: Vec<T> = Vec::with_capacity(len);
+        let mut out: Vec<T> = super::buffer(len);
         if len == 0 {
             return out;
         }

@@ -108,13 +108,34 @@ storages! {
     (F16, f16), (BF16, bf16), (F32, f32), (F64, f64),
 }
 
+/// PyTorch's message for a failed allocation; the bindings raise a panic
+/// that carries it as a RuntimeError without asking for a bug report.
+pub const OUT_OF_MEMORY: &str = "DefaultCPUAllocator: can't allocate memory";
+
+/// An empty buffer with room for `n` elements. If the memory cannot be had,
+/// it unwinds with PyTorch's message (`OUT_OF_MEMORY`) instead of letting
+/// Rust abort the process: kernels cannot return errors, and an op on a
+/// huge view (`ones(1).expand(2**30).double()`) must fail as in PyTorch.
+pub fn buffer<T>(n: usize) -> Vec<T> {
+    let mut v = Vec::new();
+    if v.try_reserve_exact(n).is_err() {
+        let bytes = n.saturating_mul(std::mem::size_of::<T>());
+        std::panic::panic_any(format!("{OUT_OF_MEMORY}: you tried to allocate {bytes} bytes."));
+    }
+    v
+}
+
 impl CpuStorage {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     pub fn filled(dtype: DType, n: usize, value: Scalar) -> CpuStorage {
-        crate::with_dtype!(dtype, T => T::wrap(vec![T::from_scalar(value); n]))
+        crate::with_dtype!(dtype, T => {
+            let mut v = buffer(n);
+            v.resize(n, T::from_scalar(value));
+            T::wrap(v)
+        })
     }
 
     pub fn from_f64s(dtype: DType, values: impl Iterator<Item = f64>) -> CpuStorage {

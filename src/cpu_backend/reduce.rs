@@ -95,17 +95,14 @@ pub fn sum_all(data: &CpuStorage, layout: &Layout) -> CpuStorage {
     if is_half(data) {
         return super::in_compute_dtype(data, layout, sum_all);
     }
-    let gathered;
-    let data = if layout.is_contiguous() {
-        data
-    } else {
-        gathered = super::gather(data, layout);
-        &gathered
-    };
-    let dense = Layout::contiguous(&layout.shape);
-    let dense = if layout.is_contiguous() { layout } else { &dense };
+    if !layout.is_contiguous() {
+        // Walk the view in place: an expanded view may be far larger than
+        // its storage (`ones(1).expand(2**40).sum()`).
+        let all: Vec<usize> = (0..layout.shape.len()).collect();
+        return sum_dims(data, layout, &all);
+    }
     crate::with_dtype!(data.dtype(), T => {
-        let v = super::map::dense(T::slice(data), dense).expect("contiguous");
+        let v = super::map::dense(T::slice(data), layout).expect("contiguous");
         match data.dtype() {
             DType::F32 => CpuStorage::F32(vec![sum_f64(v) as f32].into()),
             DType::F64 => CpuStorage::F64(vec![sum_f64(v)].into()),

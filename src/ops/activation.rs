@@ -185,7 +185,13 @@ pub fn gelu(x: &Tensor, approximate: &str) -> Result<Tensor> {
 /// `logit(x) = log(x / (1 - x))`, with `x` first clamped to `[eps, 1 -
 /// eps]` when `eps` is given.
 pub fn logit(x: &Tensor, eps: Option<f64>) -> Result<Tensor> {
-    let clamp = move |v: f64| eps.map_or(v, |e| v.clamp(e, 1.0 - e));
+    // PyTorch's order of tests, not `f64::clamp` (which panics when
+    // eps > 0.5 puts the lower bound above the upper one).
+    let clamp = move |v: f64| match eps {
+        Some(e) if v < e => e,
+        Some(e) if v > 1.0 - e => 1.0 - e,
+        _ => v,
+    };
     let out = pointwise(x, move |v| {
         let v = clamp(v);
         (v / (1.0 - v)).ln()

@@ -18,9 +18,11 @@ pub fn full(shape: &[usize], value: Scalar, dtype: DType) -> Tensor {
     Tensor::full(shape, value, dtype)
 }
 
-pub fn eye(n: usize, m: usize, dtype: DType) -> Tensor {
+pub fn eye(n: usize, m: usize, dtype: DType) -> Result<Tensor> {
+    crate::layout::check_size(&[n, m], dtype.itemsize())?;
+    crate::layout::check_allocation(n * m, dtype.itemsize())?;
     let data = CpuStorage::from_f64s(dtype, (0..n * m).map(|i| if i / m == i % m { 1.0 } else { 0.0 }));
-    Tensor::from_cpu(data, &[n, m])
+    Ok(Tensor::from_cpu(data, &[n, m]))
 }
 
 /// `linspace(start, end, steps)`, filled from both ends as PyTorch does so

@@ -364,6 +364,9 @@ pub fn select(x: &Tensor, dim: i64, i: i64) -> Result<Tensor> {
 /// `x.split(size, dim)` / `x.split([sizes], dim)`: consecutive views along
 /// `dim` (the last may be shorter for an int size).
 pub fn split(x: &Tensor, sizes: &[i64], as_sizes: bool, dim: i64) -> Result<Vec<Tensor>> {
+    if x.ndim() == 0 {
+        bail!(Runtime, "split expects at least a 1-dimensional tensor");
+    }
     let d = normalize_dim(dim, x.ndim())?;
     let total = x.shape()[d] as i64;
     let lens: Vec<i64> = if as_sizes {
@@ -405,6 +408,9 @@ pub fn chunk(x: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
     if chunks <= 0 {
         bail!(Runtime, "chunk expects `chunks` to be greater than 0, got: {chunks}");
     }
+    if x.ndim() == 0 {
+        bail!(Runtime, "chunk expects at least a 1-dimensional tensor");
+    }
     let d = normalize_dim(dim, x.ndim())?;
     let n = x.shape()[d] as i64;
     let size = ((n + chunks - 1) / chunks).max(1);
@@ -413,6 +419,9 @@ pub fn chunk(x: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
 
 /// `x.unbind(dim)`: the slices along `dim`, each without it.
 pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
+    if x.ndim() == 0 {
+        bail!(Index, "Dimension specified as {dim} but tensor has no dimensions");
+    }
     let d = normalize_dim(dim, x.ndim())?;
     (0..x.shape()[d] as i64).map(|i| select(x, d as i64, i)).collect()
 }

@@ -174,7 +174,7 @@ pub fn eye<'py>(py: Python<'py>, n: i64, m: Option<i64>, dtype: Opt<'_, 'py>, de
             return Err(PyRuntimeError::new_err(format!("{name} must be greater or equal to 0, got {v}")));
         }
     }
-    let t = factory::eye(n as usize, m as usize, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
+    let t = factory::eye(n as usize, m as usize, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
     finish(py, t, device, requires_grad)
 }
 

@@ -33,6 +33,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<graph::RemovableHandle>()?;
     m.add_class::<function::SavedTensors>()?;
     modes::install_trace_provider();
+    panics::install_hook();
+    m.add("_OUT_OF_MEMORY", crate::cpu_backend::OUT_OF_MEMORY)?;
     m.add("_UNARY_FUNCTIONS", pyo3::types::PyTuple::new(m.py(), elementwise::UNARY_FUNCTIONS)?)?;
     let py = m.py();
     for &d in crate::dtype::DType::ALL {

@@ -8,6 +8,8 @@
 //! `RuntimeError`, by class and by name, whose message asks for a report.
 
 use pyo3::panic::PanicException;
+
+use crate::cpu_backend::OUT_OF_MEMORY;
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -16,6 +18,19 @@ use pyo3::types::PyType;
 #[pyfunction]
 pub fn _panic_exception_type(py: Python<'_>) -> Bound<'_, PyType> {
     py.get_type::<PanicException>()
+}
+
+/// Keeps the default panic report (on stderr) for bugs only: a failed
+/// allocation unwinds too (`cpu_backend::buffer`), but it is PyTorch's
+/// RuntimeError, not a bug.
+pub fn install_hook() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info.payload().downcast_ref::<String>();
+        if !message.is_some_and(|m| m.starts_with(OUT_OF_MEMORY)) {
+            report(info);
+        }
+    }));
 }
 
 /// Panics with `message`, on the calling thread or inside rayon's pool
