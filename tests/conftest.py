@@ -261,6 +261,51 @@ def run_python(code, timeout=120, env=None):
     )
 
 
+def child_env():
+    """The environment for a child interpreter that imports this rustgrad
+    and the tests' modules, with short panic reports, and PyTorch kept on
+    the CPU."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [os.path.dirname(os.path.dirname(rg.__file__)), os.path.dirname(os.path.abspath(__file__))]
+        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["RUST_BACKTRACE"] = "0"
+    env["CUDA_VISIBLE_DEVICES"] = ""
+    env.pop("RUSTGRAD_TEST_REFERENCE", None)
+    return env
+
+
+def stream_child(cmd, on_record, *, cwd, stderr_path, timeout, env=None, preexec_fn=None, start_timeout=120):
+    """Runs ``cmd`` (a child that prints one JSON object per line), calling
+    ``on_record`` with each object as it arrives. The child is killed when it
+    prints nothing for ``timeout`` seconds (``start_timeout`` before its
+    first line), so a hang is found, not waited on. Its stderr goes to
+    ``stderr_path``. Returns (exit status, whether it hung)."""
+    import json
+    import select
+    import time
+
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, cwd=cwd,
+                                env=env, preexec_fn=preexec_fn)
+    fd, buf, hung = proc.stdout.fileno(), b"", False
+    deadline = time.monotonic() + start_timeout
+    while True:
+        if not select.select([fd], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            hung = True
+            proc.kill()
+            break
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            break
+        *lines, buf = (buf + chunk).split(b"\n")
+        for line in lines:
+            on_record(json.loads(line))
+        deadline = time.monotonic() + timeout
+    proc.stdout.close()
+    return proc.wait(), hung
+
+
 def raises_same(fn_rg, fn_torch):
     """Runs both callables; returns ((type name, message) for rustgrad,
     (type name, message) for torch). A callable that returns normally gives

@@ -29,15 +29,13 @@ break the contract, tolerated by the walk, each a strict xfail),
 import json
 import math
 import os
-import select
-import subprocess
 import sys
 import time
 
 import pytest
 
 if __name__ != "__main__":
-    from conftest import REFERENCE
+    from conftest import REFERENCE, child_env, stream_child
 
     pytestmark = pytest.mark.skipif(REFERENCE is not None, reason="walks rustgrad's own public surface")
 
@@ -384,17 +382,6 @@ class Walk:
         self.outcomes, self.problems, self.seconds = {}, [], {}
 
 
-def _child_env():
-    import rustgrad
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(rustgrad.__file__)), os.path.dirname(os.path.abspath(__file__))]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env["RUST_BACKTRACE"] = "0"
-    env["CUDA_VISIBLE_DEVICES"] = ""  # PyTorch runs as on a CPU-only machine
-    env.pop("RUSTGRAD_TEST_REFERENCE", None)
-    return env
 
 
 def run_walk(lib, plan, workdir, skip=(), call_timeout=30.0, max_restarts=20, rlimit_gib=None):
@@ -417,40 +404,22 @@ def run_walk(lib, plan, workdir, skip=(), call_timeout=30.0, max_restarts=20, rl
 
     while start < len(plan):
         err_path = os.path.join(workdir, f"stderr-{restarts}.txt")
-        with open(err_path, "wb") as err:
-            proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), lib, plan_path, str(start)],
-                                    stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, cwd=workdir,
-                                    env=_child_env(), preexec_fn=limit)
-        fd = proc.stdout.fileno()
-        buf, last, done, hung, started = b"", start - 1, False, False, False
-        deadline = time.monotonic() + 120  # the interpreter's start
-        while True:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                hung = True
-                proc.kill()
-                break
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            buf += chunk
-            *lines, buf = buf.split(b"\n")
-            for line in lines:
-                rec = json.loads(line)
-                if rec.get("done"):
-                    done = True
-                    continue
-                if rec.get("ready"):
-                    started = True
-                    continue
-                last = rec["i"]
-                walk.outcomes[last], walk.seconds[last] = rec["o"], rec["t"]
-                if "bad" in rec:
-                    walk.problems.append((last, f"raised {rec['bad']!r}" if rec["o"] != "wrapped_size"
-                                          else f"returned a tensor whose {rec['bad']}"))
-            deadline = time.monotonic() + call_timeout
-        proc.stdout.close()
-        rc = proc.wait()
+        state = {"last": start - 1, "done": False, "started": False}
+
+        def on_record(rec):
+            if rec.get("done") or rec.get("ready"):
+                state["done" if rec.get("done") else "started"] = True
+                return
+            last = state["last"] = rec["i"]
+            walk.outcomes[last], walk.seconds[last] = rec["o"], rec["t"]
+            if "bad" in rec:
+                walk.problems.append((last, f"raised {rec['bad']!r}" if rec["o"] != "wrapped_size"
+                                      else f"returned a tensor whose {rec['bad']}"))
+
+        rc, hung = stream_child([sys.executable, os.path.abspath(__file__), lib, plan_path, str(start)], on_record,
+                                cwd=workdir, stderr_path=err_path, timeout=call_timeout, env=child_env(),
+                                preexec_fn=limit)
+        last, done, started = state["last"], state["done"], state["started"]
         if done and rc == 0:
             break
         i = last + 1

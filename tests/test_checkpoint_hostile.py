@@ -29,17 +29,15 @@ import math
 import os
 import pickle
 import random
-import select
 import struct
 import subprocess
 import sys
-import time
 import zipfile
 
 import pytest
 
 if __name__ != "__main__":
-    from conftest import REFERENCE
+    from conftest import REFERENCE, child_env, stream_child
 
     pytestmark = pytest.mark.skipif(REFERENCE is not None, reason="rustgrad's own checkpoint format")
 
@@ -444,16 +442,6 @@ def child_main(argv):
 # ---------------------------------------------------------------------------
 
 
-def _child_env():
-    import rustgrad
-
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [os.path.dirname(os.path.dirname(rustgrad.__file__)), os.path.dirname(os.path.abspath(__file__))]
-        + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
-    env["RUST_BACKTRACE"] = "0"
-    env.pop("RUSTGRAD_TEST_REFERENCE", None)
-    return env
 
 
 def run_loads(manifest, workdir, case_timeout=30.0):
@@ -464,34 +452,21 @@ def run_loads(manifest, workdir, case_timeout=30.0):
         json.dump(manifest, fh)
     records, start, base_rss = {}, 0, None
     while start < len(manifest):
-        with open(os.path.join(workdir, "stderr.txt"), "wb") as err:
-            proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), path, str(start)],
-                                    stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL, cwd=workdir,
-                                    env=_child_env())
-        fd, buf, last, done, hung = proc.stdout.fileno(), b"", start - 1, False, False
-        deadline = time.monotonic() + 120
-        while True:
-            ready, _, _ = select.select([fd], [], [], max(0.0, deadline - time.monotonic()))
-            if not ready:
-                hung = True
-                proc.kill()
-                break
-            chunk = os.read(fd, 1 << 16)
-            if not chunk:
-                break
-            *lines, buf = (buf + chunk).split(b"\n")
-            for line in lines:
-                rec = json.loads(line)
-                if rec.get("ready"):
-                    base_rss = rec["rss"] if base_rss is None else base_rss
-                elif rec.get("done"):
-                    done = True
-                else:
-                    last = rec["i"]
-                    records[manifest[last]["name"]] = rec
-            deadline = time.monotonic() + case_timeout
-        proc.stdout.close()
-        rc = proc.wait()
+        state = {"last": start - 1, "done": False, "rss": base_rss}
+
+        def on_record(rec):
+            if rec.get("ready"):
+                state["rss"] = rec["rss"] if state["rss"] is None else state["rss"]
+            elif rec.get("done"):
+                state["done"] = True
+            else:
+                state["last"] = rec["i"]
+                records[manifest[rec["i"]]["name"]] = rec
+
+        rc, hung = stream_child([sys.executable, os.path.abspath(__file__), path, str(start)], on_record, cwd=workdir,
+                                stderr_path=os.path.join(workdir, "stderr.txt"), timeout=case_timeout,
+                                env=child_env())
+        last, done, base_rss = state["last"], state["done"], state["rss"]
         if done and rc == 0:
             break
         with open(os.path.join(workdir, "stderr.txt"), "rb") as fh:

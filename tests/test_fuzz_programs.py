@@ -985,13 +985,22 @@ def op_narrow(P, a, b, c, d):
     P.emit(f"{x}.narrow({dim}, {start}, {length})", compute, X.dtype, inputs=[x], alias="exact")
 
 
-def op_select(P, a, b, c, d):
+def _pick_along_a_dim(P, a, b, d):
+    """(name, value, ndim, dim) of an operand with a nonempty dim to work
+    along (any operand when ``d == 7``, so that the errors are reached too),
+    or None if there is none."""
     x = P.pick(a) if d == 7 else P.pick(a, lambda n: P.nd(n) >= 1 and 0 not in P.shape(n), fallback=False)
     if x is None:
-        return
+        return None
     X = P.env[x]
-    nd = X.ndim
-    dim = _dim(nd, b)
+    return x, X, X.ndim, _dim(X.ndim, b)
+
+
+def op_select(P, a, b, c, d):
+    picked = _pick_along_a_dim(P, a, b, d)
+    if picked is None:
+        return
+    x, X, nd, dim = picked
     size = X.shape[dim % nd] if nd and -nd <= dim < nd else 1
     index = [0, -1, min(1, size - 1), -size][c % 4] if d != 7 else size
 
@@ -1007,12 +1016,10 @@ def op_select(P, a, b, c, d):
 
 
 def op_chunk(P, a, b, c, d):
-    x = P.pick(a) if d == 7 else P.pick(a, lambda n: P.nd(n) >= 1 and 0 not in P.shape(n), fallback=False)
-    if x is None:
+    picked = _pick_along_a_dim(P, a, b, d)
+    if picked is None:
         return
-    X = P.env[x]
-    nd = X.ndim
-    dim = _dim(nd, b)
+    x, X, nd, dim = picked
     if nd and -nd <= dim < nd and X.shape[dim] == 0 and "chunk_of_empty_dim" in KNOWN_BUGS:
         return
     k = 2 + c % 2
