@@ -85,7 +85,6 @@ KNOWN_BUGS = set() if os.environ.get("RUSTGRAD_FUZZ_KNOWN_BUGS") == "1" or REFER
     "mT_of_1d",                  # x.mT of a 1-d x returns x instead of raising
     "chunk_of_empty_dim",        # chunk(k) along a size-0 dim gives 1 chunk, not k
     "inplace_on_chunk_output",   # in-place on an output of chunk (or a view of one) is allowed
-    "saved_by_maximum",          # maximum/minimum: in-place on a saved operand goes unnoticed
     "saved_by_logsumexp",        # logsumexp: in-place on its saved input or result goes unnoticed
     "saved_by_prod_of_0d",       # prod of a 0-d tensor: in-place on its saved input/result unnoticed
     "cat_of_empty_1d",           # cat of only shape-(0,) tensors returns (an alias of) its first input
@@ -1861,14 +1860,12 @@ def test_regression_inplace_on_chunk_output_raises(view):
         piece.mul_(2.0)
 
 
-@known_bug("maximum/minimum do not notice that a saved operand was modified in place: backward "
-           "returns wrong gradients (PyTorch raises RuntimeError)")
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
 def test_regression_maximum_minimum_saved_operand_modified(op):
     x = rg.tensor([1.0, 2.0], requires_grad=True)
     a = x * 1
     r = getattr(rg, op)(a, rg.tensor([1.5, 1.5]))
-    a.mul_(-1.0)          # r's backward needs the original a: rustgrad gives x.grad [0, 0] / [1, 1]
+    a.mul_(-1.0)          # r's backward needs the original a (this gave x.grad [0, 0] / [1, 1])
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         r.sum().backward()
 

@@ -2,7 +2,7 @@
 //! gradient goes to the operand each element was taken from.
 
 use super::{broadcast_dense, result_type, to_dtype, with_operand_tensors, Arg};
-use crate::autograd::{record, BackwardFn, Grads};
+use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend::CpuStorage;
 use crate::dtype::{DType, Scalar};
@@ -84,33 +84,39 @@ fn extremum(a: &Tensor, b: &Tensor, is_max: bool) -> Result<Tensor> {
     ));
     struct ExtremumBackward {
         name: &'static str,
-        a: Tensor,
-        b: Tensor,
+        a: SavedTensor,
+        b: SavedTensor,
     }
     impl BackwardFn for ExtremumBackward {
         fn name(&self) -> &'static str {
             self.name
         }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.a), ("other", &self.b)]
+        }
         fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
             // PyTorch's formula (derivatives.yaml): a tie splits the gradient,
             // the loser gets none, and NaN (neither) passes it to both.
             let is_max = self.name == "MaximumBackward0";
+            // Read through the saved tensors: an in-place change since the
+            // forward is an error, not a gradient computed from new values.
+            let (a, b) = (&self.a.get()?, &self.b.get()?);
             let half = super::binary::mul(grad, Arg::from(0.5))?;
-            let shared = where_(&super::compare::eq(&self.a, &self.b)?, Arg::Tensor(&half), Arg::Tensor(grad))?;
+            let shared = where_(&super::compare::eq(a, b)?, Arg::Tensor(&half), Arg::Tensor(grad))?;
             let (a_loses, b_loses) = if is_max {
-                (super::compare::lt(&self.a, &self.b)?, super::compare::gt(&self.a, &self.b)?)
+                (super::compare::lt(a, b)?, super::compare::gt(a, b)?)
             } else {
-                (super::compare::gt(&self.a, &self.b)?, super::compare::lt(&self.a, &self.b)?)
+                (super::compare::gt(a, b)?, super::compare::lt(a, b)?)
             };
             let part = |loses: &Tensor, shape: &[usize]| -> Result<Tensor> { sum_to(&super::masked::masked_fill(&shared, loses, 0.0)?, shape) };
             Ok(smallvec::smallvec![
-                needs[0].then(|| part(&a_loses, self.a.shape())).transpose()?,
-                needs.get(1).copied().unwrap_or(false).then(|| part(&b_loses, self.b.shape())).transpose()?
+                needs[0].then(|| part(&a_loses, a.shape())).transpose()?,
+                needs.get(1).copied().unwrap_or(false).then(|| part(&b_loses, b.shape())).transpose()?
             ])
         }
     }
     let name = if is_max { "MaximumBackward0" } else { "MinimumBackward0" };
-    record(Tensor::from_cpu(data, &shape), &[a, b], |_| ExtremumBackward { name, a: a.detach(), b: b.detach() })
+    record(Tensor::from_cpu(data, &shape), &[a, b], |_| ExtremumBackward { name, a: SavedTensor::new(a), b: SavedTensor::new(b) })
 }
 
 pub fn maximum(a: &Tensor, b: &Tensor) -> Result<Tensor> {
