@@ -415,3 +415,32 @@ MATMUL_SHAPES = [
     ((4, 0), (0, 3)),
     ((0, 3), (3, 2)),
 ]
+
+
+# ---------------------------------------------------------------------------
+# random-program helpers (test_autograd_vs_torch, test_fuzz_programs)
+# ---------------------------------------------------------------------------
+
+
+def broadcastable(*shapes):
+    """Whether ``shapes`` broadcast together (NumPy's rules, PyTorch's too)."""
+    try:
+        np.broadcast_shapes(*shapes)
+        return True
+    except ValueError:
+        return False
+
+
+def broadcasts_to(src, dst):
+    """Whether ``src`` broadcasts to exactly ``dst`` (as ``expand`` needs)."""
+    return broadcastable(src, dst) and np.broadcast_shapes(src, dst) == tuple(dst)
+
+
+def pick_dim(nd, k, extra=0):
+    """A dim for a tensor of ``nd`` dims (``extra`` more for unsqueeze/stack):
+    0, -1, 1, -2, ... by ``k``; ``k == 7`` gives one out of range."""
+    m = max(nd + extra, 1)
+    if k == 7:
+        return m
+    order = [d for i in range(m) for d in (i, -1 - i)]
+    return order[k % len(order)]

@@ -40,7 +40,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rustgrad as rg
-from conftest import REFERENCE, hsettings, rand_array, seeds
+from conftest import REFERENCE, broadcastable, broadcasts_to, hsettings, pick_dim, rand_array, seeds
 
 # Transcendental ops may differ in the last bits between libm and PyTorch's
 # vectorized kernels, and sums may add in another order; through these short
@@ -130,26 +130,10 @@ def make_logged(seen):
 _ASSIGNED = re.compile(r"^\s*(v\d+(?:\s*,\s*v\d+)*)\s*=(?!=)")
 
 
-def _broadcastable(*shapes):
-    try:
-        np.broadcast_shapes(*shapes)
-        return True
-    except ValueError:
-        return False
 
 
-def _broadcasts_to(src, dst):
-    return _broadcastable(src, dst) and np.broadcast_shapes(src, dst) == tuple(dst)
 
 
-def _dim(nd, k, extra=0):
-    """A dim for a tensor of ``nd`` dims (``extra`` more for unsqueeze/stack):
-    0, -1, 1, -2, ... by ``k``; ``k == 7`` gives one out of range."""
-    m = max(nd + extra, 1)
-    if k == 7:
-        return m
-    order = [d for i in range(m) for d in (i, -1 - i)]
-    return order[k % len(order)]
 
 
 def _literal(shape):
@@ -191,7 +175,7 @@ class Env:
         specified; ``inplace_with_a_partially_overlapping_operand`` checks
         the errors.)"""
         cands = [n for n, t in self.values.items()
-                 if _broadcasts_to(tuple(t.shape), shape) and (t is dest or not _may_alias(t, dest))]
+                 if broadcasts_to(tuple(t.shape), shape) and (t is dest or not _may_alias(t, dest))]
         return cands[-1 - k % len(cands)] if cands else NUMBERS[k % len(NUMBERS)]
 
 
@@ -220,7 +204,7 @@ def _requires(t):
 def _binary(sym):
     def op(env, a, b, c):
         x = env.pick(a)
-        y = env.pick(b, lambda t: _broadcastable(env.shape(x), tuple(t.shape)))
+        y = env.pick(b, lambda t: broadcastable(env.shape(x), tuple(t.shape)))
         yield f"{env.new()} = {x} {sym} {y}"
     return op
 
@@ -250,7 +234,7 @@ def _reduction(name):
         if c % 3 == 0:
             yield f"{env.new()} = {x}.{name}()"
         else:
-            yield f"{env.new()} = {x}.{name}({_dim(len(env.shape(x)), b)}, keepdim={c % 3 == 2})"
+            yield f"{env.new()} = {x}.{name}({pick_dim(len(env.shape(x)), b)}, keepdim={c % 3 == 2})"
     return op
 
 
@@ -274,12 +258,12 @@ def op_t(env, a, b, c):
 def op_transpose(env, a, b, c):
     x = env.pick(a, lambda t: t.dim() >= 2)
     nd = len(env.shape(x))
-    yield f"{env.new()} = {x}.transpose({_dim(nd, b)}, {_dim(nd, c)})"
+    yield f"{env.new()} = {x}.transpose({pick_dim(nd, b)}, {pick_dim(nd, c)})"
 
 
 def op_unsqueeze(env, a, b, c):
     x = env.pick(a)
-    yield f"{env.new()} = {x}.unsqueeze({_dim(len(env.shape(x)), b, extra=1)})"
+    yield f"{env.new()} = {x}.unsqueeze({pick_dim(len(env.shape(x)), b, extra=1)})"
 
 
 def op_squeeze(env, a, b, c):
@@ -287,7 +271,7 @@ def op_squeeze(env, a, b, c):
     if c % 2 == 0:
         yield f"{env.new()} = {x}.squeeze()"
     else:
-        yield f"{env.new()} = {x}.squeeze({_dim(len(env.shape(x)), b)})"
+        yield f"{env.new()} = {x}.squeeze({pick_dim(len(env.shape(x)), b)})"
 
 
 def op_expand(env, a, b, c):
@@ -324,13 +308,13 @@ def op_matmul(env, a, b, c):
 def op_cat(env, a, b, c):
     x = env.pick(a)
     y = env.pick(b, lambda t: tuple(t.shape) == env.shape(x))
-    yield f"{env.new()} = torch.cat([{x}, {y}], dim={_dim(len(env.shape(x)), c)})"
+    yield f"{env.new()} = torch.cat([{x}, {y}], dim={pick_dim(len(env.shape(x)), c)})"
 
 
 def op_stack(env, a, b, c):
     x = env.pick(a)
     y = env.pick(b, lambda t: tuple(t.shape) == env.shape(x))
-    yield f"{env.new()} = torch.stack(({x}, {y}), {_dim(len(env.shape(x)), c, extra=1)})"
+    yield f"{env.new()} = torch.stack(({x}, {y}), {pick_dim(len(env.shape(x)), c, extra=1)})"
 
 
 def op_index(env, a, b, c):
@@ -374,7 +358,7 @@ def op_setitem(env, a, b, c):
     except IndexError:
         target = env.shape(x)
     cands = [n for n, t in env.values.items()
-             if _broadcasts_to(tuple(t.shape), target) and not _may_alias(t, env.values[x])]
+             if broadcasts_to(tuple(t.shape), target) and not _may_alias(t, env.values[x])]
     y = cands[-1 - b // 2 % len(cands)] if cands else NUMBERS[b // 2 % len(NUMBERS)]
     yield f"{x}{idx} = {y}"
 
@@ -411,7 +395,7 @@ def op_two_outputs(env, a, b, c):
 
 def op_mul_fn(env, a, b, c):
     x = env.pick(a)
-    y = env.pick(b, lambda t: _broadcastable(env.shape(x), tuple(t.shape)))
+    y = env.pick(b, lambda t: broadcastable(env.shape(x), tuple(t.shape)))
     yield f"{env.new()} = MulTwo.apply({x}, {y})"
 
 

@@ -62,7 +62,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import rustgrad as rg
-from conftest import REFERENCE, hsettings, rand_array, seeds
+from conftest import REFERENCE, broadcastable, broadcasts_to, hsettings, pick_dim, rand_array, seeds
 
 # ---------------------------------------------------------------------------
 # the NumPy model
@@ -136,35 +136,19 @@ def bshape(*shapes):
         raise Expected(RuntimeError, f"shapes {shapes} do not broadcast") from None
 
 
-def broadcastable(*shapes):
-    try:
-        np.broadcast_shapes(*shapes)
-        return True
-    except ValueError:
-        return False
 
 
-def broadcasts_to(src, dst):
-    return broadcastable(src, dst) and np.broadcast_shapes(src, dst) == tuple(dst)
 
 
-def _dim(nd, k, extra=0):
-    """A dim for ``nd`` dims (``extra`` more for unsqueeze/stack): 0, -1, 1,
-    -2, ... by ``k``; ``k == 7`` gives one out of range."""
-    m = max(nd + extra, 1)
-    if k == 7:
-        return m
-    order = [d for i in range(m) for d in (i, -1 - i)]
-    return order[k % len(order)]
 
 
 def _two_dims(nd, b, c):
     """Two distinct dims by ``b`` (a repeat or one out of range for
     ``c == 7`` or ``b == 7``)."""
-    first = _dim(nd, b)
+    first = pick_dim(nd, b)
     if c == 7 or b == 7 or nd < 2:
-        return (first, _dim(nd, c))
-    rest = [d for d in (_dim(nd, k) for k in range(2 * nd)) if d % nd != first % nd]
+        return (first, pick_dim(nd, c))
+    rest = [d for d in (pick_dim(nd, k) for k in range(2 * nd)) if d % nd != first % nd]
     return (first, rest[c % len(rest)])
 
 
@@ -809,9 +793,9 @@ def op_reduce(name):
         elif mode == 0:
             dims = None
         elif mode == 1:
-            dims = _dim(nd, b)
+            dims = pick_dim(nd, b)
         elif mode == 2:
-            dims = _two_dims(nd, b, 7 if d == 7 else c) if nd >= 2 else (_dim(nd, b),)
+            dims = _two_dims(nd, b, 7 if d == 7 else c) if nd >= 2 else (pick_dim(nd, b),)
         else:
             dims = ()
         fname = name
@@ -868,7 +852,7 @@ def op_transpose(P, a, b, c, d):
     x = P.pick(a, lambda n: P.nd(n) >= 2)
     X = P.env[x]
     nd = X.ndim
-    d0, d1 = _dim(nd, b), _dim(nd, c)
+    d0, d1 = pick_dim(nd, b), pick_dim(nd, c)
 
     def compute():
         i, j = wrap(d0, nd), wrap(d1, nd)
@@ -917,7 +901,7 @@ def op_t(P, a, b, c, d):
 def op_unsqueeze(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
-    dim = _dim(X.ndim, b, extra=1)
+    dim = pick_dim(X.ndim, b, extra=1)
     P.emit(f"{x}.unsqueeze({dim})" if c % 2 else f"torch.unsqueeze({x}, {dim})",
            lambda: np.expand_dims(X, wrap(dim, X.ndim + 1)), X.dtype, inputs=[x], alias="exact")
 
@@ -929,7 +913,7 @@ def op_squeeze(P, a, b, c, d):
         P.emit(f"{x}.squeeze()", lambda: np.squeeze(X), X.dtype, inputs=[x], alias="exact")
         return
     ones = [i for i, n in enumerate(X.shape) if n == 1]
-    dim = ones[b % len(ones)] if ones and b < 4 else _dim(X.ndim, b)
+    dim = ones[b % len(ones)] if ones and b < 4 else pick_dim(X.ndim, b)
 
     def compute():
         i = wrap(dim, X.ndim)
@@ -961,7 +945,7 @@ def op_narrow(P, a, b, c, d):
         return
     X = P.env[x]
     nd = X.ndim
-    dim = _dim(nd, b)
+    dim = pick_dim(nd, b)
     size = X.shape[dim % nd] if nd and -nd <= dim < nd else 1
     if d == 7:
         start, length = [size + 1, 0, 1][c % 3], [0, size + 1, size][c % 3]
@@ -992,7 +976,7 @@ def _pick_along_a_dim(P, a, b, d):
     if x is None:
         return None
     X = P.env[x]
-    return x, X, X.ndim, _dim(X.ndim, b)
+    return x, X, X.ndim, pick_dim(X.ndim, b)
 
 
 def op_select(P, a, b, c, d):
@@ -1054,7 +1038,7 @@ def op_flip(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    dims = [(_dim(nd, b),), _two_dims(nd, b, 7 if d == 7 else c), ()][d % 3]
+    dims = [(pick_dim(nd, b),), _two_dims(nd, b, 7 if d == 7 else c), ()][d % 3]
     expr = f"{x}.flip({dims!r})" if c % 2 else f"torch.flip({x}, {dims!r})"
 
     def compute():
@@ -1086,7 +1070,7 @@ def op_cat(P, a, b, c, d):
     if x is None:
         return
     X = P.env[x]
-    dim = _dim(X.ndim, c)
+    dim = pick_dim(X.ndim, c)
 
     def fits(n):
         s = P.shape(n)
@@ -1106,7 +1090,7 @@ def op_cat(P, a, b, c, d):
 def op_stack(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
-    dim = _dim(X.ndim, c, extra=1)
+    dim = pick_dim(X.ndim, c, extra=1)
     y = P.pick(b) if d == 7 else (P.pick(b, lambda n: P.shape(n) == X.shape, fallback=False) or x)
     Y = P.env[y]
     expr = f"torch.stack([{x}, {y}], {dim})" if d % 2 else f"torch.stack(({x}, {y}), dim={dim})"
@@ -1148,7 +1132,7 @@ def op_softmax(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    dim = _dim(nd, b)
+    dim = pick_dim(nd, b)
     log = c % 2 == 1
     fname = "log_softmax" if log else "softmax"
     expr = f"{x}.{fname}({dim})" if d % 2 else f"torch.{fname}({x}, {dim})"
@@ -1169,7 +1153,7 @@ def op_cumsum(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    dim = _dim(nd, b)
+    dim = pick_dim(nd, b)
 
     def compute():
         i = wrap(dim, nd)
@@ -1184,7 +1168,7 @@ def op_max_dim(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    dim = _dim(nd, b)
+    dim = pick_dim(nd, b)
     keep = d % 2 == 1
     expr = (f"{x}.max({dim}, keepdim={keep}).values" if c % 2 else
             f"torch.max({x}, dim={dim}, keepdim={keep})[0]")
@@ -1242,7 +1226,7 @@ def op_index_select(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    dim = _dim(nd, b)
+    dim = pick_dim(nd, b)
     size = (X.shape[dim % nd] if nd else 1) if -max(nd, 1) <= dim < max(nd, 1) else 1
     n = [1, 2, 3, 0][c % 4]
     if nd == 0 and not -1 <= dim <= 0 and "index_select_of_0d" in KNOWN_BUGS:
@@ -1267,7 +1251,7 @@ def op_flatten(P, a, b, c, d):
     x = P.pick(a)
     X = P.env[x]
     nd = X.ndim
-    start, end = _dim(nd, b), _dim(nd, c)
+    start, end = pick_dim(nd, b), pick_dim(nd, c)
     if c % 3 == 0 and d != 7:
         start, end = 0, -1
 
