@@ -82,8 +82,6 @@ CLAMPS = ((-1.0, 1.0), (0.0, 2.0), (-0.5, 0.5), (-2.0, 0.25))
 # green and the fuzzers look for new bugs; RUSTGRAD_FUZZ_KNOWN_BUGS=1 lets
 # them through (to see whether a fix holds up against the fuzzers).
 KNOWN_BUGS = set() if os.environ.get("RUSTGRAD_FUZZ_KNOWN_BUGS") == "1" or REFERENCE else {
-    "mT_of_1d",                  # x.mT of a 1-d x returns x instead of raising
-    "chunk_of_empty_dim",        # chunk(k) along a size-0 dim gives 1 chunk, not k
     "inplace_on_chunk_output",   # in-place on an output of chunk (or a view of one) is allowed
     "saved_by_logsumexp",        # logsumexp: in-place on its saved input or result goes unnoticed
     "saved_by_prod_of_0d",       # prod of a 0-d tensor: in-place on its saved input/result unnoticed
@@ -1808,9 +1806,8 @@ def known_bug(reason):
     return pytest.mark.xfail(REFERENCE is None, strict=True, reason="rustgrad bug: " + reason)
 
 
-@known_bug("x.mT of a 1-d tensor returns x (PyTorch raises RuntimeError)")
 def test_regression_mT_of_1d_raises():
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="tensor.mT is only supported on matrices or batches of matrices"):
         rg.tensor([1.0, 2.0]).mT
 
 
@@ -1828,7 +1825,6 @@ def test_regression_chunk_of_0d_raises_runtime_error():
     assert "This is a bug in rustgrad" not in str(info.value)
 
 
-@known_bug("chunk(k) along a dim of size 0 returns 1 chunk (PyTorch: k empty chunks)")
 def test_regression_chunk_of_empty_dim_gives_k_chunks():
     chunks = rg.zeros(0, 3).chunk(2, 0)
     assert [tuple(c.shape) for c in chunks] == [(0, 3), (0, 3)]

@@ -413,6 +413,10 @@ pub fn chunk(x: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
     }
     let d = normalize_dim(dim, x.ndim())?;
     let n = x.shape()[d] as i64;
+    if n == 0 {
+        // PyTorch gives `chunks` empty pieces of an empty dim.
+        return split(x, &vec![0; chunks as usize], true, d as i64);
+    }
     let size = ((n + chunks - 1) / chunks).max(1);
     split(x, &[size], false, d as i64)
 }

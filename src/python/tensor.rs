@@ -997,7 +997,14 @@ impl PyTensor {
     /// dims. Differentiable.
     #[getter(mT)]
     fn matrix_t<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::transpose_last2(&self.tensor())?)
+        let t = self.tensor();
+        if t.ndim() < 2 {
+            return Err(PyRuntimeError::new_err(format!(
+                "tensor.mT is only supported on matrices or batches of matrices. Got {}-D tensor.",
+                t.ndim()
+            )));
+        }
+        wrap(py, view::transpose_last2(&t)?)
     }
     /// A view with dimensions `dim0` and `dim1` swapped (negative dims count
     /// from the end); shares storage. Differentiable. IndexError for a dim out of
