@@ -62,6 +62,11 @@ impl Storage {
     pub fn write(&self) -> RwLockWriteGuard<'_, BackendStorage> {
         self.data.write()
     }
+
+    /// The write lock if no one holds the storage now.
+    pub fn try_write(&self) -> Option<RwLockWriteGuard<'_, BackendStorage>> {
+        self.data.try_write()
+    }
 }
 
 impl Drop for Storage {

@@ -612,6 +612,39 @@ impl Tensor {
 
     /// Overwrites this tensor's elements (in its layout) with dense `src`
     /// of the same dtype and element count, and bumps the version.
+    /// `self += other` in place when both are dense float32/float64
+    /// tensors of one shape and dtype over different storages; `false`,
+    /// with nothing written, otherwise (or if another thread holds this
+    /// storage: a write lock is never waited for while a read lock is held).
+    pub fn add_dense_in_place(&self, other: &Tensor) -> bool {
+        let (a, b) = (&self.0, &other.0);
+        if a.dtype != b.dtype || a.layout.shape != b.layout.shape || Arc::ptr_eq(&a.storage, &b.storage) {
+            return false;
+        }
+        if !a.layout.is_contiguous() || !b.layout.is_contiguous() {
+            return false;
+        }
+        let done = {
+            let src = b.storage.read();
+            let Some(mut dst) = a.storage.try_write() else { return false };
+            cpu_backend::add_assign(dst.cpu_mut(), a.layout.offset, src.cpu(), b.layout.offset, self.numel())
+        };
+        if done {
+            self.bump_version();
+        }
+        done
+    }
+
+    /// Runs `f` on this tensor's buffer, write-locked, and counts a write
+    /// if `f` says it wrote; `None` if another thread holds the buffer.
+    pub fn write_cpu(&self, f: impl FnOnce(&mut CpuStorage) -> bool) -> Option<bool> {
+        let written = f(self.0.storage.try_write()?.cpu_mut());
+        if written {
+            self.bump_version();
+        }
+        Some(written)
+    }
+
     pub fn write_dense(&self, src: &CpuStorage) -> Result<()> {
         if self.numel() > 0 && self.0.layout.has_internal_overlap() {
             bail!(

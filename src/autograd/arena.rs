@@ -2,8 +2,15 @@
 //! generational indices. A `NodeRef` is a counted reference to a slot (held
 //! by the tensor the node produced and by the nodes downstream of it); the
 //! slot is reclaimed, and its generation bumped, when the count reaches zero.
+//!
+//! The counts live outside the slab's lock, in atomics that never move
+//! (`RefCounts`): every recorded op clones the `NodeRef`s of its inputs and
+//! every freed tensor drops one, so counting without the lock keeps threads
+//! that build graphs at once from queueing on it. The lock is taken only to
+//! add a node, to free one, and to read or change a node's contents.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, MutexGuard};
@@ -61,8 +68,45 @@ pub struct Node {
 
 struct Slot {
     generation: u32,
-    refs: u32,
     node: Option<Node>,
+}
+
+/// Per slot, the number of `NodeRef`s naming it, in chunks that are
+/// allocated as the slab grows and never move nor are freed (a count is
+/// read and written without the arena's lock).
+struct RefCounts {
+    chunks: [AtomicPtr<AtomicU32>; MAX_CHUNKS],
+}
+
+const CHUNK_BITS: u32 = 12;
+const CHUNK: usize = 1 << CHUNK_BITS;
+/// 2^30 nodes alive at once at most.
+const MAX_CHUNKS: usize = 1 << 18;
+
+static REFS: RefCounts = RefCounts { chunks: [const { AtomicPtr::new(std::ptr::null_mut()) }; MAX_CHUNKS] };
+
+impl RefCounts {
+    /// The count of slot `index`, whose chunk exists (the slot was handed
+    /// out by `insert`).
+    fn of(&self, index: u32) -> &'static AtomicU32 {
+        let chunk = self.chunks[(index >> CHUNK_BITS) as usize].load(Ordering::Acquire);
+        debug_assert!(!chunk.is_null());
+        // SAFETY: chunks are leaked allocations of `CHUNK` counts, published
+        // (Release) before any slot in them is handed out.
+        unsafe { &*chunk.add(index as usize & (CHUNK - 1)) }
+    }
+
+    /// Makes sure slot `index` has a count; called with the arena locked,
+    /// which orders chunk creation.
+    fn ensure(&self, index: u32) {
+        let Some(cell) = self.chunks.get((index >> CHUNK_BITS) as usize) else {
+            panic!("more than {} autograd graph nodes alive at once", MAX_CHUNKS * CHUNK);
+        };
+        if cell.load(Ordering::Acquire).is_null() {
+            let chunk: Box<[AtomicU32]> = (0..CHUNK).map(|_| AtomicU32::new(0)).collect();
+            cell.store(Box::leak(chunk).as_mut_ptr(), Ordering::Release);
+        }
+    }
 }
 
 pub(super) struct Arena {
@@ -107,8 +151,8 @@ impl NodeRef {
 
 impl Clone for NodeRef {
     fn clone(&self) -> NodeRef {
-        let mut arena = lock();
-        arena.slots[self.0.index as usize].refs += 1;
+        // As `Arc::clone`: the caller's reference keeps the count above zero.
+        REFS.of(self.0.index).fetch_add(1, Ordering::Relaxed);
         NodeRef(self.0)
     }
 }
@@ -131,16 +175,17 @@ pub fn insert(node: Node) -> NodeRef {
     arena.live += 1;
     let index = match arena.free.pop() {
         Some(i) => {
-            let slot = &mut arena.slots[i as usize];
-            slot.refs = 1;
-            slot.node = Some(node);
+            arena.slots[i as usize].node = Some(node);
             i
         }
         None => {
-            arena.slots.push(Slot { generation: 0, refs: 1, node: Some(node) });
-            (arena.slots.len() - 1) as u32
+            let i = arena.slots.len() as u32;
+            REFS.ensure(i);
+            arena.slots.push(Slot { generation: 0, node: Some(node) });
+            i
         }
     };
+    REFS.of(index).store(1, Ordering::Relaxed);
     NodeRef(NodeId { index, generation: arena.slots[index as usize].generation })
 }
 
@@ -151,9 +196,13 @@ pub fn name(id: NodeId) -> &'static str {
 
 /// A new counted reference to node `id`, if it is still alive.
 pub fn make_ref(id: NodeId) -> Option<NodeRef> {
-    let mut arena = lock();
+    // The lock keeps the slot from being reused while its generation is
+    // checked; a count already at zero is a node being freed, which no new
+    // reference may revive (as `Weak::upgrade`).
+    let arena = lock();
     arena.get(id)?;
-    arena.slots[id.index as usize].refs += 1;
+    REFS.of(id.index).fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| (n > 0).then_some(n + 1)).ok()?;
+    drop(arena);
     Some(NodeRef(id))
 }
 
@@ -168,11 +217,8 @@ pub fn with_node<R>(id: NodeId, f: impl FnOnce(&mut Node) -> R) -> Option<R> {
 /// arena nor drop tensors.
 pub fn with_sole_node<R>(id: NodeId, f: impl FnOnce(&Node) -> R) -> Option<R> {
     let arena = lock();
-    let slot = arena.slots.get(id.index as usize)?;
-    if slot.generation != id.generation || slot.refs != 1 {
-        return None;
-    }
-    slot.node.as_ref().map(f)
+    let node = arena.get(id)?;
+    (REFS.of(id.index).load(Ordering::Acquire) == 1).then(|| f(node))
 }
 
 /// Removes the hook `key` from node `id`, if both still exist.
@@ -183,33 +229,7 @@ pub fn remove_hook(id: NodeId, key: u64) {
 
 /// Node `id`'s input edges (`next_functions`), or `None` if it is gone.
 pub fn edges(id: NodeId) -> Option<Vec<Option<Edge>>> {
-    let mut arena = lock();
-    let edges: Vec<Option<Result<(NodeId, u32), Tensor>>> = arena
-        .get(id)?
-        .edges
-        .iter()
-        .map(|e| {
-            e.as_ref().map(|e| match e {
-                Edge::Node(r, nr) => Ok((r.id(), *nr)),
-                Edge::Leaf(t) => Err(t.clone()),
-            })
-        })
-        .collect();
-    // New references are counted here: `NodeRef::clone` would take the lock.
-    Some(
-        edges
-            .into_iter()
-            .map(|e| {
-                e.map(|e| match e {
-                    Ok((target, nr)) => {
-                        arena.slots[target.index as usize].refs += 1;
-                        Edge::Node(NodeRef(target), nr)
-                    }
-                    Err(t) => Edge::Leaf(t),
-                })
-            })
-            .collect(),
-    )
+    Some(lock().get(id)?.edges.to_vec())
 }
 
 /// Node `id`'s backward rule (`None` once its saved tensors were freed).
@@ -248,14 +268,16 @@ thread_local! {
 }
 
 fn release(id: NodeId) {
+    // As `Arc`'s drop: only the last reference frees, after every other
+    // holder's use of the node (Release/Acquire).
+    if REFS.of(id.index).fetch_sub(1, Ordering::Release) != 1 {
+        return;
+    }
+    std::sync::atomic::fence(Ordering::Acquire);
     let freed = {
         let mut arena = lock();
         let slot = &mut arena.slots[id.index as usize];
         debug_assert_eq!(slot.generation, id.generation);
-        slot.refs -= 1;
-        if slot.refs > 0 {
-            return;
-        }
         slot.generation = slot.generation.wrapping_add(1);
         let node = slot.node.take();
         arena.free.push(id.index);

@@ -9,7 +9,7 @@
 //! gradients of chosen tensors and leaves `.grad` alone (`grad`); with
 //! `inputs`, only nodes on a path to them run, as in PyTorch.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -81,9 +81,9 @@ struct Snapshot {
 impl Snapshot {
     fn take(roots: &[NodeId], root_leaves: &[Tensor]) -> Snapshot {
         let mut ids: Vec<NodeId> = Vec::new();
-        let mut index: HashMap<NodeId, usize> = HashMap::new();
+        let mut index: HashMap<NodeId, usize> = HashMap::default();
         let mut leaves: Vec<Tensor> = Vec::new();
-        let mut leaf_index: HashMap<usize, usize> = HashMap::new();
+        let mut leaf_index: HashMap<usize, usize> = HashMap::default();
         for t in root_leaves {
             leaf_index.entry(t.id()).or_insert_with(|| {
                 leaves.push(t.clone());
@@ -339,7 +339,9 @@ impl<'a> Run<'a> {
         }
         let op = task.op.as_ref().ok_or_else(|| Error::Runtime(FREED_GRAPH.into()))?;
         let mut out = {
-            let _current = CurrentNode::enter(task.id);
+            // With no post hook to read them, the gradients are the rule's
+            // to write over (a buffer fewer where the engine holds one alone).
+            let _current = CurrentNode::enter(task.id, task.hooks.post.is_empty());
             op.apply_outputs(grads, &task.needs)?
         };
         out.resize(task.edges.len(), None);
@@ -467,6 +469,9 @@ fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
         None => ops::contiguous_copy(&g)?,
         Some(old) if create_graph => ops::add(&old, &g)?,
         Some(old) => {
+            if old.add_dense_in_place(&g) {
+                return Ok(());
+            }
             let sum = ops::add(&old, &g)?;
             return old.write_dense(&sum.to_dense());
         }

@@ -1,7 +1,7 @@
 //! Backward rules, the tensors they save, their hooks, and how ops record
 //! them.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -193,18 +193,35 @@ fn save_error(e: Error) {
     });
 }
 
-/// Sets the node being run on this thread until the guard drops.
-pub(super) struct CurrentNode(Option<NodeId>);
+thread_local! {
+    /// Whether the rule running now may write over its incoming gradients
+    /// (see `grads_given_up`).
+    static GRADS_GIVEN_UP: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether the rule running on this thread may write its result over an
+/// incoming gradient that nothing else holds: the engine gives a node's
+/// gradients up to its rule unless a post hook will read them. Such a
+/// gradient's buffer then serves as the result's, one buffer fewer.
+pub fn grads_given_up() -> bool {
+    GRADS_GIVEN_UP.with(Cell::get)
+}
+
+/// Sets the node being run on this thread, and whether its rule may write
+/// over its gradients, until the guard drops.
+pub(super) struct CurrentNode(Option<NodeId>, bool);
 
 impl CurrentNode {
-    pub(super) fn enter(id: NodeId) -> CurrentNode {
-        CurrentNode(CURRENT_NODE.with(|c| c.borrow_mut().replace(id)))
+    pub(super) fn enter(id: NodeId, grads_given_up: bool) -> CurrentNode {
+        let given = GRADS_GIVEN_UP.with(|g| g.replace(grads_given_up));
+        CurrentNode(CURRENT_NODE.with(|c| c.borrow_mut().replace(id)), given)
     }
 }
 
 impl Drop for CurrentNode {
     fn drop(&mut self) {
         CURRENT_NODE.with(|c| *c.borrow_mut() = self.0);
+        GRADS_GIVEN_UP.with(|g| g.set(self.1));
     }
 }
 

@@ -236,6 +236,73 @@ fn apply2<T: Element, U: Element>(
     }
 }
 
+/// `dst[dst_at..][..n] += src[src_at..][..n]` in place, for float32 and
+/// float64 buffers of one dtype (a leaf's `.grad` taking another gradient:
+/// PyTorch's `variable_grad += new_grad`; the same bits as `dst + src`).
+/// `false`, with nothing written, for other dtypes.
+pub fn add_assign(dst: &mut CpuStorage, dst_at: usize, src: &CpuStorage, src_at: usize, n: usize) -> bool {
+    fn run<T: Copy + std::ops::AddAssign + Send + Sync>(d: &mut [T], s: &[T]) {
+        let add = |d: &mut [T], s: &[T]| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
+        if super::parallel_worth(d.len(), super::PARALLEL_MIN_CHEAP) {
+            const PIECE: usize = 1 << 16;
+            d.par_chunks_mut(PIECE).zip(s.par_chunks(PIECE)).for_each(|(d, s)| add(d, s));
+        } else {
+            add(d, s);
+        }
+    }
+    match (dst, src) {
+        (CpuStorage::F32(d), CpuStorage::F32(s)) => run(&mut d[dst_at..dst_at + n], &s[src_at..src_at + n]),
+        (CpuStorage::F64(d), CpuStorage::F64(s)) => run(&mut d[dst_at..dst_at + n], &s[src_at..src_at + n]),
+        _ => return false,
+    }
+    true
+}
+
+/// `dst[i] = op(dst[i], other[i])` (`op(other[i], dst[i])` if `dst_second`)
+/// over a dense buffer its caller owns alone, `other` a dense view of as
+/// many elements of the same dtype or a number: a binary kernel that writes
+/// over an operand instead of a new buffer, with the same bits. `false`,
+/// with nothing written, for dtypes other than float32/float64 or an
+/// `other` that is not dense.
+pub fn binary_over<O: BinaryOpT>(op: O, dst: &mut CpuStorage, other: Operand, dst_second: bool) -> bool {
+    fn run<T: Arith, O: BinaryOpT>(op: O, d: &mut [T], other: Operand, dst_second: bool) -> bool {
+        let src = match other {
+            Operand::Tensor(data, layout) => match dense(T::slice(data), layout) {
+                Some(src) if src.len() == d.len() => Some(src),
+                _ => return false,
+            },
+            Operand::Scalar(_) => None,
+        };
+        let piece = |d: &mut [T], at: usize| {
+            let op = op;
+            match (src, other, dst_second) {
+                (Some(s), _, false) => d.iter_mut().zip(&s[at..]).for_each(|(x, &y)| *x = op.apply(*x, y)),
+                (Some(s), _, true) => d.iter_mut().zip(&s[at..]).for_each(|(x, &y)| *x = op.apply(y, *x)),
+                (None, Operand::Scalar(k), false) => {
+                    let k = T::from_scalar(k);
+                    d.iter_mut().for_each(|x| *x = op.apply(*x, k))
+                }
+                (None, Operand::Scalar(k), true) => {
+                    let k = T::from_scalar(k);
+                    d.iter_mut().for_each(|x| *x = op.apply(k, *x))
+                }
+                (None, Operand::Tensor(..), _) => unreachable!("a tensor operand has a run"),
+            }
+        };
+        if super::parallel_worth(d.len(), super::PARALLEL_MIN_CHEAP) {
+            d.par_chunks_mut(CHUNK).enumerate().for_each(|(c, d)| piece(d, c * CHUNK));
+        } else {
+            piece(d, 0);
+        }
+        true
+    }
+    match dst {
+        CpuStorage::F32(d) => run::<f32, O>(op, d, other, dst_second),
+        CpuStorage::F64(d) => run::<f64, O>(op, d, other, dst_second),
+        _ => false,
+    }
+}
+
 /// Unary op on a float or (for ops that keep ints) int64 buffer.
 pub fn unary<O: UnaryOpT>(op: O, data: &CpuStorage, layout: &Layout) -> CpuStorage {
     // The ops that keep integers (neg, abs, relu, sign, rounding) are cheap;

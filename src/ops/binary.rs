@@ -40,7 +40,7 @@ pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<
     let (ca, cb) = (cast_arg(a.rounded_to(dtype, halves), kernel_dtype)?, cast_arg(b.rounded_to(dtype, halves), kernel_dtype)?);
     let out_layout = Layout::contiguous(&shape);
     let data = with_operands(&ca, &cb, |oa, ob| cpu_backend::binary(op, oa, ob, &out_layout, kernel_dtype));
-    let out = Tensor::from_cpu(data, &shape);
+    let out = Tensor::from_storage(data, out_layout);
     if kernel_dtype != dtype {
         super::to_dtype(&out, dtype)
     } else {
@@ -54,10 +54,58 @@ pub fn elementwise<O: BinaryOpT>(op: O, a: Arg, b: Arg, dtype: DType) -> Result<
 /// composite's ops do: the same bits); `composite()` elsewhere.
 pub(crate) fn fused_rule<K: BinaryOpT>(kernel: K, g: &Tensor, x: &Tensor, composite: impl FnOnce() -> Result<Tensor>) -> Result<Tensor> {
     let native = matches!(x.dtype(), DType::F32 | DType::F64) && g.dtype() == x.dtype();
-    if native && !crate::autograd::grad_mode::is_enabled() {
+    if let Some(out) = write_over(kernel, g, Arg::Tensor(x), false, native && crate::autograd::node::grads_given_up()) {
+        Ok(out)
+    } else if native && !crate::autograd::grad_mode::is_enabled() {
         elementwise(kernel, Arg::Tensor(g), Arg::Tensor(x), x.dtype())
     } else {
         composite()
+    }
+}
+
+/// `kernel(a, b)` written over `target`'s buffer, `target` being `a` (or `b`
+/// if `target_second`), when the caller may overwrite `target`
+/// (`may_overwrite`), no graph is recorded, `target` holds a dense
+/// float32/float64 buffer alone, and the result has its shape and dtype:
+/// the same bits as `elementwise`, one buffer fewer. `None` (nothing
+/// written) otherwise.
+fn write_over<K: BinaryOpT>(kernel: K, target: &Tensor, other: Arg, target_second: bool, may_overwrite: bool) -> Option<Tensor> {
+    if !may_overwrite || crate::autograd::grad_mode::is_enabled() || !matches!(target.dtype(), DType::F32 | DType::F64) {
+        return None;
+    }
+    if !target.owns_whole_storage() {
+        return None;
+    }
+    let (a, b) = if target_second { (other, Arg::Tensor(target)) } else { (Arg::Tensor(target), other) };
+    let dtype = result_type(a, b);
+    if dtype != target.dtype() || other.tensor().is_some_and(|t| t.shape() != target.shape() || t.dtype() != dtype) {
+        return None;
+    }
+    let halves = matches!(K::KERNEL, "add" | "sub" | "pow");
+    let other = cast_arg(other.rounded_to(dtype, halves), dtype).ok()?;
+    let written = target.write_cpu(|dst| {
+        let none = Cast::Scalar(Scalar::Int(0));
+        with_operands(&other, &none, |o, _| cpu_backend::binary_over(kernel, dst, o, target_second))
+    })?;
+    written.then(|| target.clone())
+}
+
+/// `g * d` for a backward rule that made `d` and gives it up: the product
+/// is written over `d` where it can be (see `write_over`).
+pub(crate) fn grad_times(g: &Tensor, d: Tensor) -> Result<Tensor> {
+    match write_over(MulKernel, &d, Arg::Tensor(g), true, true) {
+        Some(out) => Ok(out),
+        None => mul(g, &d),
+    }
+}
+
+/// `g * x` for a backward rule that uses its incoming gradient `g` here for
+/// the last time: the product is written over `g` where the engine gave it
+/// up (see `autograd::node::grads_given_up`).
+pub(crate) fn last_use_times(g: &Tensor, x: &Tensor) -> Result<Tensor> {
+    match write_over(MulKernel, g, Arg::Tensor(x), false, crate::autograd::node::grads_given_up()) {
+        Some(out) => Ok(out),
+        None => mul(g, x),
     }
 }
 
@@ -136,17 +184,23 @@ impl Saved {
             Saved::Scalar(_) => None,
         }
     }
-    fn mul(&self, g: &Tensor) -> Result<Tensor> {
+    /// `g * self`; `last_use` says the rule reads `g` no more, so the
+    /// product may be written over it (see `write_over`).
+    fn mul(&self, g: &Tensor, last_use: bool) -> Result<Tensor> {
+        let given_up = last_use && crate::autograd::node::grads_given_up();
         match self {
-            Saved::Tensor(t) => mul(g, &t.get()?),
-            Saved::Scalar(s) => mul_scalar(g, *s),
+            Saved::Tensor(t) => {
+                let t = t.get()?;
+                write_over(MulKernel, g, Arg::Tensor(&t), false, given_up).map_or_else(|| mul(g, &t), Ok)
+            }
+            Saved::Scalar(s) => write_over(MulKernel, g, Arg::Scalar(*s), false, given_up).map_or_else(|| mul_scalar(g, *s), Ok),
         }
     }
 
     /// `sum_to(g * self, shape)`: fused into one pass when the result is
     /// a single element (`scalar * tensor`'s scalar) and no graph is being
     /// recorded.
-    fn mul_sum_to(&self, g: &Tensor, shape: &[usize]) -> Result<Tensor> {
+    fn mul_sum_to(&self, g: &Tensor, shape: &[usize], last_use: bool) -> Result<Tensor> {
         if let (Saved::Tensor(t), 1, false) = (self, crate::layout::numel(shape), crate::autograd::grad_mode::is_enabled()) {
             let other = t.get()?;
             if other.dtype() == g.dtype() {
@@ -156,7 +210,7 @@ impl Saved {
                 }
             }
         }
-        reduce_grad(self.mul(g)?, shape)
+        reduce_grad(self.mul(g, last_use)?, shape)
     }
 }
 
@@ -258,9 +312,10 @@ impl BackwardFn for MulBackward {
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
         let mut out = Grads::new();
+        let last = needs.iter().rposition(|&n| n);
         for (i, need) in needs.iter().enumerate() {
             out.push(match (&self.other[i], need) {
-                (Some(o), true) => Some(o.mul_sum_to(grad, &self.shapes[i])?),
+                (Some(o), true) => Some(o.mul_sum_to(grad, &self.shapes[i], last == Some(i))?),
                 _ => None,
             });
         }

@@ -166,15 +166,15 @@ pub fn neg(x: &Tensor) -> Result<Tensor> {
 }
 unary_op!(sin, SinKernel, "SinBackward0", keeps_int = false,
     forward: |x| x.sin(), int: |x| x,
-    backward: |g, x| binary::mul(g, &cos(x)?)?,
+    backward: |g, x| binary::grad_times(g, cos(x)?)?,
     f32_run: |src, dst| vmath::apply_sin_cos(src, dst, false));
 unary_op!(cos, CosKernel, "CosBackward0", keeps_int = false,
     forward: |x| x.cos(), int: |x| x,
-    backward: |g, x| neg(&binary::mul(g, &sin(x)?)?)?,
+    backward: |g, x| neg(&binary::grad_times(g, sin(x)?)?)?,
     f32_run: |src, dst| vmath::apply_sin_cos(src, dst, true));
 unary_op!(exp, ExpKernel, "ExpBackward0", keeps_int = false, saves = Saves::Result,
     forward: |x| x.exp(), int: |x| x,
-    backward: |g, result| binary::mul(g, result)?,
+    backward: |g, result| binary::last_use_times(g, result)?,
     f32_run: |src, dst| vmath::apply(src, dst, vmath::exp));
 unary_op!(log, LogKernel, "LogBackward0", keeps_int = false,
     forward: |x| x.ln(), int: |x| x,
