@@ -325,6 +325,11 @@ impl Tensor {
     /// Whether this tensor is the only user of a dense buffer of exactly its
     /// elements, so that buffer may be adopted (as a leaf's first `.grad`)
     /// without a copy.
+    /// Whether the two tensors view one storage.
+    pub fn shares_storage(&self, other: &Tensor) -> bool {
+        Arc::ptr_eq(&self.0.storage, &other.0.storage)
+    }
+
     pub fn owns_whole_storage(&self) -> bool {
         self.is_unshared()
             && self.0.layout.is_contiguous()
@@ -635,10 +640,15 @@ impl Tensor {
         done
     }
 
-    /// Runs `f` on this tensor's buffer, write-locked, and counts a write
-    /// if `f` says it wrote; `None` if another thread holds the buffer.
-    pub fn write_cpu(&self, f: impl FnOnce(&mut CpuStorage) -> bool) -> Option<bool> {
-        let written = f(self.0.storage.try_write()?.cpu_mut());
+    /// Runs `f` on this dense tensor's buffer, write-locked, with the offset
+    /// and length of its elements there, and counts a write if `f` says it
+    /// wrote; `None` if the tensor is not dense or another thread holds the
+    /// buffer.
+    pub fn write_cpu(&self, f: impl FnOnce(&mut CpuStorage, usize, usize) -> bool) -> Option<bool> {
+        if !self.0.layout.is_contiguous() {
+            return None;
+        }
+        let written = f(self.0.storage.try_write()?.cpu_mut(), self.0.layout.offset, self.numel());
         if written {
             self.bump_version();
         }

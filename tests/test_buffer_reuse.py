@@ -132,3 +132,64 @@ def test_accumulating_a_gradient_into_a_view_grad_still_works():
     x.grad = rg.zeros(4, 3).t()
     (x * 2.0).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 4), 2.0, np.float32))
+
+
+# ---- in-place arithmetic written straight into the tensor ----------------------------
+
+INPLACE = {"add_": lambda t, o: t.add_(o), "sub_": lambda t, o: t.sub_(o),
+           "mul_": lambda t, o: t.mul_(o), "div_": lambda t, o: t.div_(o)}
+
+
+@pytest.mark.parametrize("dtype", [rg.float32, rg.float64])
+@pytest.mark.parametrize("other", ["number", "tensor", "one_element", "broadcast"])
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_in_place_arithmetic_gives_the_out_of_place_bits(name, other, dtype):
+    gen = rg.Generator().manual_seed(7)
+    t = rg.randn(3, 5, generator=gen, dtype=dtype)
+    o = {"number": 1.3, "tensor": rg.randn(3, 5, generator=gen, dtype=dtype),
+         "one_element": rg.randn(1, generator=gen, dtype=dtype), "broadcast": rg.randn(5, generator=gen, dtype=dtype)}[other]
+    want = {"add_": t + o, "sub_": t - o, "mul_": t * o, "div_": t / o}[name]
+    version = t._version
+    with rg.no_grad():
+        INPLACE[name](t, o)
+    np.testing.assert_array_equal(bits(t), bits(want))
+    assert t._version == version + 1
+
+
+def test_in_place_arithmetic_on_views_and_aliases():
+    x = rg.arange(6.0)
+    x[1:3] += 2
+    np.testing.assert_array_equal(x.numpy(), [0, 3, 4, 3, 4, 5])
+    x += x  # the operand is the target itself
+    np.testing.assert_array_equal(x.numpy(), [0, 6, 8, 6, 8, 10])
+    y = rg.arange(6.0).reshape(2, 3)
+    y.t().mul_(2)  # a transposed view: written through its strides
+    np.testing.assert_array_equal(y.numpy(), [[0, 2, 4], [6, 8, 10]])
+    z = rg.arange(4.0)
+    z[1:] -= z[:-1]  # overlapping views of one storage
+    np.testing.assert_array_equal(z.numpy(), [0, 1, 1, 1])
+
+
+def test_in_place_arithmetic_keeps_its_errors():
+    i = rg.arange(4)
+    with pytest.raises(RuntimeError, match="result type Float can't be cast to the desired output type Long"):
+        i += 1.5
+    f = rg.ones(2, 3)
+    with pytest.raises(RuntimeError, match="doesn't match the broadcast shape"):
+        f += rg.ones(4, 2, 3)
+    leaf = rg.ones(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match="a leaf Variable that requires grad"):
+        leaf += 1
+    with rg.no_grad():
+        leaf -= 0.5
+    np.testing.assert_array_equal(leaf.detach().numpy(), [0.5] * 3)
+
+
+def test_in_place_arithmetic_is_caught_by_a_saved_tensor_check():
+    x = rg.ones(3, requires_grad=True)
+    w = rg.full((3,), 2.0)
+    y = x * w  # saves w
+    with rg.no_grad():
+        w += 1
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.sum().backward()

@@ -14,7 +14,7 @@ class _GradMode:
         self._previous = _core._set_grad_enabled(self.enabled)
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, exc_type, exc_value, traceback):
         _core._set_grad_enabled(self._previous)
         return False
 
@@ -40,7 +40,7 @@ class no_grad(_GradMode):
 
     def __new__(cls, orig_func=None):
         if orig_func is None:
-            return super().__new__(cls)
+            return object.__new__(cls)  # not super(): a seed loop enters this every step
         return cls()(orig_func)
 
 

@@ -223,6 +223,14 @@ fn apply2<T: Element, U: Element>(
     f: impl Fn(T, T) -> U + Sync + Copy,
 ) -> Vec<U> {
     match (lhs, rhs) {
+        // A one-element tensor against one of the result's shape (a 0-d
+        // parameter times a vector) is a number to the kernel.
+        (Operand::Tensor(a, la), Operand::Tensor(b, lb)) if lb.numel() == 1 && la.shape == out.shape => {
+            map_with_scalar((T::slice(a), la), T::slice(b)[lb.offset], false, f)
+        }
+        (Operand::Tensor(a, la), Operand::Tensor(b, lb)) if la.numel() == 1 && lb.shape == out.shape => {
+            map_with_scalar((T::slice(b), lb), T::slice(a)[la.offset], true, f)
+        }
         (Operand::Tensor(a, la), Operand::Tensor(b, lb)) => {
             map_binary((T::slice(a), la), (T::slice(b), lb), out, f)
         }
@@ -259,12 +267,12 @@ pub fn add_assign(dst: &mut CpuStorage, dst_at: usize, src: &CpuStorage, src_at:
 }
 
 /// `dst[i] = op(dst[i], other[i])` (`op(other[i], dst[i])` if `dst_second`)
-/// over a dense buffer its caller owns alone, `other` a dense view of as
-/// many elements of the same dtype or a number: a binary kernel that writes
-/// over an operand instead of a new buffer, with the same bits. `false`,
+/// over the dense run `dst[at..at + n]`, `other` a dense view of as many
+/// elements of the same dtype or a number: a binary kernel that writes over
+/// an operand instead of a new buffer, with the same bits. `false`,
 /// with nothing written, for dtypes other than float32/float64 or an
 /// `other` that is not dense.
-pub fn binary_over<O: BinaryOpT>(op: O, dst: &mut CpuStorage, other: Operand, dst_second: bool) -> bool {
+pub fn binary_over<O: BinaryOpT>(op: O, dst: &mut CpuStorage, at: usize, n: usize, other: Operand, dst_second: bool) -> bool {
     fn run<T: Arith, O: BinaryOpT>(op: O, d: &mut [T], other: Operand, dst_second: bool) -> bool {
         let src = match other {
             Operand::Tensor(data, layout) => match dense(T::slice(data), layout) {
@@ -297,8 +305,8 @@ pub fn binary_over<O: BinaryOpT>(op: O, dst: &mut CpuStorage, other: Operand, ds
         true
     }
     match dst {
-        CpuStorage::F32(d) => run::<f32, O>(op, d, other, dst_second),
-        CpuStorage::F64(d) => run::<f64, O>(op, d, other, dst_second),
+        CpuStorage::F32(d) => run::<f32, O>(op, &mut d[at..at + n], other, dst_second),
+        CpuStorage::F64(d) => run::<f64, O>(op, &mut d[at..at + n], other, dst_second),
         _ => false,
     }
 }

@@ -70,24 +70,36 @@ pub(crate) fn fused_rule<K: BinaryOpT>(kernel: K, g: &Tensor, x: &Tensor, compos
 /// the same bits as `elementwise`, one buffer fewer. `None` (nothing
 /// written) otherwise.
 fn write_over<K: BinaryOpT>(kernel: K, target: &Tensor, other: Arg, target_second: bool, may_overwrite: bool) -> Option<Tensor> {
-    if !may_overwrite || crate::autograd::grad_mode::is_enabled() || !matches!(target.dtype(), DType::F32 | DType::F64) {
+    if !may_overwrite || crate::autograd::grad_mode::is_enabled() || !target.owns_whole_storage() {
         return None;
     }
-    if !target.owns_whole_storage() {
-        return None;
+    write_into(kernel, target, other, target_second).then(|| target.clone())
+}
+
+/// `target = kernel(target, other)` (`kernel(other, target)` if
+/// `target_second`) in `target`'s own elements, when `target` is dense
+/// float32/float64, `other` is a number or a tensor of its shape and dtype
+/// in another storage, and the result keeps `target`'s dtype: the same bits
+/// as `elementwise`. `false` (nothing written) otherwise; the caller records
+/// no graph.
+pub(crate) fn write_into<K: BinaryOpT>(kernel: K, target: &Tensor, other: Arg, target_second: bool) -> bool {
+    if !matches!(target.dtype(), DType::F32 | DType::F64) {
+        return false;
     }
     let (a, b) = if target_second { (other, Arg::Tensor(target)) } else { (Arg::Tensor(target), other) };
     let dtype = result_type(a, b);
-    if dtype != target.dtype() || other.tensor().is_some_and(|t| t.shape() != target.shape() || t.dtype() != dtype) {
-        return None;
+    let other_fits = |t: &Tensor| t.shape() == target.shape() && t.dtype() == dtype && !t.shares_storage(target);
+    if dtype != target.dtype() || other.tensor().is_some_and(|t| !other_fits(t)) {
+        return false;
     }
     let halves = matches!(K::KERNEL, "add" | "sub" | "pow");
-    let other = cast_arg(other.rounded_to(dtype, halves), dtype).ok()?;
-    let written = target.write_cpu(|dst| {
-        let none = Cast::Scalar(Scalar::Int(0));
-        with_operands(&other, &none, |o, _| cpu_backend::binary_over(kernel, dst, o, target_second))
-    })?;
-    written.then(|| target.clone())
+    let Ok(other) = cast_arg(other.rounded_to(dtype, halves), dtype) else { return false };
+    let none = Cast::Scalar(Scalar::Int(0));
+    // The other operand's read lock is taken under `target`'s write lock:
+    // they are different storages.
+    target
+        .write_cpu(|dst, at, n| with_operands(&other, &none, |o, _| cpu_backend::binary_over(kernel, dst, at, n, o, target_second)))
+        .unwrap_or(false)
 }
 
 /// `g * d` for a backward rule that made `d` and gives it up: the product

@@ -159,6 +159,20 @@ impl BackwardFn for CopySlices {
 
 pub fn binary_(target: &Tensor, other: Arg, op: InplaceOp) -> Result<()> {
     let recording = check(target, other.tensor())?;
+    // Unrecorded, with no broadcast nor dtype change: straight into the
+    // tensor's own elements (an optimizer's `p -= lr * p.grad`).
+    if !recording {
+        use super::binary::{write_into, AddKernel, DivKernel, MulKernel, SubKernel};
+        let written = match op {
+            InplaceOp::Add => write_into(AddKernel, target, other, false),
+            InplaceOp::Sub => write_into(SubKernel, target, other, false),
+            InplaceOp::Mul => write_into(MulKernel, target, other, false),
+            InplaceOp::Div => write_into(DivKernel, target, other, false),
+        };
+        if written {
+            return Ok(());
+        }
+    }
     let source = if recording { before_write(target) } else { target.detach() };
     let result = match op {
         InplaceOp::Add => add(&source, other)?,
