@@ -85,6 +85,9 @@ pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {
 
 /// NumPy-style broadcasting of two shapes, with PyTorch's message on mismatch.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
+    if a == b {
+        return Ok(a.into());
+    }
     let n = a.len().max(b.len());
     let mut out: Shape = smallvec::smallvec![0; n];
     for i in 0..n {

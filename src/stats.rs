@@ -1,55 +1,104 @@
 //! Counters of live tensors and of the bytes their storages hold, behind
 //! `rustgrad.memory_stats()` (arena nodes are counted by the arena).
 //!
-//! Every op makes tensors, so the counters are sharded: each thread adds to
-//! its own cache line and threads building graphs at once do not contend.
-//! Reading sums the shards; a tensor dropped on another thread than the one
-//! that made it leaves one shard negative and another positive, which the
-//! sum cancels.
+//! Every op makes and drops tensors, so the counts are kept per thread:
+//! each thread owns a pair of counters that only it writes, with a plain
+//! load and store (no locked read-modify-write, no shared cache line), and
+//! reading sums the counters of the live threads and what exited threads
+//! left. A tensor dropped on another thread than the one that made it
+//! leaves one counter low and another high, which the sum cancels.
 
-use std::sync::atomic::{AtomicIsize, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicIsize, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-const SHARDS: usize = 16;
-
-#[repr(align(128))] // one shard per pair of cache lines: no false sharing
-struct Shard {
+#[repr(align(128))] // a thread's own pair of cache lines: no false sharing
+#[derive(Default)]
+struct Counters {
     tensors: AtomicIsize,
     bytes: AtomicIsize,
 }
 
-static COUNTS: [Shard; SHARDS] = [const { Shard { tensors: AtomicIsize::new(0), bytes: AtomicIsize::new(0) } }; SHARDS];
+type Which = fn(&Counters) -> &AtomicIsize;
 
-fn shard() -> &'static Shard {
-    static NEXT: AtomicUsize = AtomicUsize::new(0);
-    thread_local!(static INDEX: usize = NEXT.fetch_add(1, Relaxed) % SHARDS);
-    &COUNTS[INDEX.with(|i| *i)]
+/// The counters of live threads, and the sums exited threads left (also
+/// what is counted after a thread's own counters are gone).
+struct Registry {
+    live: Vec<Arc<Counters>>,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry { live: Vec::new() });
+static RETIRED: Counters = Counters { tensors: AtomicIsize::new(0), bytes: AtomicIsize::new(0) };
+
+fn registry() -> MutexGuard<'static, Registry> {
+    REGISTRY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A thread's counters; on exit their counts move to `RETIRED`.
+struct Mine(Arc<Counters>);
+
+impl Drop for Mine {
+    fn drop(&mut self) {
+        let mut reg = registry();
+        reg.live.retain(|c| !Arc::ptr_eq(c, &self.0));
+        for which in [(|c| &c.tensors) as Which, |c| &c.bytes] {
+            which(&RETIRED).fetch_add(which(&self.0).load(Relaxed), Relaxed);
+        }
+    }
+}
+
+thread_local! {
+    static MINE: Mine = {
+        let mine = Arc::new(Counters::default());
+        registry().live.push(mine.clone());
+        Mine(mine)
+    };
+}
+
+/// Adds `n` to this thread's counter: only this thread writes it, so a load
+/// and a store suffice, and a reader on another thread sees a whole value.
+fn bump(which: Which, n: isize) {
+    let own = MINE.try_with(|m| {
+        let c = which(&m.0);
+        c.store(c.load(Relaxed) + n, Relaxed)
+    });
+    // A tensor dropped by a thread-local destructor after `MINE`'s.
+    if own.is_err() {
+        which(&RETIRED).fetch_add(n, Relaxed);
+    }
 }
 
 pub fn tensor_made() {
-    shard().tensors.fetch_add(1, Relaxed);
+    bump(|c| &c.tensors, 1);
 }
 
 pub fn tensor_dropped() {
-    shard().tensors.fetch_sub(1, Relaxed);
+    bump(|c| &c.tensors, -1);
 }
 
 pub fn storage_made(bytes: usize) {
-    shard().bytes.fetch_add(bytes as isize, Relaxed);
+    bump(|c| &c.bytes, bytes as isize);
 }
 
 pub fn storage_dropped(bytes: usize) {
-    shard().bytes.fetch_sub(bytes as isize, Relaxed);
+    bump(|c| &c.bytes, -(bytes as isize));
+}
+
+/// Live threads' counts plus retired ones, read under the registry's lock
+/// so that a thread exiting meanwhile is counted once.
+fn total(which: Which) -> isize {
+    let reg = registry();
+    reg.live.iter().map(|c| which(c).load(Relaxed)).sum::<isize>() + which(&RETIRED).load(Relaxed)
 }
 
 /// Tensors alive now (Python's and the ones Rust holds: saved tensors,
 /// gradients, views).
 pub fn live_tensors() -> usize {
-    COUNTS.iter().map(|s| s.tensors.load(Relaxed)).sum::<isize>().max(0) as usize
+    total(|c| &c.tensors).max(0) as usize
 }
 
 /// Bytes held by live storages (a storage shared by views counts once).
 pub fn storage_bytes() -> usize {
-    COUNTS.iter().map(|s| s.bytes.load(Relaxed)).sum::<isize>().max(0) as usize
+    total(|c| &c.bytes).max(0) as usize
 }
 
 #[cfg(test)]
@@ -58,13 +107,14 @@ mod tests {
 
     #[test]
     fn tensors_and_bytes_return_to_their_count_when_dropped() {
-        // Other tests run in parallel threads: count only this thread's shard.
-        let (t0, b0) = (shard().tensors.load(Relaxed), shard().bytes.load(Relaxed));
+        // Other tests run in parallel threads: count only this thread's.
+        let mine = || MINE.with(|m| (m.0.tensors.load(Relaxed), m.0.bytes.load(Relaxed)));
+        let (t0, b0) = mine();
         let t = crate::Tensor::from_vec(vec![1.0f32; 1000], &[1000]);
         let view = crate::ops::view::reshape(&t, &[10, 100]).unwrap();
-        assert_eq!(shard().tensors.load(Relaxed) - t0, 2);
-        assert_eq!(shard().bytes.load(Relaxed) - b0, 4000, "a view shares the storage");
+        assert_eq!(mine().0 - t0, 2);
+        assert_eq!(mine().1 - b0, 4000, "a view shares the storage");
         drop((t, view));
-        assert_eq!((shard().tensors.load(Relaxed), shard().bytes.load(Relaxed)), (t0, b0));
+        assert_eq!(mine(), (t0, b0));
     }
 }

@@ -276,12 +276,11 @@ fn add_like<'a>(a: Arg<'a>, b: Arg<'a>, subtract: bool, name: &'static str, nega
     } else {
         elementwise(AddKernel, a, b, dtype)?
     };
-    let shapes = [shape_of(a), shape_of(b)];
     let inputs = tensors(&[a, b]);
     let alpha = if subtract { -1.0 } else { 1.0 };
     // rsub takes its number as a scalar argument; add and sub wrap it.
     let pad = if negate_first { 0 } else { super::wrapped_numbers(&[a, b]) };
-    record_padded(out, &inputs, pad, |_| AddBackward { name, shapes: pick(shapes, a, b), alpha, negate_first })
+    record_padded(out, &inputs, pad, |_| AddBackward { name, shapes: pick([shape_of(a), shape_of(b)], a, b), alpha, negate_first })
 }
 
 /// The shapes of the tensor operands only, in order (the node's edges are
@@ -338,7 +337,6 @@ impl BackwardFn for MulBackward {
 pub fn mul<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
     let (a, b) = (a.into(), b.into());
     let out = elementwise(MulKernel, a, b, result_type(a, b))?;
-    let shapes = pick([shape_of(a), shape_of(b)], a, b);
     // Edges are the tensor operands in order; each one's gradient is scaled
     // by the other operand.
     let (first, second) = match (a, b) {
@@ -346,7 +344,7 @@ pub fn mul<'a>(a: impl Into<Arg<'a>>, b: impl Into<Arg<'a>>) -> Result<Tensor> {
         _ => (a, b),
     };
     record_padded(out, &tensors(&[a, b]), super::wrapped_numbers(&[a, b]), |needs| MulBackward {
-        shapes,
+        shapes: pick([shape_of(a), shape_of(b)], a, b),
         other: [
             save(second, needs[0]),
             if needs.len() > 1 { save(first, needs[1]) } else { None },
