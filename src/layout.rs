@@ -279,7 +279,8 @@ pub fn infer_shape(request: &[i64], numel_: usize) -> Result<Shape> {
                 "invalid shape dimension {s} at index {i} of shape [{}]",
                 request.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(", ")
             ),
-            s => known *= s as usize,
+            // A product past usize can't match any element count.
+            s => known = known.saturating_mul(s as usize),
         }
     }
     let mut shape: Shape = request.iter().map(|&s| s.max(0) as usize).collect();

@@ -23,6 +23,9 @@ pub mod stats;
 pub mod storage;
 pub mod tensor;
 
+#[cfg(test)]
+mod properties;
+
 #[cfg(feature = "python")]
 mod python;
 

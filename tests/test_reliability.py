@@ -211,3 +211,20 @@ def test_grad_mode_is_per_thread():
     release.set()
     t.join(30)
     assert seen == {"main": True, "inside": False}
+
+
+def test_slices_with_a_huge_step_select_what_python_selects():
+    # Found by the Rust property tests (src/properties.rs): the length of a
+    # slice overflowed for steps near 2**63 (a huge empty-looking view).
+    x = rg.arange(10.0)
+    assert x[0:5:2**63 - 1].tolist() == list(range(10))[0:5:2**63 - 1]
+    assert x[-2::2**63 - 1].tolist() == [8.0]
+    assert x[3:3:2**63 - 1].shape == (0,)
+
+
+def test_reshape_to_sizes_whose_product_overflows_is_an_error():
+    # Found by the property tests: the product of the requested sizes
+    # wrapped around, so one element "reshaped" to [2**63-1, 2**63-1].
+    with pytest.raises(RuntimeError, match="is invalid for input of size 1"):
+        rg.ones(1).reshape(2**63 - 1, 2**63 - 1)
+    assert rg.ones(0).reshape(2**62, -1).shape == (2**62, 0)

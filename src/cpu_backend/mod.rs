@@ -7,7 +7,7 @@ mod copy;
 mod map;
 mod matmul;
 mod reduce;
-mod strided;
+pub(crate) mod strided;
 pub mod vmath;
 
 pub use buffer::{Buffer, Owner};

@@ -63,7 +63,8 @@ pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
                 let clamp = |v: i64| if v < 0 { (v + n).max(0) } else { v.min(n) };
                 let lo = start.map_or(0, clamp);
                 let hi = stop.map_or(n, clamp).max(lo);
-                let len = (hi - lo + step - 1) / step;
+                // Elements lo, lo + step, ... below hi (no overflow for a huge step).
+                let len = if hi > lo { (hi - lo - 1) / step + 1 } else { 0 };
                 if len > 0 {
                     out.offset = (out.offset as isize + lo as isize * layout.strides[dim]) as usize;
                 }
