@@ -83,13 +83,8 @@ CLAMPS = ((-1.0, 1.0), (0.0, 2.0), (-0.5, 0.5), (-2.0, 0.25))
 # them through (to see whether a fix holds up against the fuzzers).
 KNOWN_BUGS = set() if os.environ.get("RUSTGRAD_FUZZ_KNOWN_BUGS") == "1" or REFERENCE else {
     "inplace_on_chunk_output",   # in-place on an output of chunk (or a view of one) is allowed
-    "saved_by_logsumexp",        # logsumexp: in-place on its saved input or result goes unnoticed
-    "saved_by_prod_of_0d",       # prod of a 0-d tensor: in-place on its saved input/result unnoticed
     "cat_of_empty_1d",           # cat of only shape-(0,) tensors returns (an alias of) its first input
     "matmul_saves_always",       # matmul saves an operand even where the other needs no grad
-    "slice_step_of_0d",          # x[::-1] of a 0-d x raises IndexError, not ValueError
-    "cumsum_of_0d",              # cumsum of a 0-d tensor returns its input (same storage), not a copy
-    "index_select_of_0d",        # index_select of a 0-d tensor checks the index before the dim
 }
 
 
@@ -1811,7 +1806,6 @@ def test_regression_mT_of_1d_raises():
         rg.tensor([1.0, 2.0]).mT
 
 
-@known_bug("x[::-1] of a 0-d tensor raises IndexError (PyTorch: ValueError, the step is checked first)")
 def test_regression_negative_step_slice_of_0d_raises_value_error():
     with pytest.raises(ValueError):
         rg.tensor(1.0)[::-1]
@@ -1850,8 +1844,6 @@ def test_regression_maximum_minimum_saved_operand_modified(op):
         r.sum().backward()
 
 
-@known_bug("logsumexp does not notice that its saved result (or input) was modified in place: "
-           "backward returns wrong gradients (PyTorch raises RuntimeError)")
 @pytest.mark.parametrize("modified", ["result", "input"])
 def test_regression_logsumexp_saved_tensor_modified(modified):
     x = rg.tensor([[1.0, 2.0], [3.0, 0.5]], requires_grad=True)
@@ -1862,8 +1854,6 @@ def test_regression_logsumexp_saved_tensor_modified(modified):
         r.sum().backward()
 
 
-@known_bug("prod of a 0-d tensor does not notice that its saved result was modified in place "
-           "(PyTorch raises RuntimeError)")
 def test_regression_prod_of_0d_saved_result_modified():
     x = rg.tensor(2.0, requires_grad=True)
     r = (x * 1).prod()
@@ -1898,8 +1888,6 @@ def test_regression_cat_of_empty_1d_tensors_is_a_new_tensor():
     (d.sum() + a.sum()).backward()
 
 
-@known_bug("cumsum of a 0-d tensor returns its input (same storage and version counter; PyTorch "
-           "returns a new tensor), so an in-place op on the result changes the input")
 def test_regression_cumsum_of_0d_is_a_new_tensor():
     x = rg.tensor(2.0, requires_grad=True)
     a = x * 1
@@ -1909,8 +1897,6 @@ def test_regression_cumsum_of_0d_is_a_new_tensor():
     x.cumsum(0).add_(1.0)   # rustgrad: RuntimeError (a leaf Variable that requires grad ...)
 
 
-@known_bug("index_select of a 0-d tensor with a dim out of range and an index of several values "
-           "raises RuntimeError about the index (PyTorch checks the dim first: IndexError)")
 def test_regression_index_select_of_0d_checks_dim_first():
     with pytest.raises(IndexError):
         rg.tensor(2.0).index_select(1, rg.tensor([0, 0]))

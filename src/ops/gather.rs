@@ -328,10 +328,11 @@ pub fn index_select(x: &Tensor, dim: i64, index: &Tensor) -> Result<Tensor> {
 /// serves advanced indexing, as PyTorch's `t[idx]`).
 pub fn index_select_as(x: &Tensor, dim: i64, index: &Tensor, node: &'static str) -> Result<Tensor> {
     let idx = index_vector("index_select", index)?;
+    // The dim is checked first, as PyTorch does.
+    let d = normalize_dim(dim, x.ndim().max(1))?;
     if x.ndim() == 0 && idx.len() != 1 {
         bail!(Runtime, "index_select(): Index to scalar can have only 1 value, got {} value(s)", idx.len());
     }
-    let d = normalize_dim(dim, x.ndim().max(1))?;
     let shape: Vec<usize> = if x.ndim() == 0 { vec![1] } else { x.shape().to_vec() };
     if idx.iter().any(|&i| i < 0 || i >= shape[d] as i64) {
         bail!(Index, "index out of range in self");

@@ -20,6 +20,11 @@ pub enum IndexItem {
 pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
     if layout.ndim() == 0 {
         match items.first() {
+            // A lone slice has its step checked first (PyTorch's fast path
+            // for `x[::-1]`); in a tuple, the count of indices is.
+            Some(IndexItem::Slice { step: Some(step), .. }) if items.len() == 1 && *step <= 0 => {
+                bail!(Value, "step must be greater than zero")
+            }
             Some(IndexItem::Int(_)) => bail!(
                 Index,
                 "invalid index of a 0-dim tensor. Use `tensor.item()` in Python or `tensor.item<T>()` in C++ to convert a 0-dim tensor to a number"

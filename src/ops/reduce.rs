@@ -396,6 +396,7 @@ pub fn prod(x: &Tensor, dim: Option<i64>, keepdim: bool, dtype: Option<DType>) -
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
             let x = self.x.get()?;
             if x.ndim() == 0 {
+                self.result.get()?; // checks the saved result's version
                 return Ok(smallvec::smallvec![Some(grad.clone())]);
             }
             let spread = |t: &Tensor| expand_back(t, x.shape(), self.dims.as_ref(), self.keepdim);
@@ -610,9 +611,42 @@ pub fn logsumexp(x: &Tensor, dims: &[i64], keepdim: bool) -> Result<Tensor> {
             super::masked::masked_fill(&m, &compare::eq(&unary::abs(&m)?, Arg::from(f64::INFINITY))?, 0.0)?
         }
     };
-    let s = sum(&unary::exp(&binary::sub(&src, &m)?)?, Some(dims), true, None)?;
-    let out = binary::add(&unary::log(&s)?, &m)?;
-    if keepdim { Ok(out) } else { squeeze_dims(&out, dims, x.ndim()) }
+    let out = {
+        let _no_grad = crate::autograd::grad_mode::GradModeGuard::new(false);
+        let s = sum(&unary::exp(&binary::sub(&src, &m)?)?, Some(dims), true, None)?;
+        let out = binary::add(&unary::log(&s)?, &m)?;
+        if keepdim { out } else { squeeze_dims(&out, dims, x.ndim())? }
+    };
+    /// `g * exp(x - result)`, PyTorch's `logsumexp_backward`, from the saved
+    /// input and result (so an in-place change of either is caught).
+    struct LogsumexpBackward {
+        x: SavedTensor,
+        result: SavedTensor,
+        dims: Option<Dims>,
+        keepdim: bool,
+    }
+    impl BackwardFn for LogsumexpBackward {
+        fn name(&self) -> &'static str {
+            "LogsumexpBackward0"
+        }
+        fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
+            vec![("self", &self.x), ("result", &self.result)]
+        }
+        fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
+            let (x, result) = (self.x.get()?, self.result.get()?);
+            let spread = |t: &Tensor| expand_back(t, x.shape(), self.dims.as_ref(), self.keepdim);
+            let g = binary::mul(&spread(grad)?, &unary::exp(&binary::sub(&x, &spread(&result)?)?)?)?;
+            Ok(smallvec::smallvec![Some(g)])
+        }
+    }
+    let dims = resolve_dims(Some(dims), src.ndim())?;
+    let saved = out.clone();
+    record(out, &[&src], |_| LogsumexpBackward {
+        x: SavedTensor::new(&src),
+        result: SavedTensor::output(&saved, 0, "LogsumexpBackward0"),
+        dims,
+        keepdim,
+    })
 }
 
 fn squeeze_dims(t: &Tensor, dims: &[i64], ndim: usize) -> Result<Tensor> {

@@ -74,22 +74,29 @@ fn running<O: BinaryOpT>(op: O, src: &Tensor, dim: usize) -> Result<Tensor> {
     restore(data, &moved, &back)
 }
 
+/// The running op along `d`; a 0-d tensor's is a copy of it (a new tensor,
+/// as PyTorch's, never the input itself).
+fn running_or_copy<O: BinaryOpT>(op: O, src: &Tensor, d: usize) -> Result<Tensor> {
+    if src.ndim() == 0 {
+        return Ok(Tensor::from_cpu(src.to_dense(), &[]));
+    }
+    running(op, src, d)
+}
+
 /// `x.cumsum(dim, dtype=None)`: running sums along `dim` (integers and bools
 /// sum in int64); its gradient is the reversed running sum of the gradient.
 pub fn cumsum(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let src = scan_source(x, dtype, "cumsum")?;
     let d = normalize_dim(dim, src.ndim())?;
-    if src.ndim() == 0 {
-        return Ok(src);
-    }
-    let out = running(AddKernel, &src, d)?;
+    let out = running_or_copy(AddKernel, &src, d)?;
     struct CumsumBackward(i64);
     impl BackwardFn for CumsumBackward {
         fn name(&self) -> &'static str {
             "CumsumBackward0"
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
-            Ok(smallvec::smallvec![Some(reverse_cumsum(grad, self.0)?)])
+            let g = if grad.ndim() == 0 { grad.clone() } else { reverse_cumsum(grad, self.0)? };
+            Ok(smallvec::smallvec![Some(g)])
         }
         fn saves_tensors(&self) -> bool {
             false
@@ -114,10 +121,7 @@ fn reverse_cumsum(g: &Tensor, dim: i64) -> Result<Tensor> {
 pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
     let src = scan_source(x, dtype, "cumprod")?;
     let d = normalize_dim(dim, src.ndim())?;
-    if src.ndim() == 0 {
-        return Ok(src);
-    }
-    let out = running(MulKernel, &src, d)?;
+    let out = running_or_copy(MulKernel, &src, d)?;
     let saved = out.clone();
     struct CumprodBackward {
         input: SavedTensor,
@@ -133,7 +137,9 @@ pub fn cumprod(x: &Tensor, dim: i64, dtype: Option<DType>) -> Result<Tensor> {
         }
         fn apply(&self, grad: &Tensor, _: &[bool]) -> Result<Grads> {
             let (x, out) = (self.input.get()?, self.result.get()?);
-            let g = if !has_zero(&x) {
+            let g = if x.ndim() == 0 {
+                grad.clone()
+            } else if !has_zero(&x) {
                 let weighted = super::mul(grad, &out)?;
                 super::div(&reverse_cumsum(&weighted, self.dim as i64)?, &x)?
             } else {
