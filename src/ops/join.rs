@@ -79,14 +79,15 @@ fn concatenate(tensors: &[Tensor], dim: i64) -> Result<(Tensor, usize, Vec<Optio
         bail!(Runtime, "torch.cat(): expected a non-empty list of Tensors");
     }
     let skipped = |t: &Tensor| t.ndim() == 1 && t.numel() == 0;
+    let dtype = tensors.iter().map(Tensor::dtype).fold(DType::Bool, |a, b| crate::dtype::promote(a, b));
     let Some(first) = tensors.iter().find(|t| !skipped(t)) else {
-        return Ok((tensors[0].detach(), 0, vec![None; tensors.len()]));
+        // Only empty 1-D inputs: a new empty tensor (never an alias of one).
+        return Ok((Tensor::full(&[0], crate::dtype::Scalar::Int(0), dtype), 0, vec![None; tensors.len()]));
     };
     if first.ndim() == 0 {
         bail!(Runtime, "zero-dimensional tensor (at position {}) cannot be concatenated", tensors.iter().position(|t| t.ndim() == 0).unwrap_or(0));
     }
     let d = normalize_dim(dim, first.ndim())?;
-    let dtype = tensors.iter().map(Tensor::dtype).fold(DType::Bool, |a, b| crate::dtype::promote(a, b));
     let mut shape: Shape = first.shape_vec();
     shape[d] = 0;
     for (i, t) in tensors.iter().enumerate() {

@@ -3,6 +3,7 @@
 //! dimensions broadcast as a batch.
 
 use super::{result_type, view, Arg};
+use crate::autograd::node::present;
 use crate::autograd::{record, BackwardFn, Grads, SavedTensor};
 use crate::bail;
 use crate::cpu_backend;
@@ -49,11 +50,21 @@ fn node_names(a: usize, b: usize) -> (&'static str, [&'static str; 2]) {
     }
 }
 
+/// Each operand is saved only if the other one needs a gradient (PyTorch's
+/// `mm` saves `self` for `mat2`'s gradient and `mat2` for `self`'s), so an
+/// operand changed in place after the product breaks nothing that doesn't
+/// read it. The shapes, and whether each matrix is a transposed dense one,
+/// are kept from the forward.
 struct MatmulBackward {
     name: &'static str,
     saved_as: [&'static str; 2],
-    a: SavedTensor,
-    b: SavedTensor,
+    a: Option<SavedTensor>,
+    b: Option<SavedTensor>,
+    /// The operands' shapes as matrices (1-D promoted) and as given.
+    shapes2: [Shape; 2],
+    shapes: [Shape; 2],
+    /// `is_transposed_matrix` of each operand, against the other.
+    transposed: [bool; 2],
 }
 
 impl BackwardFn for MatmulBackward {
@@ -61,29 +72,34 @@ impl BackwardFn for MatmulBackward {
         self.name
     }
     fn saved(&self) -> Vec<(&'static str, &SavedTensor)> {
-        vec![(self.saved_as[0], &self.a), (self.saved_as[1], &self.b)]
+        present([(self.saved_as[0], self.a.as_ref()), (self.saved_as[1], self.b.as_ref())])
     }
     fn apply(&self, grad: &Tensor, needs: &[bool]) -> Result<Grads> {
-        let (a, b) = (&self.a.get()?, &self.b.get()?);
-        let (a2, b2) = (as_matrix_lhs(a)?, as_matrix_rhs(b)?);
+        let [sa, sb] = &self.shapes2;
+        let operand = |saved: &Option<SavedTensor>, shape2: &Shape| -> Result<Tensor> {
+            let t = saved.as_ref().expect("saved where the other operand needs a gradient").get()?;
+            view::reshape_to(&t, shape2)
+        };
         // The gradient in the promoted (matrix) shape of the result.
-        let (ra, rb) = (a2.ndim(), b2.ndim());
-        let mut shape2 = broadcast_shapes(&a2.shape()[..ra - 2], &b2.shape()[..rb - 2])?;
-        shape2.extend([a2.shape()[ra - 2], b2.shape()[rb - 1]]);
+        let (ra, rb) = (sa.len(), sb.len());
+        let mut shape2 = broadcast_shapes(&sa[..ra - 2], &sb[..rb - 2])?;
+        shape2.extend([sa[ra - 2], sb[rb - 1]]);
         let g2 = view::reshape_to(grad, &shape2)?;
         let t = view::transpose_last2;
         let ga = if needs[0] {
+            let b2 = operand(&self.b, sb)?;
             // A transposed matrix (Linear's weight as `x @ W.T`) gets its
             // gradient in its own layout, as PyTorch's mm backward does: the
             // leaf then takes it without a transposing copy.
-            let g = if is_transposed_matrix(&a2, &b2) { t(&matmul(&b2, &t(&g2)?)?)? } else { matmul(&g2, &t(&b2)?)? };
-            Some(view::reshape_to(&sum_to(&g, a2.shape())?, a.shape())?)
+            let g = if self.transposed[0] { t(&matmul(&b2, &t(&g2)?)?)? } else { matmul(&g2, &t(&b2)?)? };
+            Some(view::reshape_to(&sum_to(&g, sa)?, &self.shapes[0])?)
         } else {
             None
         };
         let gb = if needs[1] {
-            let g = if is_transposed_matrix(&b2, &a2) { t(&matmul(&t(&g2)?, &a2)?)? } else { matmul(&t(&a2)?, &g2)? };
-            Some(view::reshape_to(&sum_to(&g, b2.shape())?, b.shape())?)
+            let a2 = operand(&self.a, sa)?;
+            let g = if self.transposed[1] { t(&matmul(&t(&g2)?, &a2)?)? } else { matmul(&t(&a2)?, &g2)? };
+            Some(view::reshape_to(&sum_to(&g, sb)?, &self.shapes[1])?)
         } else {
             None
         };
@@ -95,14 +111,6 @@ impl BackwardFn for MatmulBackward {
 /// product of two matrices without batch dimensions.
 fn is_transposed_matrix(m: &Tensor, other: &Tensor) -> bool {
     m.ndim() == 2 && other.ndim() == 2 && !m.layout().is_contiguous() && m.layout().transpose(0, 1).is_contiguous()
-}
-
-fn as_matrix_lhs(a: &Tensor) -> Result<Tensor> {
-    if a.ndim() == 1 { view::unsqueeze(a, 0) } else { Ok(a.clone()) }
-}
-
-fn as_matrix_rhs(b: &Tensor) -> Result<Tensor> {
-    if b.ndim() == 1 { view::unsqueeze(b, 1) } else { Ok(b.clone()) }
 }
 
 pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
@@ -160,5 +168,13 @@ pub fn matmul(a: &Tensor, b: &Tensor) -> Result<Tensor> {
     }
     let out = Tensor::from_cpu(data, &out_shape);
     let (name, saved_as) = node_names(an, bn);
-    record(out, &[a, b], |_| MatmulBackward { name, saved_as, a: SavedTensor::new(a), b: SavedTensor::new(b) })
+    record(out, &[a, b], |needs| MatmulBackward {
+        name,
+        saved_as,
+        a: needs[1].then(|| SavedTensor::new(a)),
+        b: needs[0].then(|| SavedTensor::new(b)),
+        shapes2: [a2.shape_vec(), b2.shape_vec()],
+        shapes: [a.shape_vec(), b.shape_vec()],
+        transposed: [is_transposed_matrix(&a2, &b2), is_transposed_matrix(&b2, &a2)],
+    })
 }
