@@ -50,6 +50,11 @@ struct ViewInfo {
     /// in-place write elsewhere (base or sibling view) it is stale and is
     /// regenerated from the base's new history, as in PyTorch.
     attr_version: AtomicU64,
+    /// Made by a function returning several views (`split`, `chunk`,
+    /// `unbind`), or a view of such an output: the function's name as
+    /// PyTorch's error gives it (`Split`) and the output's number. Such views may not be modified in place while they
+    /// require grad.
+    multi_output: Option<(&'static str, usize)>,
 }
 
 pub struct TensorImpl {
@@ -202,8 +207,32 @@ impl Tensor {
     /// layout, with no autograd history (callers record one if needed).
     pub fn view_with(&self, layout: Layout) -> Tensor {
         let base = self.0.view.as_ref().map_or_else(|| self.clone(), |v| v.base.clone());
-        let view = ViewInfo { base, tracked: grad_mode::is_enabled(), attr_version: AtomicU64::new(self.version()) };
+        let multi_output = self.0.view.as_ref().and_then(|v| v.multi_output);
+        let view = ViewInfo { base, tracked: grad_mode::is_enabled(), attr_version: AtomicU64::new(self.version()), multi_output };
         self.alias(layout, self.0.version.clone(), Some(view))
+    }
+
+    /// This view as output `nr` of `node`, a function returning several
+    /// views (see `ViewInfo::multi_output`), with the same history.
+    pub fn as_multi_output_view(&self, node: &'static str, nr: usize) -> Tensor {
+        let Some(v) = &self.0.view else { return self.clone() };
+        let view = ViewInfo {
+            base: v.base.clone(),
+            tracked: v.tracked,
+            attr_version: AtomicU64::new(v.attr_version.load(Ordering::Acquire)),
+            multi_output: Some((node, nr)),
+        };
+        let out = Tensor::build_as(self.0.storage.clone(), self.0.layout.clone(), self.0.dtype, self.0.device, self.0.version.clone(), Some(view), self.0.inference);
+        if let Some((node, nr)) = self.history() {
+            out.set_history(Some(node), nr);
+        }
+        out
+    }
+
+    /// The function and output number of a view made by a function that
+    /// returns several views (see `as_multi_output_view`).
+    pub fn multi_output_view(&self) -> Option<(&'static str, usize)> {
+        self.0.view.as_ref().and_then(|v| v.multi_output)
     }
 
     /// A fresh op result laid out anew in place (PyTorch's `squeeze_` on a

@@ -81,9 +81,7 @@ CLAMPS = ((-1.0, 1.0), (0.0, 2.0), (-0.5, 0.5), (-2.0, 0.25))
 # the end. The random programs steer around them, so that the suite stays
 # green and the fuzzers look for new bugs; RUSTGRAD_FUZZ_KNOWN_BUGS=1 lets
 # them through (to see whether a fix holds up against the fuzzers).
-KNOWN_BUGS = set() if os.environ.get("RUSTGRAD_FUZZ_KNOWN_BUGS") == "1" or REFERENCE else {
-    "inplace_on_chunk_output",   # in-place on an output of chunk (or a view of one) is allowed
-}
+KNOWN_BUGS = set() if os.environ.get("RUSTGRAD_FUZZ_KNOWN_BUGS") == "1" or REFERENCE else set()
 
 
 class Expected(Exception):
@@ -451,8 +449,7 @@ class Planner:
         requires grad or a view of one, an output of chunk (or a view of
         one), or overlapping itself (detach() makes the first two fine)."""
         m = self.meta[name]
-        multi = m.multi and "inplace_on_chunk_output" not in KNOWN_BUGS
-        return overlapping(self.env[name]) or not m.detached and (m.group in self.leaf_groups or multi)
+        return overlapping(self.env[name]) or not m.detached and (m.group in self.leaf_groups or m.multi)
 
     def rg(self, name):
         """Whether ``name`` requires grad."""
@@ -870,7 +867,7 @@ def op_t(P, a, b, c, d):
     if c % 2:
         x = P.pick(a, (lambda n: P.nd(n) >= 1) if d == 7 else (lambda n: P.nd(n) >= 2))
         X = P.env[x]
-        if X.ndim == 0 or (X.ndim == 1 and "mT_of_1d" in KNOWN_BUGS):  # (mT of 0-d: deprecated)
+        if X.ndim == 0:  # (mT of 0-d: deprecated)
             return op_t(P, a, b, c - 1, d)
 
         def compute():
@@ -923,8 +920,6 @@ def op_index(P, a, b, c, d):
     X = P.env[x]
     if d == 7:
         idx = BAD_INDEXES[(b * 8 + c) % len(BAD_INDEXES)]
-        if X.ndim == 0 and idx == "[::-1]" and "slice_step_of_0d" in KNOWN_BUGS:
-            idx = "[5]"
     else:
         idx = INDEXES[(b * 8 + c) % len(INDEXES)]
     P.emit(f"{x}{idx}", lambda: ref_index(X, idx), X.dtype, inputs=[x], alias="exact")
@@ -994,8 +989,6 @@ def op_chunk(P, a, b, c, d):
     if picked is None:
         return
     x, X, nd, dim = picked
-    if nd and -nd <= dim < nd and X.shape[dim] == 0 and "chunk_of_empty_dim" in KNOWN_BUGS:
-        return
     k = 2 + c % 2
     size = X.shape[dim % nd] if nd and -nd <= dim < nd else 1
     step = -(-size // k)
@@ -1074,8 +1067,6 @@ def op_cat(P, a, b, c, d):
     expr = f"torch.cat([{lst}], {dim})" if d % 2 else f"torch.cat(({lst}), dim={dim})"
     out = P.emit(expr, lambda: ref_cat(ts, dim), cast_as(*ts) if all(t.ndim for t in ts) else ts[0].dtype,
                  inputs=names)
-    if out and all(t.shape == (0,) for t in ts) and "cat_of_empty_1d" in KNOWN_BUGS:
-        P.tainted |= {P.meta[out].group, P.meta[x].group}      # rustgrad aliases them
 
 
 def op_stack(P, a, b, c, d):
@@ -1105,12 +1096,8 @@ def op_matmul(P, a, b, c, d):
     if y is not None:
         Y = P.env[y]
         rx, ry = P.rg(x), P.rg(y)
-        name = P.emit(spell.format(x=x, y=y), lambda: ref_matmul(X, Y), X.dtype, inputs=[x, y],
-                      saves=saved_if((x, ry), (y, rx)), saver="matmul")
-        if name and "matmul_saves_always" in KNOWN_BUGS and (rx or ry):
-            for n, needed in ((x, ry), (y, rx)):
-                if not needed:                    # rustgrad saves it anyway
-                    P.saved.setdefault(P.meta[n].group, set()).add("matmul_saves_always")
+        P.emit(spell.format(x=x, y=y), lambda: ref_matmul(X, Y), X.dtype, inputs=[x, y],
+               saves=saved_if((x, ry), (y, rx)), saver="matmul")
     elif X.ndim >= 2:
         P.emit(spell.format(x=x, y=f"{x}.mT"), lambda: ref_matmul(X, np.swapaxes(X, -1, -2)), X.dtype,
                inputs=[x], saves=saved_if((x, P.rg(x))))
@@ -1151,8 +1138,6 @@ def op_cumsum(P, a, b, c, d):
         return np.cumsum(f64(X), axis=i) if nd else f64(X)
     out = P.emit(f"{x}.cumsum({dim})" if c % 2 else f"torch.cumsum({x}, dim={dim})", compute, X.dtype,
                  inputs=[x])
-    if out and nd == 0 and "cumsum_of_0d" in KNOWN_BUGS:
-        P.tainted |= {P.meta[out].group, P.meta[x].group}      # rustgrad aliases them
 
 
 def op_max_dim(P, a, b, c, d):
@@ -1220,8 +1205,6 @@ def op_index_select(P, a, b, c, d):
     dim = pick_dim(nd, b)
     size = (X.shape[dim % nd] if nd else 1) if -max(nd, 1) <= dim < max(nd, 1) else 1
     n = [1, 2, 3, 0][c % 4]
-    if nd == 0 and not -1 <= dim <= 0 and "index_select_of_0d" in KNOWN_BUGS:
-        n = 1
     # (no index out of range: PyTorch raises IndexError or RuntimeError for
     # it, depending on the dim and the layout)
     idx = np.asarray(P.rng.integers(0, size, size=n) if size else np.zeros(0), dtype=np.int64)
@@ -1822,8 +1805,6 @@ def test_regression_chunk_of_empty_dim_gives_k_chunks():
     assert [tuple(c.shape) for c in chunks] == [(0, 3), (0, 3)]
 
 
-@known_bug("an in-place op on an output of chunk (or a view of one) is allowed (PyTorch raises "
-           "RuntimeError: the outputs of a function returning several views cannot be modified)")
 @pytest.mark.parametrize("view", ["", "[1:]"])
 def test_regression_inplace_on_chunk_output_raises(view):
     a = rg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True) * 1

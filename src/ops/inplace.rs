@@ -36,6 +36,9 @@ fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
     if !grad_mode::is_enabled() {
         return Ok(false);
     }
+    if let Some((function, nr)) = target.multi_output_view().filter(|_| target.requires_grad()) {
+        bail!(Runtime, "Output {nr} of {function} is a view and is being modified inplace. This view is the output of a function that returns multiple views. Such functions do not allow the output views to be modified inplace. You should replace the inplace operation by an out-of-place one.");
+    }
     if let Some(base) = target.view_base() {
         if base.is_leaf() && base.requires_grad() {
             bail!(Runtime, "a view of a leaf Variable that requires grad is being used in an in-place operation.");
@@ -47,6 +50,7 @@ fn check(target: &Tensor, other: Option<&Tensor>) -> Result<bool> {
     if target.is_leaf() && target.requires_grad() {
         bail!(Runtime, "a leaf Variable that requires grad is being used in an in-place operation.");
     }
+
     Ok(target.requires_grad() || other.is_some_and(Tensor::requires_grad))
 }
 

@@ -394,10 +394,11 @@ pub fn split(x: &Tensor, sizes: &[i64], as_sizes: bool, dim: i64) -> Result<Vec<
         }
         v
     };
+    let node = if as_sizes { "SplitWithSizes" } else { "Split" };
     let mut out = Vec::with_capacity(lens.len());
     let mut at = 0;
-    for len in lens {
-        out.push(narrow(x, d as i64, at, len)?);
+    for (nr, len) in lens.into_iter().enumerate() {
+        out.push(narrow(x, d as i64, at, len)?.as_multi_output_view(node, nr));
         at += len;
     }
     Ok(out)
@@ -427,7 +428,7 @@ pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
         bail!(Index, "Dimension specified as {dim} but tensor has no dimensions");
     }
     let d = normalize_dim(dim, x.ndim())?;
-    (0..x.shape()[d] as i64).map(|i| select(x, d as i64, i)).collect()
+    (0..x.shape()[d]).map(|i| Ok(select(x, d as i64, i as i64)?.as_multi_output_view("Unbind", i))).collect()
 }
 
 /// `x.flip(dims)`: a copy with the order of `dims` reversed (its own
