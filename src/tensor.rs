@@ -655,7 +655,8 @@ impl Tensor {
         if a.dtype != b.dtype || a.layout.shape != b.layout.shape || Arc::ptr_eq(&a.storage, &b.storage) {
             return false;
         }
-        if !a.layout.is_contiguous() || !b.layout.is_contiguous() {
+        // (An empty view's offset may lie past the end of its buffer.)
+        if !a.layout.is_contiguous() || !b.layout.is_contiguous() || self.numel() == 0 {
             return false;
         }
         let done = {
@@ -671,10 +672,11 @@ impl Tensor {
 
     /// Runs `f` on this dense tensor's buffer, write-locked, with the offset
     /// and length of its elements there, and counts a write if `f` says it
-    /// wrote; `None` if the tensor is not dense or another thread holds the
-    /// buffer.
+    /// wrote; `None` if the tensor is not dense, is empty, or another thread
+    /// holds the buffer.
     pub fn write_cpu(&self, f: impl FnOnce(&mut CpuStorage, usize, usize) -> bool) -> Option<bool> {
-        if !self.0.layout.is_contiguous() {
+        // An empty view's offset may lie past the end of its buffer.
+        if !self.0.layout.is_contiguous() || self.numel() == 0 {
             return None;
         }
         let written = f(self.0.storage.try_write()?.cpu_mut(), self.0.layout.offset, self.numel());

@@ -193,3 +193,17 @@ def test_in_place_arithmetic_is_caught_by_a_saved_tensor_check():
         w += 1
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         y.sum().backward()
+
+
+def test_in_place_arithmetic_on_empty_views():
+    # Found by the long fuzz run: an empty view's offset lies past the end
+    # of its buffer, and the direct in-place path sliced from it (a panic).
+    b = rg.zeros(0, 3, dtype=rg.float64)
+    v = b[:, 1::2]  # shape (0, 1), offset 1 into an empty buffer
+    v.mul_(2.0)
+    v += rg.zeros(0, 1, dtype=rg.float64)
+    assert v.shape == (0, 1)
+    x = rg.zeros(2, 0, requires_grad=True)
+    x.grad = rg.zeros(4, 0)[2:]
+    (x * 2.0).sum().backward()
+    assert x.grad.shape == (2, 0)

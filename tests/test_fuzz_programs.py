@@ -330,6 +330,7 @@ class Step:
 class Meta:
     group: str                  # the storage it lives in (named after its first value)
     multi: bool = False         # (a view of) one output of a multi-output view op (chunk)
+    unknown: bool = False       # made by an op that may or may not copy (contiguous, reshape)
     detached: bool = False      # (a view of) the result of detach()
     retired: bool = False       # replaced by a scaled-down copy (not picked again)
 
@@ -447,8 +448,11 @@ class Planner:
     def bad_inplace_target(self, name):
         """An in-place op on ``name`` raises RuntimeError: a leaf that
         requires grad or a view of one, an output of chunk (or a view of
-        one), or overlapping itself (detach() makes the first two fine)."""
+        one), or overlapping itself (detach() makes the first two fine).
+        Never a value that may be a copy (the model can't tell)."""
         m = self.meta[name]
+        if m.unknown:
+            return False
         return overlapping(self.env[name]) or not m.detached and (m.group in self.leaf_groups or m.multi)
 
     def rg(self, name):
@@ -520,7 +524,7 @@ class Planner:
             src = self.meta[inputs[0]]
             self.env[name] = out if out.dtype == dt else out.astype(dt)
             self.meta[name] = Meta(group=src.group, multi=src.multi or multi,
-                                   detached=src.detached or detached)
+                                   detached=src.detached or detached, unknown=src.unknown or alias == "unknown")
             if alias == "unknown" or multi or detached:
                 self.tainted.add(src.group)
         if saves_result:
