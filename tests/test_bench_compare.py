@@ -45,3 +45,21 @@ def test_quick_run_writes_rows_and_agrees(tmp_path):
         assert all(t > 0 for t in row["extra"]["times_s"]["rustgrad"]), name
         vs_torch = next(c for c in row["comparisons"] if c["label"] == "rg/torch")
         assert vs_torch["value"] is None and vs_torch["verdict"] in ("-", ""), name
+
+
+def test_threads_scaling_quick_run_is_identical_across_threads(tmp_path):
+    """``benches/threads_scaling.py`` (tiny model, 1 and 4 threads, one
+    repetition): every thread's result equals the same job run alone."""
+    out = tmp_path / "threads.json"
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT / "python"), env.get("PYTHONPATH")) if p)
+    script = ROOT / "benches" / "threads_scaling.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--quick", "--no-torch", "--models", "tiny", "--threads", "1,4", "--reps", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, env=env, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = json.loads(out.read_text())["models"]["tiny"]["results"]["rustgrad"]
+    assert sorted(runs) == ["1", "4"]
+    assert all(r["identical"] for r in runs.values())
