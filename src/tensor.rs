@@ -52,8 +52,8 @@ struct ViewInfo {
     attr_version: AtomicU64,
     /// Made by a function returning several views (`split`, `chunk`,
     /// `unbind`), or a view of such an output: the function's name as
-    /// PyTorch's error gives it (`Split`) and the output's number. Such views may not be modified in place while they
-    /// require grad.
+    /// PyTorch's error gives it (`Split`) and the output's number. Such
+    /// views may not be modified in place while they require grad.
     multi_output: Option<(&'static str, usize)>,
 }
 
