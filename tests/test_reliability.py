@@ -228,3 +228,14 @@ def test_reshape_to_sizes_whose_product_overflows_is_an_error():
     with pytest.raises(RuntimeError, match="is invalid for input of size 1"):
         rg.ones(1).reshape(2**63 - 1, 2**63 - 1)
     assert rg.ones(0).reshape(2**62, -1).shape == (2**62, 0)
+
+
+def test_diagonal_checks_its_dims():
+    # Found by the API walk: diagonal wrapped any dim modulo ndim, so a 0-d
+    # tensor raised ZeroDivisionError and diagonal(0, 0, 5) of a matrix
+    # silently took dims 0 and 1 (PyTorch: IndexError).
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-1, 0\], but got 1"):
+        rg.tensor(1.0).diagonal()
+    with pytest.raises(IndexError, match=r"expected to be in range of \[-2, 1\], but got 5"):
+        rg.ones(2, 2).diagonal(0, 0, 5)
+    assert rg.ones(2, 3).diagonal(0, -1, 0).tolist() == [1.0, 1.0]

@@ -5,6 +5,7 @@ through the ops it is written with, and available as a ``torch.`` function
 and, where PyTorch has one, a Tensor method."""
 
 import math
+import operator
 
 from . import _core
 from ._dtypes import result_type as _result_type
@@ -354,8 +355,14 @@ def _diagonal_positions(rows, cols, offset):
 def diagonal(input, offset=0, dim1=0, dim2=1):
     """The diagonal ``offset`` of the matrices in dims ``dim1``, ``dim2``,
     as the last dim."""
+    for position, (name, value) in enumerate((("offset", offset), ("dim1", dim1), ("dim2", dim2)), 1):
+        try:
+            operator.index(value)
+        except TypeError:
+            raise TypeError(f"diagonal(): argument '{name}' (position {position}) must be int, "
+                            f"not {type(value).__name__}") from None
     nd = input.dim()
-    d1, d2 = dim1 % nd, dim2 % nd
+    d1, d2 = _wrap_dim(dim1, nd), _wrap_dim(dim2, nd)
     if d1 == d2:
         raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
     rest = [d for d in range(nd) if d not in (d1, d2)]
