@@ -74,7 +74,9 @@ pub fn index_layout(layout: &Layout, items: &[IndexItem]) -> Result<Layout> {
                     out.offset = (out.offset as isize + lo as isize * layout.strides[dim]) as usize;
                 }
                 out.shape.push(len as usize);
-                out.strides.push(layout.strides[dim] * step as isize);
+                // A dim of at most one element never steps: its stride stays
+                // the input's (a huge step times it would overflow).
+                out.strides.push(if len > 1 { layout.strides[dim] * step as isize } else { layout.strides[dim] });
                 dim += 1;
             }
             IndexItem::NewAxis => {
