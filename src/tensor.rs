@@ -646,30 +646,6 @@ impl Tensor {
 
     /// Overwrites this tensor's elements (in its layout) with dense `src`
     /// of the same dtype and element count, and bumps the version.
-    /// `self += other` in place when both are dense float32/float64
-    /// tensors of one shape and dtype over different storages; `false`,
-    /// with nothing written, otherwise (or if another thread holds this
-    /// storage: a write lock is never waited for while a read lock is held).
-    pub fn add_dense_in_place(&self, other: &Tensor) -> bool {
-        let (a, b) = (&self.0, &other.0);
-        if a.dtype != b.dtype || a.layout.shape != b.layout.shape || Arc::ptr_eq(&a.storage, &b.storage) {
-            return false;
-        }
-        // (An empty view's offset may lie past the end of its buffer.)
-        if !a.layout.is_contiguous() || !b.layout.is_contiguous() || self.numel() == 0 {
-            return false;
-        }
-        let done = {
-            let src = b.storage.read();
-            let Some(mut dst) = a.storage.try_write() else { return false };
-            cpu_backend::add_assign(dst.cpu_mut(), a.layout.offset, src.cpu(), b.layout.offset, self.numel())
-        };
-        if done {
-            self.bump_version();
-        }
-        done
-    }
-
     /// Runs `f` on this dense tensor's buffer, write-locked, with the offset
     /// and length of its elements there, and counts a write if `f` says it
     /// wrote; `None` if the tensor is not dense, is empty, or another thread

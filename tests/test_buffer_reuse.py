@@ -207,3 +207,21 @@ def test_in_place_arithmetic_on_empty_views():
     x.grad = rg.zeros(4, 0)[2:]
     (x * 2.0).sum().backward()
     assert x.grad.shape == (2, 0)
+
+
+def test_crossed_in_place_adds_on_two_threads_do_not_deadlock():
+    # Big enough that each op runs without the GIL: `a += b` on one thread
+    # and `b += a` on another lock the two storages in opposite orders.
+    import threading
+    a, b = rg.zeros(1 << 16), rg.zeros(1 << 16)
+
+    def loop(x, y):
+        for _ in range(300):
+            x += y
+
+    threads = [threading.Thread(target=loop, args=p, daemon=True) for p in ((a, b), (b, a))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "deadlocked"

@@ -1069,8 +1069,8 @@ def op_cat(P, a, b, c, d):
     ts = [P.env[n] for n in names]
     lst = ", ".join(names)
     expr = f"torch.cat([{lst}], {dim})" if d % 2 else f"torch.cat(({lst}), dim={dim})"
-    out = P.emit(expr, lambda: ref_cat(ts, dim), cast_as(*ts) if all(t.ndim for t in ts) else ts[0].dtype,
-                 inputs=names)
+    P.emit(expr, lambda: ref_cat(ts, dim), cast_as(*ts) if all(t.ndim for t in ts) else ts[0].dtype,
+           inputs=names)
 
 
 def op_stack(P, a, b, c, d):
@@ -1140,8 +1140,7 @@ def op_cumsum(P, a, b, c, d):
     def compute():
         i = wrap(dim, nd)
         return np.cumsum(f64(X), axis=i) if nd else f64(X)
-    out = P.emit(f"{x}.cumsum({dim})" if c % 2 else f"torch.cumsum({x}, dim={dim})", compute, X.dtype,
-                 inputs=[x])
+    P.emit(f"{x}.cumsum({dim})" if c % 2 else f"torch.cumsum({x}, dim={dim})", compute, X.dtype, inputs=[x])
 
 
 def op_max_dim(P, a, b, c, d):

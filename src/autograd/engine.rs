@@ -469,7 +469,8 @@ fn accumulate_grad(leaf: &Tensor, g: Tensor, create_graph: bool) -> Result<()> {
         None => ops::contiguous_copy(&g)?,
         Some(old) if create_graph => ops::add(&old, &g)?,
         Some(old) => {
-            if old.add_dense_in_place(&g) {
+            // In place where both are dense and alike (the same bits).
+            if ops::binary::write_into(ops::binary::AddKernel, &old, ops::Arg::Tensor(&g), false) {
                 return Ok(());
             }
             let sum = ops::add(&old, &g)?;

@@ -244,28 +244,6 @@ fn apply2<T: Element, U: Element>(
     }
 }
 
-/// `dst[dst_at..][..n] += src[src_at..][..n]` in place, for float32 and
-/// float64 buffers of one dtype (a leaf's `.grad` taking another gradient:
-/// PyTorch's `variable_grad += new_grad`; the same bits as `dst + src`).
-/// `false`, with nothing written, for other dtypes.
-pub fn add_assign(dst: &mut CpuStorage, dst_at: usize, src: &CpuStorage, src_at: usize, n: usize) -> bool {
-    fn run<T: Copy + std::ops::AddAssign + Send + Sync>(d: &mut [T], s: &[T]) {
-        let add = |d: &mut [T], s: &[T]| d.iter_mut().zip(s).for_each(|(d, &s)| *d += s);
-        if super::parallel_worth(d.len(), super::PARALLEL_MIN_CHEAP) {
-            const PIECE: usize = 1 << 16;
-            d.par_chunks_mut(PIECE).zip(s.par_chunks(PIECE)).for_each(|(d, s)| add(d, s));
-        } else {
-            add(d, s);
-        }
-    }
-    match (dst, src) {
-        (CpuStorage::F32(d), CpuStorage::F32(s)) => run(&mut d[dst_at..dst_at + n], &s[src_at..src_at + n]),
-        (CpuStorage::F64(d), CpuStorage::F64(s)) => run(&mut d[dst_at..dst_at + n], &s[src_at..src_at + n]),
-        _ => return false,
-    }
-    true
-}
-
 /// `dst[i] = op(dst[i], other[i])` (`op(other[i], dst[i])` if `dst_second`)
 /// over the dense run `dst[at..at + n]`, `other` a dense view of as many
 /// elements of the same dtype or a number: a binary kernel that writes over

@@ -12,7 +12,7 @@ pub mod vmath;
 
 pub use buffer::{Buffer, Owner};
 pub use copy::{cast, fill, gather, gather_at, in_compute_dtype, scatter_add, write_strided};
-pub use map::{add_assign, binary, binary_over, compare, map_unary, unary, Operand};
+pub use map::{binary, binary_over, compare, map_unary, unary, Operand};
 pub use matmul::matmul;
 pub use reduce::{dot, sum_all, sum_dims};
 

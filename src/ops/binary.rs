@@ -95,11 +95,12 @@ pub(crate) fn write_into<K: BinaryOpT>(kernel: K, target: &Tensor, other: Arg, t
     let halves = matches!(K::KERNEL, "add" | "sub" | "pow");
     let Ok(other) = cast_arg(other.rounded_to(dtype, halves), dtype) else { return false };
     let none = Cast::Scalar(Scalar::Int(0));
-    // The other operand's read lock is taken under `target`'s write lock:
-    // they are different storages.
-    target
-        .write_cpu(|dst, at, n| with_operands(&other, &none, |o, _| cpu_backend::binary_over(kernel, dst, at, n, o, target_second)))
-        .unwrap_or(false)
+    // The other operand's read lock first, then `target`'s write lock only
+    // if free (`write_cpu`): a thread never waits while holding a lock, so
+    // `a += b` and `b += a` on two threads cannot deadlock.
+    with_operands(&other, &none, |o, _| {
+        target.write_cpu(|dst, at, n| cpu_backend::binary_over(kernel, dst, at, n, o, target_second)).unwrap_or(false)
+    })
 }
 
 /// `g * d` for a backward rule that made `d` and gives it up: the product
