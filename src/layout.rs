@@ -83,6 +83,15 @@ pub fn normalize_dim(dim: i64, ndim: usize) -> Result<usize> {
     Ok(if dim < 0 { (dim + n) as usize } else { dim as usize })
 }
 
+/// `normalize_dim` for ops that do not treat a 0-d tensor as 1-D (PyTorch's
+/// `wrap_scalar=false`: `size(0)`, `unbind(0)` of a 0-d tensor fail).
+pub fn normalize_dim_strict(dim: i64, ndim: usize) -> Result<usize> {
+    if ndim == 0 {
+        bail!(Index, "Dimension specified as {dim} but tensor has no dimensions");
+    }
+    normalize_dim(dim, ndim)
+}
+
 /// NumPy-style broadcasting of two shapes, with PyTorch's message on mismatch.
 pub fn broadcast_shapes(a: &[usize], b: &[usize]) -> Result<Shape> {
     if a == b {

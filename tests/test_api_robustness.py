@@ -21,9 +21,12 @@ PyTorch and, where both raise, the exception classes are compared.
 
 What the walk found is in the tables at the end: ``KNOWN_BUGS`` (calls that
 break the contract, tolerated by the walk, each a strict xfail),
-``SLOW_BUGS`` (skipped by the walk, reproduced under a time limit),
-``PYTORCH_SAME`` (outside the contract as in PyTorch) and
-``KNOWN_MISMATCHES`` (another exception class than PyTorch's).
+``FORMERLY_SLOW`` (calls that once took all memory, now timed),
+``PYTORCH_SAME`` (outside the contract as in PyTorch),
+``KNOWN_MISMATCHES`` (another exception class than PyTorch's) and
+``KNOWN_LENIENT`` (calls rustgrad answers where PyTorch raises, each family
+with its reason; any other such call fails the walk: an argument PyTorch
+refuses must not be silently used).
 """
 
 import json
@@ -464,256 +467,25 @@ def _rows(table, columns):
 # tolerates exactly these (that outcome, from that callable) and fails when one
 # no longer occurs (remove the row then); each family is a strict xfail
 # (test_known_bugs) that runs its calls.
-BUG_FAMILIES = {
-    "type": "a non-tensor argument reaches tensor attributes in rustgrad's Python code: AttributeError (KeyError "
-            "for finfo, ZeroDivisionError for addcdiv's value) where PyTorch raises TypeError",
-    "int64": "an int that does not fit in int64 (2**63) raises OverflowError from the binding's int conversion "
-             "(or OverflowError for a negative device index) where PyTorch raises ValueError ('Overflow when "
-             "unpacking long long') or TypeError",
-    "memory": "a huge output size (2**40) is materialised in NumPy before any check: MemoryError where PyTorch "
-              "raises RuntimeError",
-}
+BUG_FAMILIES = {}
 
 KNOWN_BUGS = """
-    type     AttributeError    F.adaptive_avg_pool1d(1099511627776, 1099511627776)
-    type     AttributeError    F.adaptive_max_pool1d(1099511627776, 1099511627776)
-    type     AttributeError    F.adaptive_max_pool1d_with_indices(1099511627776, 1099511627776)
-    type     AttributeError    F.avg_pool1d(1099511627776, 1099511627776)
-    type     AttributeError    F.avg_pool2d(1099511627776, 1099511627776)
-    type     AttributeError    F.batch_norm(X, 0, 99)
-    type     AttributeError    F.bilinear(X, X, 'a')
-    type     AttributeError    F.binary_cross_entropy_with_logits(X, X, 'a')
-    type     AttributeError    F.celu_('a')
-    type     AttributeError    F.conv1d(X, 'a')
-    type     AttributeError    F.conv2d(1099511627776, 1099511627776)
-    type     AttributeError    F.conv_transpose1d(X, 'a')
-    type     AttributeError    F.conv_transpose2d(1099511627776, 1099511627776)
-    type     AttributeError    F.cosine_embedding_loss(X, X, 'a')
-    type     AttributeError    F.cosine_similarity(X, 99)
-    type     AttributeError    F.cross_entropy(X, 'a')
-    type     AttributeError    F.dropout('a')
-    type     AttributeError    F.elu_('a')
-    type     AttributeError    F.embedding(X, 'a')
-    type     AttributeError    F.gaussian_nll_loss(X, 0, 99)
-    type     AttributeError    F.hardsigmoid(1099511627776, 1099511627776)
-    type     AttributeError    F.hardswish(1099511627776, 1099511627776)
-    type     AttributeError    F.hardtanh_('a')
-    type     AttributeError    F.hinge_embedding_loss(1099511627776, 1099511627776)
-    type     AttributeError    F.kl_div(X, 'a')
-    type     AttributeError    F.leaky_relu_('a')
-    type     AttributeError    F.linear(X, 'a')
-    type     AttributeError    F.max_pool1d(1099511627776, 1099511627776)
-    type     AttributeError    F.max_pool1d_with_indices(1099511627776, 1099511627776)
-    type     AttributeError    F.max_pool2d(1099511627776, 1099511627776)
-    type     AttributeError    F.max_pool2d_with_indices(1099511627776, 1099511627776)
-    type     AttributeError    F.mish(1099511627776, 1099511627776)
-    type     AttributeError    F.multi_margin_loss(X, 'a')
-    type     AttributeError    F.nll_loss(X, 'a')
-    type     AttributeError    F.one_hot('a')
-    type     AttributeError    F.pairwise_distance(X, 'a')
-    type     AttributeError    F.pdist('a')
-    type     AttributeError    F.pixel_shuffle(1099511627776, 1099511627776)
-    type     AttributeError    F.pixel_unshuffle(1099511627776, 1099511627776)
-    type     AttributeError    F.poisson_nll_loss(1099511627776, 1099511627776)
-    type     AttributeError    F.prelu(X, 'a')
-    type     AttributeError    F.relu('a')
-    type     AttributeError    F.relu6(1099511627776, 1099511627776)
-    type     AttributeError    F.relu_('a')
-    type     AttributeError    F.rrelu_('a')
-    type     AttributeError    F.scaled_dot_product_attention(X, X, 'a')
-    type     AttributeError    F.selu(1099511627776, 1099511627776)
-    type     AttributeError    F.selu_('a')
-    type     AttributeError    F.silu(1099511627776, 1099511627776)
-    type     AttributeError    F.soft_margin_loss(X, 'a')
-    type     AttributeError    F.softshrink('a')
-    type     AttributeError    F.triplet_margin_loss(X, 1, 1, 1, 1, 1, 1, 1, 1)
-    type     AttributeError    F.unfold(1099511627776, 1099511627776)
-    type     ZeroDivisionError X.addcdiv(-99, 0)
-    type     ZeroDivisionError X.addcdiv_(-99, 0)
-    type     AttributeError    X.addmm(X, 'a')
-    type     AttributeError    X.addmm_(X, 'a')
-    type     AttributeError    X.baddbmm(1, 'a')
-    type     AttributeError    X.dot('a')
-    type     AttributeError    X.kron('a')
-    type     AttributeError    X.mm('a')
-    type     AttributeError    X.mv('a')
-    type     AttributeError    E0.outer(0)
-    type     AttributeError    X.reshape_as('a')
-    type     AttributeError    X.take_along_dim('a')
-    type     AttributeError    X.vdot('a')
-    type     AttributeError    X.view_as('a')
-    type     AttributeError    rg.addmm(X, X, 'a')
-    type     AttributeError    rg.baddbmm(X, 0, 99)
-    type     AttributeError    rg.bernoulli(1099511627776)
-    type     AttributeError    rg.bmm(1099511627776, 1099511627776)
-    type     AttributeError    rg.broadcast_to(1099511627776, 1099511627776)
-    type     AttributeError    rg.diag('a')
-    type     AttributeError    rg.diagonal('a')
-    type     AttributeError    rg.dot(X, 'a')
-    type     AttributeError    rg.einsum(X)
-    type     AttributeError    rg.empty_like('a')
-    type     AttributeError    rg.finfo('a')
-    type     KeyError          rg.finfo(X)
-    type     AttributeError    rg.hstack('a')
-    type     AttributeError    rg.iinfo('a')
-    type     AttributeError    rg.is_floating_point('a')
-    type     AttributeError    rg.isfinite('a')
-    type     AttributeError    rg.isinf('a')
-    type     AttributeError    rg.kron(X, 'a')
-    type     AttributeError    rg.linalg.cholesky('a')
-    type     AttributeError    rg.linalg.cholesky_ex('a')
-    type     AttributeError    rg.linalg.det('a')
-    type     AttributeError    rg.linalg.eigh('a')
-    type     AttributeError    rg.linalg.eigvalsh('a')
-    type     AttributeError    rg.linalg.inv('a')
-    type     AttributeError    rg.linalg.inv_ex('a')
-    type     AttributeError    rg.linalg.matrix_norm('a')
-    type     AttributeError    rg.linalg.norm('a')
-    type     AttributeError    rg.linalg.qr('a')
-    type     AttributeError    rg.linalg.slogdet('a')
-    type     AttributeError    rg.linalg.solve(X, 'a')
-    type     AttributeError    rg.linalg.solve_ex(X, 'a')
-    type     AttributeError    rg.linalg.svd('a')
-    type     AttributeError    rg.linalg.svdvals('a')
-    type     AttributeError    rg.linalg.vector_norm('a')
-    type     AttributeError    rg.meshgrid(X, 1, 1, 1, 1, 1, 1, 1, 1)
-    type     AttributeError    rg.mm(X, 'a')
-    type     AttributeError    rg.multinomial(1099511627776, 1099511627776)
-    type     AttributeError    rg.mv(X, 'a')
-    type     AttributeError    rg.nan_to_num('a')
-    type     AttributeError    rg.nansum('a')
-    type     AttributeError    rg.outer(1099511627776, 1099511627776)
-    type     AttributeError    rg.repeat('a')
-    type     AttributeError    rg.repeat_interleave(1099511627776, 1099511627776)
-    type     AttributeError    rg.roll(1099511627776, 1099511627776)
-    type     AttributeError    rg.row_stack('a')
-    type     AttributeError    rg.std_mean('a')
-    type     AttributeError    rg.take_along_dim(X, 'a')
-    type     AttributeError    rg.tril('a')
-    type     AttributeError    rg.triu('a')
-    type     AttributeError    rg.unique('a')
-    type     AttributeError    rg.unique_consecutive('a')
-    type     AttributeError    rg.var_mean('a')
-    type     AttributeError    rg.vdot(X, 'a')
-    type     AttributeError    rg.view_as(X, 'a')
-    type     AttributeError    rg.vstack('a')
-    int64    OverflowError     F.glu(X, 9223372036854775808)
-    int64    OverflowError     F.log_softmax(X, 9223372036854775808)
-    int64    OverflowError     F.softmax(X, 9223372036854775808)
-    int64    OverflowError     F.softmin(X, 9223372036854775808)
-    int64    OverflowError     X.__getitem__(9223372036854775808)
-    int64    OverflowError     X.argmax(9223372036854775808)
-    int64    OverflowError     X.argmin(9223372036854775808)
-    int64    OverflowError     X.argsort(9223372036854775808)
-    int64    OverflowError     X.chunk(9223372036854775808)
-    int64    OverflowError     X.cummax(9223372036854775808)
-    int64    OverflowError     X.cummin(9223372036854775808)
-    int64    OverflowError     X.cumprod(9223372036854775808)
-    int64    OverflowError     X.cumsum(9223372036854775808)
-    int64    OverflowError     X.expand(9223372036854775808)
-    int64    OverflowError     X.flatten(9223372036854775808)
-    int64    OverflowError     X.flip(9223372036854775808)
-    int64    OverflowError     X.log_softmax(9223372036854775808)
-    int64    OverflowError     X.logcumsumexp(9223372036854775808)
-    int64    OverflowError     X.max(9223372036854775808)
-    int64    OverflowError     X.min(9223372036854775808)
-    int64    OverflowError     X.permute(9223372036854775808)
-    int64    OverflowError     X.prod(9223372036854775808)
-    int64    OverflowError     X.reshape(9223372036854775808)
-    int64    OverflowError     X.size(9223372036854775808)
-    int64    OverflowError     X.softmax(9223372036854775808)
-    int64    OverflowError     X.sort(9223372036854775808)
-    int64    OverflowError     X.squeeze(9223372036854775808)
-    int64    OverflowError     X.topk(9223372036854775808)
-    int64    OverflowError     X.unbind(9223372036854775808)
-    int64    OverflowError     X.unsqueeze(9223372036854775808)
-    int64    OverflowError     X.view(9223372036854775808)
-    int64    OverflowError     rg.argmax(X, 9223372036854775808)
-    int64    OverflowError     rg.argmin(X, 9223372036854775808)
-    int64    OverflowError     rg.argsort(X, 9223372036854775808)
-    int64    OverflowError     rg.cat(X, 9223372036854775808)
-    int64    OverflowError     rg.chunk(X, 9223372036854775808)
-    int64    OverflowError     rg.concat(X, 9223372036854775808)
-    int64    OverflowError     rg.concatenate(X, 9223372036854775808)
-    int64    OverflowError     rg.cummax(X, 9223372036854775808)
-    int64    OverflowError     rg.cummin(X, 9223372036854775808)
-    int64    OverflowError     rg.cumprod(X, 9223372036854775808)
-    int64    OverflowError     rg.cumsum(X, 9223372036854775808)
-    int64    OverflowError     rg.device(X, -99)
-    int64    OverflowError     rg.flatten(X, 9223372036854775808)
-    int64    OverflowError     rg.flip(X, 9223372036854775808)
-    int64    OverflowError     rg.log_softmax(X, 9223372036854775808)
-    int64    OverflowError     rg.logcumsumexp(X, 9223372036854775808)
-    int64    OverflowError     rg.max(X, 9223372036854775808)
-    int64    OverflowError     rg.min(X, 9223372036854775808)
-    int64    OverflowError     rg.permute(X, 9223372036854775808)
-    int64    OverflowError     rg.prod(X, 9223372036854775808)
-    int64    OverflowError     rg.reshape(X, 9223372036854775808)
-    int64    OverflowError     rg.softmax(X, 9223372036854775808)
-    int64    OverflowError     rg.sort(X, 9223372036854775808)
-    int64    OverflowError     rg.squeeze(X, 9223372036854775808)
-    int64    OverflowError     rg.stack(X, 9223372036854775808)
-    int64    OverflowError     rg.topk(X, 9223372036854775808)
-    int64    OverflowError     rg.unbind(X, 9223372036854775808)
-    int64    OverflowError     rg.unsqueeze(X, 9223372036854775808)
-    memory   MemoryError       F.adaptive_avg_pool1d(X, 1099511627776)
-    memory   MemoryError       F.adaptive_max_pool1d(X, 1099511627776)
-    memory   MemoryError       F.adaptive_max_pool1d_with_indices(X, 1099511627776)
 """
 
-# Calls the walk skips: each takes 10-30 s (and all the memory the process
-# may have) before it fails. Reproduced with a time limit by test_slow_known_bug.
-SLOW_BUGS = {
-    "X.repeat_interleave(1099511627776)": "repeat",
-    "X.repeat_interleave(9223372036854775808)": "repeat",
-    "S0.repeat_interleave(1099511627776)": "repeat",
-    "rg.repeat_interleave(X, 1099511627776)": "repeat",
-    "rg.repeat_interleave(X, 9223372036854775808)": "repeat",
-    "rg.pow(1099511627776, 1099511627776)": "pow",
-}
-SLOW_REASONS = {
-    "repeat": "repeat_interleave builds a Python list of sum(repeats) indices before any check: with a count of "
-              "2**40 it runs for 10-30 s and takes all the memory it may (MemoryError under a limit, the "
-              "machine's memory without one) where PyTorch raises RuntimeError at once",
-    "pow": "pow(int, int) falls back to Python's int power: (2**40)**(2**40) runs for ~25 s and takes all the "
-           "memory it may (MemoryError) where PyTorch raises TypeError (pow needs a tensor)",
-}
+# Calls that once ran for 10-30 s and took all the memory the process could
+# have before failing (repeat_interleave built a Python list of 2**40
+# indices; pow(int, int) fell back to Python's power of two huge ints). Each
+# must answer within 2 s under a 1 GiB address-space limit (test_fails_fast).
+FORMERLY_SLOW = ["X.repeat_interleave(1099511627776)", "X.repeat_interleave(9223372036854775808)",
+                 "S0.repeat_interleave(1099511627776)", "rg.repeat_interleave(X, 1099511627776)",
+                 "rg.pow(1099511627776, 1099511627776)", "F.adaptive_avg_pool1d(X, 1099511627776)"]
 
 # Exceptions outside the contract that PyTorch raises too, for the same calls
 # (checked by test_exception_classes_match_pytorch): PyTorch's Python-level
 # nn.functional code calls tensor methods on its arguments unchecked, and
 # group_norm computes channels // num_groups. Outcome, a call that shows it.
 PYTORCH_SAME = """
-    AttributeError    F.adaptive_avg_pool2d(1099511627776, 1099511627776)
-    AttributeError    F.adaptive_max_pool2d(1099511627776, 1099511627776)
-    AttributeError    F.adaptive_max_pool2d_with_indices(1099511627776, 1099511627776)
-    AttributeError    F.binary_cross_entropy(X, 'a')
-    AttributeError    F.dropout1d('a')
-    AttributeError    F.dropout2d('a')
-    AttributeError    F.dropout3d('a')
-    AttributeError    F.glu('a')
-    AttributeError    F.group_norm(1099511627776, 1099511627776)
     ZeroDivisionError F.group_norm(X, 0, 99)
-    AttributeError    F.huber_loss(X, 'a')
-    AttributeError    F.instance_norm('a')
-    AttributeError    F.interpolate('a')
-    AttributeError    F.l1_loss(X, 'a')
-    AttributeError    F.local_response_norm(1099511627776, 1099511627776)
-    AttributeError    F.log_softmax('a')
-    AttributeError    F.margin_ranking_loss(X, X, 'a')
-    AttributeError    F.mse_loss(X, 'a')
-    AttributeError    F.normalize('a')
-    AttributeError    F.sigmoid('a')
-    AttributeError    F.smooth_l1_loss(X, 'a')
-    AttributeError    F.softmax('a')
-    AttributeError    F.softmin(1099511627776)
-    AttributeError    F.tanh('a')
-    AttributeError    F.tanhshrink('a')
-    AttributeError    F.triplet_margin_with_distance_loss(X, X, 'a')
-    AttributeError    F.upsample('a')
-    AttributeError    F.upsample_bilinear('a')
-    AttributeError    F.upsample_nearest('a')
-    AttributeError    rg.tensordot(X, 'a')
 """
 
 # Both raise an exception of the contract, but of a different class
@@ -728,127 +500,55 @@ PYTORCH_SAME = """
 # * where PyTorch raises outside the contract (AttributeError from its Python
 #   wrappers, ZeroDivisionError) and rustgrad inside it, rustgrad is right.
 KNOWN_MISMATCHES = """
-    RuntimeError        TypeError           F.adaptive_avg_pool1d(X, {})
-    ValueError          TypeError           F.adaptive_avg_pool1d(X, X)
     RuntimeError        TypeError           F.adaptive_avg_pool2d(X, 'a')
     RuntimeError        ValueError          F.adaptive_avg_pool2d(X, X)
-    RuntimeError        TypeError           F.adaptive_max_pool1d(X, {})
     TypeError           RuntimeError        F.adaptive_max_pool1d(X, X, X, X, X, X, X, X, X)
-    ValueError          TypeError           F.adaptive_max_pool1d(X, X)
-    RuntimeError        TypeError           F.adaptive_max_pool1d_with_indices(X, {})
-    ValueError          TypeError           F.adaptive_max_pool1d_with_indices(X, X)
     RuntimeError        TypeError           F.adaptive_max_pool2d(X, 'a')
     RuntimeError        ValueError          F.adaptive_max_pool2d(X, X)
     TypeError           RuntimeError        F.adaptive_max_pool2d(X, X, X, X, X, X, X, X, X)
     RuntimeError        TypeError           F.adaptive_max_pool2d_with_indices(X, 'a')
     RuntimeError        ValueError          F.adaptive_max_pool2d_with_indices(X, X)
     NotImplementedError RuntimeError        F.avg_pool1d(B, 0)
-    RuntimeError        TypeError           F.avg_pool1d(X, {})
-    RuntimeError        ValueError          F.avg_pool1d(X, 9223372036854775808)
-    ValueError          TypeError           F.avg_pool1d(X, X)
     IndexError          RuntimeError        F.avg_pool2d(X, 1099511627776)
-    IndexError          TypeError           F.avg_pool2d(X, X)
-    IndexError          ValueError          F.avg_pool2d(X, 9223372036854775808)
-    RuntimeError        TypeError           F.batch_norm(X, X, 'a')
     RuntimeError        NotImplementedError F.binary_cross_entropy(I, I)
     RuntimeError        NotImplementedError F.binary_cross_entropy_with_logits(I, I)
-    ValueError          TypeError           F.celu(X, X)
-    ValueError          TypeError           F.celu_(X, X)
-    IndexError          RuntimeError        F.conv1d(NAN, NAN)
     NotImplementedError RuntimeError        F.conv1d(B, B)
-    RuntimeError        TypeError           F.conv1d(S0, 0)
-    RuntimeError        TypeError           F.conv2d(X, 'a')
-    NotImplementedError RuntimeError        F.conv_transpose1d(B, B)
-    RuntimeError        TypeError           F.conv_transpose1d(S0, 0)
-    RuntimeError        TypeError           F.conv_transpose2d(X, 'a')
-    RuntimeError        TypeError           F.cosine_similarity(1099511627776, 1099511627776)
-    ValueError          TypeError           F.elu(X, X)
-    ValueError          TypeError           F.elu_(X, X)
-    ValueError          TypeError           F.fold(X, X, 'a')
+    IndexError          RuntimeError        F.conv1d(NAN, NAN)
     RuntimeError        TypeError           F.gelu(X, 'a')
     RuntimeError        IndexError          F.glu(X, 99)
     RuntimeError        ValueError          F.group_norm(X, 9223372036854775808)
-    NotImplementedError TypeError           F.hardshrink(B, B)
-    RuntimeError        TypeError           F.hardshrink(X, NAN)
-    RuntimeError        TypeError           F.hardtanh_(X, X)
     ValueError          TypeError           F.hardtanh_(1099511627776, 1099511627776)
-    NotImplementedError TypeError           F.hinge_embedding_loss(B, 0)
-    TypeError           NotImplementedError F.interpolate(X, X)
+    RuntimeError        TypeError           F.hardtanh_(X, X)
     ValueError          NotImplementedError F.interpolate(I, I)
-    RuntimeError        TypeError           F.kl_div(I, 0)
-    RuntimeError        TypeError           F.layer_norm(X, {})
-    ValueError          TypeError           F.layer_norm(X, 'a')
-    ValueError          TypeError           F.leaky_relu(X, X)
-    ValueError          TypeError           F.leaky_relu_(X, X)
-    RuntimeError        TypeError           F.lp_pool1d(X, X, {})
-    ValueError          TypeError           F.lp_pool1d(X, X, 'a')
-    RuntimeError        ValueError          F.lp_pool2d(X, X, {})
+    TypeError           NotImplementedError F.interpolate(X, X)
     ValueError          TypeError           F.lp_pool2d(X, X, ['a', 'b'])
+    RuntimeError        ValueError          F.lp_pool2d(X, X, {})
     NotImplementedError RuntimeError        F.max_pool1d(I, 0)
-    NotImplementedError TypeError           F.max_pool1d(I, I)
-    RuntimeError        TypeError           F.max_pool1d(X, X)
-    RuntimeError        ValueError          F.max_pool1d(X, 9223372036854775808)
     TypeError           RuntimeError        F.max_pool1d(X, X, X, X, X, X, X, X, X)
-    ValueError          TypeError           F.max_pool1d(X, 'a')
     NotImplementedError RuntimeError        F.max_pool1d_with_indices(I, 0)
-    NotImplementedError TypeError           F.max_pool1d_with_indices(I, I)
-    RuntimeError        TypeError           F.max_pool1d_with_indices(X, X)
-    RuntimeError        ValueError          F.max_pool1d_with_indices(X, 9223372036854775808)
-    ValueError          TypeError           F.max_pool1d_with_indices(X, 'a')
-    RuntimeError        TypeError           F.max_pool2d(X, X)
-    RuntimeError        ValueError          F.max_pool2d(X, 9223372036854775808)
     TypeError           RuntimeError        F.max_pool2d(X, X, X, X, X, X, X, X, X)
-    RuntimeError        TypeError           F.max_pool2d_with_indices(X, X)
-    RuntimeError        ValueError          F.max_pool2d_with_indices(X, 9223372036854775808)
     RuntimeError        TypeError           F.multi_margin_loss(E0, 0)
-    RuntimeError        TypeError           F.nll_loss(X, X, 'a')
     ValueError          RuntimeError        F.nll_loss(E0, E0)
-    ValueError          TypeError           F.nll_loss(S0, 0)
-    NotImplementedError TypeError           F.normalize(I, I)
     TypeError           IndexError          F.normalize(S0, S0)
-    RuntimeError        TypeError           F.one_hot(X, X)
-    RuntimeError        ValueError          F.one_hot(X, 9223372036854775808)
-    ValueError          TypeError           F.pad(I, I)
-    RuntimeError        TypeError           F.pairwise_distance(X, X, 'a')
-    RuntimeError        TypeError           F.pdist(X, X)
-    RuntimeError        ValueError          F.pixel_shuffle(X, 9223372036854775808)
-    RuntimeError        ValueError          F.pixel_unshuffle(X, 9223372036854775808)
-    RuntimeError        NotImplementedError F.relu_(B)
-    RuntimeError        TypeError           F.rms_norm(X, {})
-    ValueError          TypeError           F.rms_norm(X, 'a')
-    ValueError          TypeError           F.rrelu(X, X)
-    ValueError          TypeError           F.rrelu_(X, X)
-    ValueError          TypeError           F.softplus(X, X)
-    RuntimeError        TypeError           F.softshrink(X, X)
     TypeError           NotImplementedError F.softshrink(I)
-    NotImplementedError IndexError          F.unfold(X, 99)
-    NotImplementedError RuntimeError        F.unfold(X, {})
     NotImplementedError TypeError           F.unfold(X, 9223372036854775808)
-    ValueError          RuntimeError        F.unfold(E0, E0)
+    NotImplementedError IndexError          F.unfold(X, 99)
     ValueError          TypeError           F.unfold(X, X)
-    TypeError           NotImplementedError F.upsample(X, X)
+    NotImplementedError RuntimeError        F.unfold(X, {})
     ValueError          NotImplementedError F.upsample(I, I)
-    TypeError           NotImplementedError F.upsample_bilinear(X, X)
+    TypeError           NotImplementedError F.upsample(X, X)
     ValueError          NotImplementedError F.upsample_bilinear(I, I)
-    TypeError           NotImplementedError F.upsample_nearest(X, X)
+    TypeError           NotImplementedError F.upsample_bilinear(X, X)
     ValueError          NotImplementedError F.upsample_nearest(I, I)
-    TypeError           RuntimeError        rg.Generator(-99)
-    RuntimeError        TypeError           rg.Tensor(None)
+    TypeError           NotImplementedError F.upsample_nearest(X, X)
+    RuntimeError        NotImplementedError I.std()
+    RuntimeError        NotImplementedError I.var()
+    RuntimeError        IndexError          S0.mv(S0)
+    TypeError           RuntimeError        S0.split(S0)
     ValueError          TypeError           X.__array__(X, None)
     IndexError          TypeError           X.__getitem__('a')
     ValueError          TypeError           X.__getitem__(['a', 'b'])
-    TypeError           ValueError          X.all(9223372036854775808)
-    RuntimeError        TypeError           E0.amax(E0)
-    TypeError           ValueError          X.amax(9223372036854775808)
-    RuntimeError        TypeError           E0.amin(E0)
-    TypeError           ValueError          X.amin(9223372036854775808)
-    TypeError           ValueError          X.any(9223372036854775808)
     TypeError           RuntimeError        X.backward({})
-    RuntimeError        TypeError           X.baddbmm(X, 'a')
-    RuntimeError        NotImplementedError I.bernoulli_(I)
-    RuntimeError        TypeError           X.bernoulli_(None)
-    RuntimeError        TypeError           X.bmm('a')
-    RuntimeError        TypeError           X.broadcast_to({})
     TypeError           RuntimeError        X.broadcast_to(1, 1, 1, 1, 1, 1, 1, 1, 1)
     RuntimeError        TypeError           X.clamp_max(None)
     RuntimeError        TypeError           X.clamp_max_(None)
@@ -856,148 +556,88 @@ KNOWN_MISMATCHES = """
     RuntimeError        TypeError           X.clamp_min_(None)
     TypeError           IndexError          X.count_nonzero(0, 99)
     TypeError           RuntimeError        X.count_nonzero(1, 1, 1, 1, 1, 1, 1, 1, 1)
-    TypeError           ValueError          X.count_nonzero(9223372036854775808)
-    RuntimeError        TypeError           X.cuda({})
-    RuntimeError        ValueError          X.cuda(9223372036854775808)
-    RuntimeError        TypeError           NAN.diag(NAN)
-    RuntimeError        TypeError           X.expand()
-    RuntimeError        TypeError           X.exponential_(NAN)
-    TypeError           ValueError          X.logsumexp(9223372036854775808)
-    TypeError           ValueError          X.mean(9223372036854775808)
-    RuntimeError        TypeError           S0.mm(1099511627776)
-    RuntimeError        TypeError           X.multinomial(X, 'a')
-    RuntimeError        ValueError          X.multinomial(9223372036854775808)
-    RuntimeError        IndexError          S0.mv(S0)
-    RuntimeError        TypeError           X.nan_to_num(NAN)
-    RuntimeError        TypeError           X.nan_to_num_(NAN)
-    TypeError           ValueError          X.nansum(9223372036854775808)
     RuntimeError        TypeError           X.new_tensor(None)
-    NotImplementedError TypeError           I.norm(I)
-    RuntimeError        TypeError           X.normal_(NAN)
-    RuntimeError        TypeError           X.outer('a')
-    RuntimeError        TypeError           X.permute()
-    RuntimeError        TypeError           X.random_(X, None)
-    RuntimeError        NotImplementedError B.relu_()
-    RuntimeError        TypeError           X.repeat()
-    ValueError          TypeError           X.repeat_interleave('a')
     TypeError           RuntimeError        X.requires_grad = 'a'
-    RuntimeError        TypeError           X.reshape()
-    RuntimeError        TypeError           X.roll({})
-    RuntimeError        TypeError           X.split(E0)
-    TypeError           ValueError          X.split(9223372036854775808)
     TypeError           IndexError          X.squeeze(0, 99)
     TypeError           RuntimeError        X.squeeze(1, 1, 1, 1, 1, 1, 1, 1, 1)
-    RuntimeError        NotImplementedError I.std()
-    TypeError           ValueError          X.std(9223372036854775808)
-    TypeError           IndexError          X.stride(99)
     TypeError           ValueError          X.stride(9223372036854775808)
-    TypeError           ValueError          X.sum(9223372036854775808)
-    NotImplementedError TypeError           I.svd(0)
-    RuntimeError        TypeError           X.svd(X, 'a')
-    RuntimeError        TypeError           X.take_along_dim(X, 'a')
+    TypeError           IndexError          X.stride(99)
     TypeError           RuntimeError        X.tile(-99)
     RuntimeError        TypeError           X.to(1, 1, 1, 1, 1, 1, 1, 1, 1)
-    RuntimeError        ValueError          X.to(9223372036854775808)
-    TypeError           RuntimeError        X.to(-99)
-    RuntimeError        TypeError           X.tril(NAN)
-    RuntimeError        TypeError           X.triu(NAN)
     IndexError          RuntimeError        X.unflatten(-99, 0)
-    RuntimeError        TypeError           X.unflatten(X, 'a')
     TypeError           RuntimeError        X.unflatten(1, None)
-    NotImplementedError TypeError           B.uniform_(B)
-    RuntimeError        TypeError           X.uniform_(NAN)
-    RuntimeError        NotImplementedError I.var()
-    TypeError           ValueError          X.var(9223372036854775808)
-    RuntimeError        TypeError           X.view()
-    TypeError           ValueError          rg.all(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.amax(E0, E0)
-    TypeError           ValueError          rg.amax(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.amin(E0, E0)
-    TypeError           ValueError          rg.amin(X, 9223372036854775808)
-    TypeError           ValueError          rg.any(X, 9223372036854775808)
+    RuntimeError        TypeError           rg.Tensor(None)
     RuntimeError        TypeError           rg.arange(X)
-    RuntimeError        TypeError           rg.as_tensor(X, 'a')
-    RuntimeError        TypeError           rg.baddbmm(X, X, 'a')
-    RuntimeError        NotImplementedError rg.bernoulli(I)
     RuntimeError        TypeError           rg.bernoulli(X, X)
-    RuntimeError        TypeError           rg.bmm(X, 'a')
-    RuntimeError        TypeError           rg.broadcast_to(X, {})
     ValueError          TypeError           rg.celu(X, X)
     RuntimeError        TypeError           rg.clamp_max(X, None)
     RuntimeError        TypeError           rg.clamp_min(X, None)
-    TypeError           ValueError          rg.count_nonzero(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.device(1099511627776, 1099511627776)
-    TypeError           RuntimeError        rg.device(-99)
-    RuntimeError        TypeError           rg.diag(X, X)
     TypeError           ValueError          rg.einsum()
-    IndexError          TypeError           rg.flip(X, 99)
-    RuntimeError        TypeError           rg.flip(X, 1, 1, 1, 1, 1, 1, 1, 1)
     RuntimeError        TypeError           rg.full(X, X)
     RuntimeError        TypeError           rg.full_like(X, X)
-    IndexError          TypeError           rg.hstack({})
-    RuntimeError        TypeError           rg.linalg.eigh(X, X)
-    RuntimeError        TypeError           rg.linalg.eigvalsh(X, X)
     RuntimeError        TypeError           rg.linalg.matrix_norm(X, X)
-    RuntimeError        TypeError           rg.linalg.norm(X, X)
-    NotImplementedError TypeError           rg.linalg.qr(I, I)
-    RuntimeError        TypeError           rg.linalg.qr(X, X)
-    NotImplementedError TypeError           rg.linalg.solve(I, 0)
-    NotImplementedError TypeError           rg.linalg.solve_ex(I, 0)
-    NotImplementedError TypeError           rg.linalg.svd(I, I)
-    RuntimeError        TypeError           rg.linalg.svd(NAN, NAN)
-    NotImplementedError TypeError           rg.linalg.vector_norm(I, I)
     ValueError          TypeError           rg.logit(X, X)
-    TypeError           ValueError          rg.logsumexp(X, 9223372036854775808)
     TypeError           ValueError          rg.manual_seed(X)
-    TypeError           ValueError          rg.mean(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.mm(S0, 0)
-    RuntimeError        TypeError           rg.multinomial(X, X)
-    RuntimeError        ValueError          rg.multinomial(X, 9223372036854775808)
     RuntimeError        IndexError          rg.mv(S0, S0)
-    RuntimeError        TypeError           rg.nan_to_num(X, NAN)
-    TypeError           ValueError          rg.nansum(X, 9223372036854775808)
-    NotImplementedError TypeError           rg.norm(I, I)
+    NotImplementedError RuntimeError        rg.normal(I, I)
     RuntimeError        TypeError           rg.normal(X, X, 'a')
-    ValueError          TypeError           rg.normal(X, 'a')
-    RuntimeError        TypeError           rg.outer(X, 'a')
-    IndexError          TypeError           rg.permute(X, 0, 99)
-    RuntimeError        TypeError           rg.permute(X)
     RuntimeError        NotImplementedError rg.rand_like(I)
     RuntimeError        NotImplementedError rg.randn_like(I)
-    RuntimeError        TypeError           rg.randperm(X)
-    TypeError           NotImplementedError rg.repeat_interleave(X)
     TypeError           RuntimeError        rg.repeat_interleave(I)
-    ValueError          TypeError           rg.repeat_interleave(X, 'a')
-    RuntimeError        TypeError           rg.reshape(X)
-    RuntimeError        TypeError           rg.roll(X, X)
-    RuntimeError        TypeError           rg.row_stack({})
-    RuntimeError        TypeError           rg.set_anomaly_enabled(X)
-    TypeError           RuntimeError        rg.set_default_device(-99)
-    RuntimeError        TypeError           rg.set_grad_enabled(X)
-    RuntimeError        TypeError           rg.split(X, E0)
-    TypeError           ValueError          rg.split(X, 9223372036854775808)
+    TypeError           NotImplementedError rg.repeat_interleave(X)
+    TypeError           RuntimeError        rg.split(S0, S0)
     RuntimeError        NotImplementedError rg.std(I)
-    TypeError           ValueError          rg.std(X, 9223372036854775808)
     RuntimeError        NotImplementedError rg.std_mean(I)
-    TypeError           ValueError          rg.std_mean(X, 9223372036854775808)
-    TypeError           ValueError          rg.sum(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.take_along_dim(X, X, 'a')
-    RuntimeError        TypeError           rg.tril(X, NAN)
-    RuntimeError        TypeError           rg.triu(X, NAN)
-    RuntimeError        TypeError           rg.unflatten(X, X, 'a')
     TypeError           RuntimeError        rg.unique(X, X, X, X, X, X, X, X, X)
     TypeError           RuntimeError        rg.unique_consecutive(X, X, X, X, X, X, X, X, X)
-    RuntimeError        TypeError           rg.use_deterministic_algorithms(X)
     RuntimeError        NotImplementedError rg.var(I)
-    TypeError           ValueError          rg.var(X, 9223372036854775808)
     RuntimeError        NotImplementedError rg.var_mean(I)
-    TypeError           ValueError          rg.var_mean(X, 9223372036854775808)
-    RuntimeError        TypeError           rg.vstack({})
+"""
+
+# Calls rustgrad answers where PyTorch raises (test_nothing_succeeds_that_pytorch_refuses).
+# Each family's reason, then one row per callable and PyTorch's exception:
+# family, PyTorch's class, a call that shows it. Anything else rustgrad
+# accepts and PyTorch refuses is a bug: a wrong argument silently used.
+LENIENT_FAMILIES = {
+    "dtype": "an integer or bool tensor where PyTorch's CPU build has no kernel (NotImplementedError/RuntimeError "
+             "'not implemented for Long'): rustgrad computes the function's values for it (in float where the "
+             "function is real-valued) rather than refusing",
+    "size": "torch.Size(...) does not check its items: it is the class of every tensor's .shape, and a check would "
+            "slow each access",
+    "no_grad": "no_grad(None) is a no_grad(): a check would cost every `with no_grad():` an __init__ call",
+}
+
+KNOWN_LENIENT = """
+    dtype    NotImplementedError F.gelu(I)
+    dtype    NotImplementedError F.glu(I, 0)
+    dtype    NotImplementedError F.hardshrink(I)
+    dtype    NotImplementedError F.hardsigmoid(I)
+    dtype    NotImplementedError F.hardswish(I)
+    dtype    NotImplementedError F.hardtanh(B)
+    dtype    NotImplementedError F.hardtanh_(B)
+    dtype    NotImplementedError F.hinge_embedding_loss(I, I)
+    dtype    NotImplementedError F.huber_loss(I, I)
+    dtype    NotImplementedError F.leaky_relu(I)
+    dtype    NotImplementedError F.leaky_relu_(I)
+    dtype    NotImplementedError F.logsigmoid(I)
+    dtype    NotImplementedError F.mish(I)
+    dtype    NotImplementedError F.multilabel_soft_margin_loss(I, I)
+    dtype    NotImplementedError F.relu6(B)
+    dtype    NotImplementedError F.rrelu(I)
+    dtype    NotImplementedError F.rrelu_(I)
+    dtype    NotImplementedError F.silu(I)
+    dtype    NotImplementedError F.smooth_l1_loss(I, I)
+    dtype    RuntimeError        F.soft_margin_loss(I, I)
+    dtype    NotImplementedError F.softplus(I)
+    dtype    NotImplementedError F.softsign(B)
+    size     TypeError           rg.Size(X)
+    no_grad  TypeError           rg.no_grad(None)
 """
 
 _BUG_ROWS = _rows(KNOWN_BUGS, 3)            # (family, outcome, call)
 _SAME_ROWS = _rows(PYTORCH_SAME, 2)         # (outcome, call)
 _MISMATCH_ROWS = _rows(KNOWN_MISMATCHES, 3)  # (rustgrad's, PyTorch's, call)
+_LENIENT_ROWS = _rows(KNOWN_LENIENT, 3)      # (family, PyTorch's, call)
 _CONTRACT = {c.__name__ for c in ALLOWED}
 _NOT_RAISED = {"ok", "missing", "skipped"}
 
@@ -1040,8 +680,7 @@ def tables(by_description):
 
 @pytest.fixture(scope="module")
 def rg_walk(plan, tmp_path_factory):
-    skip = [i for i, e in enumerate(plan) if describe(e) in SLOW_BUGS]
-    return run_walk("rustgrad", plan, str(tmp_path_factory.mktemp("walk-rustgrad")), skip=skip, rlimit_gib=4)
+    return run_walk("rustgrad", plan, str(tmp_path_factory.mktemp("walk-rustgrad")), rlimit_gib=4)
 
 
 @pytest.fixture(scope="module")
@@ -1063,9 +702,10 @@ def test_the_walk_covers_the_public_surface(plan, by_description):
         assert must in names, must
     assert not any(n.startswith("_") and not n.startswith("__") for _, n in names)  # no private names
     assert len(by_description) == len(plan)  # no call twice, and each has its own description
-    for call in [r[-1] for r in _BUG_ROWS + _SAME_ROWS + _MISMATCH_ROWS] + list(SLOW_BUGS):
+    for call in [r[-1] for r in _BUG_ROWS + _SAME_ROWS + _MISMATCH_ROWS + _LENIENT_ROWS] + FORMERLY_SLOW:
         assert call in by_description, f"{call} is not a call of the walk"
     assert {f for f, _, _ in _BUG_ROWS} == set(BUG_FAMILIES)
+    assert {f for f, _, _ in _LENIENT_ROWS} == set(LENIENT_FAMILIES)
 
 
 def test_each_table_row_is_its_own_case(tables):
@@ -1166,6 +806,25 @@ def test_exception_classes_match_pytorch_everywhere(plan, rg_walk, torch_walk, t
         f"{tables['mismatches'].get((q, a, b), q)}: rustgrad {a}, PyTorch {b}" for q, a, b in sorted(seen))
 
 
+def test_nothing_succeeds_that_pytorch_refuses(plan, rg_walk, torch_walk, by_description):
+    """A call PyTorch refuses (a wrong type, a missing argument, a value out
+    of range) is refused by rustgrad too, not answered from an argument it
+    misread -- except KNOWN_LENIENT's rows."""
+    known = {(qualified(by_description[c]), theirs): c for _, theirs, c in _LENIENT_ROWS}
+    assert len(known) == len(_LENIENT_ROWS)
+    seen, new = set(), []
+    for i, entry in enumerate(plan):
+        theirs = torch_walk.outcomes.get(i)
+        if rg_walk.outcomes.get(i) == "ok" and theirs in _CONTRACT:
+            key = (qualified(entry), theirs)
+            seen.add(key)
+            if key not in known:
+                new.append(f"{describe(entry)}: rustgrad answered, PyTorch raised {theirs}")
+    stale = [f"{q} {o}" for q, o in sorted(set(known) - seen)]
+    assert not new, f"{len(new)} calls answered where PyTorch raises:\n" + _listing(new)
+    assert not stale, "no longer answered (fixed? remove from KNOWN_LENIENT):\n" + _listing(stale)
+
+
 @pytest.fixture(scope="module")
 def bug_repros(by_description, tmp_path_factory):
     """The call of each KNOWN_BUGS row, in one child."""
@@ -1188,14 +847,14 @@ def test_known_bugs(family, bug_repros):
         raise AssertionError(f"{len(broken)} of {len(calls)}:\n" + "\n".join(broken))
 
 
-@pytest.mark.parametrize("call", [
-    pytest.param(c, marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=SLOW_REASONS[SLOW_BUGS[c]]))
-    for c in ["X.repeat_interleave(1099511627776)", "rg.pow(1099511627776, 1099511627776)"]])
-def test_slow_known_bug(call, by_description, tmp_path):
-    """Answers within 2 s under a 1 GiB address-space limit."""
+@pytest.mark.parametrize("call", FORMERLY_SLOW)
+def test_fails_fast(call, by_description, tmp_path):
+    """Answers within 2 s under a 1 GiB address-space limit, with an
+    exception of the contract."""
     walk = run_walk("rustgrad", [by_description[call]], str(tmp_path), call_timeout=2.0, max_restarts=0,
                     rlimit_gib=1)
     assert not walk.problems, walk.problems
+    assert walk.outcomes[0] in ("RuntimeError", "TypeError", "ValueError"), walk.outcomes[0]
 
 
 @pytest.mark.parametrize("op", ["sum()", "mean()", "amax()", "argmax()", "double()"])

@@ -112,9 +112,12 @@ _deterministic = {"mode": False, "warn_only": False}
 def use_deterministic_algorithms(mode, *, warn_only=False):
     """Records the request for deterministic algorithms. rustgrad's kernels
     and backward pass are deterministic already (bitwise-reproducible
-    gradients, whatever the thread count), so nothing else changes."""
-    # (`bool` is torch.bool here.)
-    _deterministic.update(mode=True if mode else False, warn_only=True if warn_only else False)
+    gradients, whatever the thread count), so nothing else changes.
+    TypeError for a non-bool ``mode``, as PyTorch."""
+    if mode is not True and mode is not False:  # (`bool` is torch.bool here)
+        raise TypeError(f"_set_deterministic_algorithms(): argument 'mode' (position 1) must be bool, not "
+                        f"{type(mode).__name__}")
+    _deterministic.update(mode=mode, warn_only=True if warn_only else False)
 
 
 def are_deterministic_algorithms_enabled():

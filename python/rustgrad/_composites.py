@@ -4,24 +4,32 @@ replacement, interpolation and fused multiply-adds. Each is differentiable
 through the ops it is written with, and available as a ``torch.`` function
 and, where PyTorch has one, a Tensor method."""
 
+from __future__ import annotations
+
 import math
 import operator
 
+import numpy as np
+
 from . import _core
 from ._dtypes import result_type as _result_type
+from ._errors import allocation_as_runtime_error
 from .autograd.function import Function
 from .grad_mode import no_grad as _no_grad
+from ._arg_parser import IntArrayRef, Sequence, Tensor, dtype, parsed
 
 _Tensor = _core.Tensor
 
 
-def hstack(tensors):
+@parsed
+def hstack(tensors: Sequence[Tensor]):
     """Joins along dim 1 (dim 0 for 1-D tensors)."""
     tensors = [t if t.dim() > 0 else t.reshape(1) for t in tensors]
     return _core.cat(tensors, 0 if tensors[0].dim() == 1 else 1)
 
 
-def vstack(tensors):
+@parsed
+def vstack(tensors: Sequence[Tensor]):
     """Joins along dim 0, 1-D tensors as rows."""
     return _core.cat([t.reshape(1, -1) if t.dim() < 2 else t for t in tensors], 0)
 
@@ -29,11 +37,17 @@ def vstack(tensors):
 row_stack = vstack
 
 
-def meshgrid(*tensors, indexing=None):
+@parsed
+def meshgrid(*tensors: Tensor | Sequence[Tensor], indexing: str | None = None):
     """Coordinate grids from 1-D tensors; ``indexing='ij'`` (PyTorch's
     default) or ``'xy'`` (the first two dims swapped)."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    for t in tensors:
+        if t.dim() > 1:
+            raise RuntimeError(f"torch.meshgrid: Expected 0D or 1D tensor in the tensor list but got: {t}")
     indexing = indexing or "ij"
     if indexing not in ("ij", "xy"):
         raise RuntimeError(f"torch.meshgrid: indexing must be one of \"xy\" or \"ij\", but received: {indexing}")
@@ -46,23 +60,26 @@ def meshgrid(*tensors, indexing=None):
     for i, t in enumerate(ts):
         view = [1] * len(ts)
         view[i] = -1
-        grids.append(t.reshape(*view).expand(*shape))
+        grids.append(t.reshape(view).expand(shape))
     if swap:
         grids[0], grids[1] = grids[1], grids[0]
     return tuple(grids)
 
 
-def broadcast_to(input, size):
+@parsed
+def broadcast_to(input: Tensor, size: Sequence[int]):
     """``input.expand(size)``."""
-    return input.expand(*size)
+    return input.expand(size)
 
 
-def view_as(input, other):
+@parsed
+def view_as(input: Tensor, other: Tensor):
     """``input.view(other.shape)``."""
-    return input.view(*other.shape)
+    return input.view(other.shape)
 
 
-def unflatten(input, dim, sizes):
+@parsed
+def unflatten(input: Tensor, dim: int, sizes: IntArrayRef):
     """Dim ``dim`` split into ``sizes`` (one entry may be -1), as a view
     where the strides allow. IndexError for a dim out of range; RuntimeError
     for empty ``sizes``, sizes that do not multiply up to the dim's size, a
@@ -82,26 +99,34 @@ def unflatten(input, dim, sizes):
     if (-1 not in sizes and known != shape[dim]) or (-1 in sizes and (known == 0 or shape[dim] % known)):
         raise RuntimeError(f"unflatten: Provided sizes {sizes} don't multiply up to the size of dim {dim} "
                            f"({shape[dim]}) in the input tensor")
-    return input.reshape(*(shape[:dim] + sizes + shape[dim + 1:]))
+    return input.reshape(shape[:dim] + sizes + shape[dim + 1:])
 
 
-def tile(input, dims):
+@parsed
+def tile(input: Tensor, dims: IntArrayRef):
     """Repeats ``input`` ``dims[i]`` times along each dim (dims padded with
     leading ones), by expanding a view and copying."""
     dims = list(dims)
     nd = max(len(dims), input.dim())
     dims = [1] * (nd - len(dims)) + dims
-    x = input.reshape(*([1] * (nd - input.dim()) + list(input.shape)))
+    x = input.reshape([1] * (nd - input.dim()) + list(input.shape))
     expanded_shape, view = [], []
     for r, s in zip(dims, x.shape):
         expanded_shape += [r, s]
         view += [1, s]
-    out = x.reshape(*view).expand(*expanded_shape)
-    return out.reshape(*[r * s for r, s in zip(dims, x.shape)])
+    # contiguous(): the result owns its memory, as PyTorch's; reshaping the
+    # expanded view alone could keep its stride-0 dims (a write to one
+    # repeat would then show in all of them).
+    out = x.reshape(view).expand(expanded_shape).contiguous()
+    return out.reshape([r * s for r, s in zip(dims, x.shape)])
 
 
-def repeat(input, *sizes):
-    """``Tensor.repeat(*sizes)``: the same as ``tile`` with every size given."""
+@parsed
+def repeat(input: Tensor, *sizes: IntArrayRef):
+    """``Tensor.repeat(*sizes)``: the same as ``tile`` with every size given.
+    TypeError without sizes; RuntimeError for fewer sizes than dims."""
+    if not sizes:
+        raise TypeError('repeat() missing 1 required positional arguments: "repeats"')
     if len(sizes) == 1 and isinstance(sizes[0], (list, tuple)):
         sizes = tuple(sizes[0])
     if len(sizes) < input.dim():
@@ -113,19 +138,22 @@ def repeat(input, *sizes):
     return tile(input, sizes)
 
 
-def isnan(input):
+@parsed
+def isnan(input: Tensor):
     """Bool, where the element is NaN."""
     return input != input
 
 
-def isinf(input):
+@parsed
+def isinf(input: Tensor):
     """Bool, where the element is +-inf (never, for integers and bools)."""
     if not input.is_floating_point():
         return _core.zeros(tuple(input.shape), dtype=_core.bool)
     return input.abs() == math.inf
 
 
-def isfinite(input):
+@parsed
+def isfinite(input: Tensor):
     """Bool, where the element is neither NaN nor +-inf."""
     return (input == input) & (input.abs() != math.inf) if input.is_floating_point() else _core.ones_like(input, dtype=_core.bool)
 
@@ -134,7 +162,8 @@ _FLOAT_MAX = {"torch.float16": 65504.0, "torch.bfloat16": 3.3895313892515355e38,
               "torch.float32": 3.4028234663852886e38, "torch.float64": 1.7976931348623157e308}
 
 
-def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+@parsed
+def nan_to_num(input: Tensor, nan: float | None = 0.0, posinf: float | None = None, neginf: float | None = None):
     """NaN -> ``nan`` (0 by default), +inf -> ``posinf``, -inf -> ``neginf``
     (the dtype's largest / lowest finite values by default, as in NumPy and
     PyTorch; a replacement out of the dtype's range becomes +-inf). Same
@@ -215,7 +244,8 @@ class _Lerp(Function):
 _Lerp._backward_cls.__name__ = _Lerp._backward_cls.__qualname__ = "LerpBackward"
 
 
-def lerp(input, end, weight):
+@parsed
+def lerp(input: Tensor, end: Tensor, weight: Tensor | float):
     """Linear interpolation ``input + weight * (end - input)`` (``weight`` a
     number or a tensor; all broadcast together), computed as ATen does:
     for ``|weight| >= 0.5`` as ``end - (end - input) * (1 - weight)``, so
@@ -244,12 +274,14 @@ def lerp(input, end, weight):
     return _Lerp.apply(input, end, weight)
 
 
-def addcmul(input, tensor1, tensor2, *, value=1):
+@parsed
+def addcmul(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1):
     """``input + value * tensor1 * tensor2``."""
     return input + value * tensor1 * tensor2
 
 
-def addcdiv(input, tensor1, tensor2, *, value=1):
+@parsed
+def addcdiv(input: Tensor, tensor1: Tensor, tensor2: Tensor, *, value: float = 1):
     """``input + value * tensor1 / tensor2``."""
     return input + value * tensor1 / tensor2
 
@@ -286,7 +318,8 @@ class _Hypot(Function):
 _Hypot._backward_cls.__name__ = _Hypot._backward_cls.__qualname__ = "HypotBackward0"
 
 
-def hypot(input, other):
+@parsed
+def hypot(input: Tensor, other: Tensor):
     """``sqrt(input^2 + other^2)`` element-wise, for two tensors that
     broadcast together. The operands are first promoted to their common
     dtype (PyTorch's rules), which must be floating; the result has that
@@ -309,11 +342,14 @@ def hypot(input, other):
 def _with_mean(statistic, input, dim, unbiased, keepdim, correction):
     if isinstance(dim, bool):  # PyTorch's overload ``(input, unbiased)``
         dim, unbiased = None, dim
-    return (getattr(input, statistic)(dim, unbiased, keepdim, correction=correction),
+    given = {} if unbiased is None else {"unbiased": unbiased}  # an explicit None is a TypeError, as in PyTorch
+    return (getattr(input, statistic)(dim, keepdim=keepdim, correction=correction, **given),
             input.mean(dim, keepdim=keepdim))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+@parsed
+def var_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None):
     """``(var, mean)`` over ``dim`` (all elements when None), with Bessel's
     ``correction`` (1 by default; ``unbiased=False`` is 0), as PyTorch's
     overloads ``(input, dim, *, correction, keepdim)``, ``(input, dim,
@@ -321,7 +357,9 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return _with_mean("var", input, dim, unbiased, keepdim, correction)
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+@parsed
+def std_mean(input: Tensor, dim: int | Sequence[int] | None = None, unbiased: bool | None = None,
+             keepdim: bool = False, *, correction: float | None = None):
     """``(std, mean)`` over ``dim``, with the arguments of ``var_mean``."""
     return _with_mean("std", input, dim, unbiased, keepdim, correction)
 
@@ -335,13 +373,15 @@ def _band(input, diagonal, lower):
     return _core.where(keep, input, _core.zeros((), dtype=input.dtype))
 
 
-def tril(input, diagonal=0):
+@parsed
+def tril(input: Tensor, diagonal: int = 0):
     """The lower triangle of the last two dims (from ``diagonal`` down); the
     rest zero."""
     return _band(input, diagonal, True)
 
 
-def triu(input, diagonal=0):
+@parsed
+def triu(input: Tensor, diagonal: int = 0):
     """The upper triangle of the last two dims (from ``diagonal`` up)."""
     return _band(input, diagonal, False)
 
@@ -352,7 +392,8 @@ def _diagonal_positions(rows, cols, offset):
     return [(r0 + i) * cols + c0 + i for i in range(n)]
 
 
-def diagonal(input, offset=0, dim1=0, dim2=1):
+@parsed
+def diagonal(input: Tensor, offset: int = 0, dim1: int = 0, dim2: int = 1):
     """The diagonal ``offset`` of the matrices in dims ``dim1``, ``dim2``,
     as the last dim."""
     for position, (name, value) in enumerate((("offset", offset), ("dim1", dim1), ("dim2", dim2)), 1):
@@ -372,7 +413,8 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
     return flat.index_select(flat.dim() - 1, _core.tensor(_diagonal_positions(rows, cols, offset), dtype=_core.int64))
 
 
-def diag(input, diagonal=0):
+@parsed
+def diag(input: Tensor, diagonal: int = 0):
     """1-D input: the square matrix with it on diagonal ``diagonal``; 2-D
     input: that diagonal."""
     if input.dim() == 2:
@@ -385,11 +427,12 @@ def diag(input, diagonal=0):
     return flat.index_copy(0, positions, input).reshape(size, size)
 
 
-def roll(input, shifts, dims=None):
+@parsed
+def roll(input: Tensor, shifts: int | Sequence[int], dims: int | Sequence[int] | None = None):
     """Elements shifted by ``shifts`` along ``dims`` (over the flattened
     tensor when ``dims`` is None), wrapping around."""
     if dims is None:
-        return roll(input.flatten(), shifts, 0).reshape(*input.shape)
+        return roll(input.flatten(), shifts, 0).reshape(input.shape)
     shifts = [shifts] if isinstance(shifts, int) else list(shifts)
     dims = [dims] if isinstance(dims, int) else list(dims)
     if len(shifts) != len(dims):
@@ -405,20 +448,44 @@ def roll(input, shifts, dims=None):
     return out
 
 
-def repeat_interleave(input, repeats, dim=None):
-    """Each element (or slice along ``dim``) repeated ``repeats`` times
-    (an int, or a tensor of one count per element)."""
+@parsed
+def repeat_interleave(input: Tensor, repeats: Tensor | int, dim: int | None = None):
+    """Each element (or slice along ``dim``) repeated ``repeats`` times:
+    an int, or an int64 tensor of one count per slice (0-d or one element:
+    the same count for all). RuntimeError for negative counts and a count
+    tensor of another size; RuntimeError, as PyTorch's allocator, for an
+    output too big to allocate. Source: ATen's ``repeat_interleave`` (the
+    index of each output slice, then ``index_select``)."""
     if dim is None:
         input, dim = input.flatten(), 0
+    if input.dim() == 0:
+        input = input.reshape(1)
+    dim = _wrap_dim(dim, input.dim())
     n = input.shape[dim]
-    counts = [int(repeats)] * n if not isinstance(repeats, _Tensor) or repeats.dim() == 0 else repeats.tolist()
-    if len(counts) != n:
-        raise RuntimeError("repeats must have the same size as input along dim")
-    index = [i for i, c in enumerate(counts) for _ in range(c)]
-    return input.index_select(dim, _core.tensor(index, dtype=_core.int64))
+    if not isinstance(repeats, _Tensor):
+        if repeats < 0:
+            raise RuntimeError("Repeats must be non-negative")
+        counts = np.full(n, repeats, dtype=np.int64)
+    else:
+        if repeats.dim() > 1:
+            raise RuntimeError("repeats must be 0-dim or 1-dim tensor")
+        if repeats.numel() not in (1, n):
+            raise RuntimeError(f"repeats must have the same size as input along dim, but got repeats.size(0) = "
+                               f"{repeats.numel()} and input.size({dim}) = {n}")
+        if repeats.is_floating_point() or repeats.dtype == _core.bool:
+            raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for \'{_type_name(repeats.dtype)}\'')
+        counts = repeats.reshape(-1).numpy().astype(np.int64)
+        if counts.size == 1:
+            counts = np.full(n, counts[0])
+        if (counts < 0).any():
+            raise RuntimeError("repeats can not be negative")
+    with allocation_as_runtime_error(_core._OUT_OF_MEMORY):
+        index = np.repeat(np.arange(n, dtype=np.int64), counts)
+    return input.index_select(dim, _core.from_numpy(index))
 
 
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
+@parsed
+def nansum(input: Tensor, dim: int | Sequence[int] | None = None, keepdim: bool = False, *, dtype: dtype | None = None):
     """``sum`` over ``dim`` (all elements when None) with NaN counted as
     zero. Float inputs keep their dtype (or ``dtype``); integer and bool
     inputs give int64, as ``sum`` does. Differentiable: the gradient is
@@ -489,7 +556,8 @@ class _WithoutDerivative(Function):
         return None, None, None
 
 
-def take_along_dim(input, indices, dim=None):
+@parsed
+def take_along_dim(input: Tensor, indices: Tensor, dim: int | None = None):
     """Picks the values at ``indices`` along ``dim``, as NumPy's
     ``take_along_axis``: ``input`` and ``indices`` (int64, same ndim)
     broadcast against each other in every dim but ``dim``, and the result
@@ -515,7 +583,7 @@ def take_along_dim(input, indices, dim=None):
                                f"non-singleton dimension {i}")
         shape.append(b if a == 1 else a)
     size_along = lambda t: shape[:dim] + [t.shape[dim]] + shape[dim + 1:]  # noqa: E731
-    return input.expand(*size_along(input)).gather(dim, indices.expand(*size_along(indices)))
+    return input.expand(size_along(input)).gather(dim, indices.expand(size_along(indices)))
 
 
 def _runs(rows, order, return_inverse, return_counts):
@@ -553,9 +621,11 @@ def _unique_impl(input, sort, return_inverse, return_counts, dim):
         values, inverse, counts = _runs(rows, order, return_inverse, return_counts)
         values = values.reshape(-1)
         if return_inverse:
-            inverse = inverse.reshape(*input.shape)
+            inverse = inverse.reshape(input.shape)
     else:
         dim = _no_scalar_dim(input, dim)
+        if sum(1 for s in input.shape if s == 0) > 1:
+            raise RuntimeError("Number of zero sized dimensions is more than one, so unique cannot be applied")
         moved = input.movedim(dim, 0)
         n, rest = moved.shape[0], list(moved.shape[1:])
         if n and 0 in rest:
@@ -575,7 +645,9 @@ def _unique_impl(input, sort, return_inverse, return_counts, dim):
     return (values,) + extra if extra else values
 
 
-def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+@parsed
+def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, return_counts: bool = False,
+           dim: int | None = None):
     """The distinct elements of ``input`` in ascending order (flattened for
     ``dim=None``; with ``dim``, the distinct slices along it, in
     lexicographic order), plus, if asked, ``inverse`` (int64, the position
@@ -591,14 +663,16 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     return _unique_impl(input, True, return_inverse, return_counts, dim)
 
 
-def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+@parsed(own_checks_first=True)
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
     """Like ``unique`` but collapsing only runs of equal adjacent elements
     (or slices along ``dim``), keeping their order, as C++'s
     ``std::unique``."""
     return _unique_impl(input, False, return_inverse, return_counts, dim)
 
 
-def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+@parsed
+def empty_like(input: Tensor, *, dtype: dtype | None = None, layout=None, device=None, requires_grad=False,
                memory_format=None):
     """An uninitialised (here: zero-filled) contiguous tensor of
     ``input``'s shape, and its dtype unless ``dtype`` is given."""
@@ -757,7 +831,8 @@ def _rounded_quotient(input, other, dtype, mode):
     return a.floor_divide(b) if mode == "floor" else _core_div(a, b).trunc()
 
 
-def div(input, other, *, rounding_mode=None):
+@parsed
+def div(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None):
     """``input / other`` (either may be a number; they broadcast together).
 
     ``rounding_mode=None``: true division; integer and bool inputs give the
@@ -798,18 +873,21 @@ def div(input, other, *, rounding_mode=None):
     return out
 
 
-def divide(input, other, *, rounding_mode=None):
+@parsed
+def divide(input: Tensor | float, other: Tensor | float, *, rounding_mode: str | None = None):
     """Alias of ``div`` (the same arguments, result and errors)."""
     return div(input, other, rounding_mode=rounding_mode)
 
 
-def true_divide(input, other):
+@parsed
+def true_divide(input: Tensor | float, other: Tensor | float):
     """``div(input, other)`` without a rounding mode: true division (integer
     and bool inputs give float32). TypeError for a ``rounding_mode``."""
     return div(input, other)
 
 
-def div_(self, other, *, rounding_mode=None):
+@parsed
+def div_(self: Tensor, other: Tensor | float, *, rounding_mode: str | None = None):
     """In place ``div``: ``self`` becomes ``self.div(other,
     rounding_mode=...)``; returns ``self``. RuntimeError when the result
     dtype cannot be cast to ``self``'s (true division of an integer tensor:
@@ -821,12 +899,14 @@ def div_(self, other, *, rounding_mode=None):
     return _inplace("div")(self, other, rounding_mode=rounding_mode)
 
 
-def divide_(self, other, *, rounding_mode=None):
+@parsed
+def divide_(self: Tensor, other: Tensor | float, *, rounding_mode: str | None = None):
     """Alias of ``div_``."""
     return div_(self, other, rounding_mode=rounding_mode)
 
 
-def true_divide_(self, other):
+@parsed
+def true_divide_(self: Tensor, other: Tensor | float):
     """In place ``true_divide``: ``div_(other)`` without a rounding mode."""
     return _core_div_(self, other)
 
@@ -836,7 +916,8 @@ def true_divide_(self, other):
 # ---------------------------------------------------------------------------
 
 
-def equal(input, other):
+@parsed
+def equal(input: Tensor, other: Tensor):
     """True (a Python bool) when ``input`` and ``other`` have the same size
     and equal elements, compared after promoting to their common dtype (an
     int64 1 equals a float32 1.0; NaN equals nothing, not even itself; -0.0
@@ -921,7 +1002,7 @@ def _shift(name, input, other, left):
         valid = (s < limit) & (s >= 0) if signed else s < limit
         k = _core.where(valid, s, _core.zeros((), dtype=dtype)).to(_core.int64)
         powers = _core.tensor([(1 << i) - (2 ** 64 if i == 63 else 0) for i in range(limit)]).to(dtype)
-        p = powers.index_select(0, k.reshape(-1)).reshape(*k.shape)
+        p = powers.index_select(0, k.reshape(-1)).reshape(k.shape)
         zero = _core.zeros((), dtype=dtype)
         if left:
             return _core.where(valid, x * p, zero)

@@ -21,12 +21,18 @@ def result_type(tensor1, tensor2):
     def stand_in(x):
         if not isinstance(x, _core.Tensor):
             return x
-        return _core.zeros(*([0] if x.dim() else []), dtype=x.dtype)
+        return _core.zeros([0] if x.dim() else [], dtype=x.dtype)
     a, b = stand_in(tensor1), stand_in(tensor2)
     if not isinstance(a, _core.Tensor) and not isinstance(b, _core.Tensor):
         a = _core.tensor(a)
     return (a + b).dtype if not (isinstance(a, _core.Tensor) and a.dtype == _core.bool and
                                  isinstance(b, _core.Tensor) and b.dtype == _core.bool) else _core.bool
+
+
+def _dtype_argument(name, value):
+    if not isinstance(value, _core.dtype):
+        raise TypeError(f"{name}(): argument 'type' (position 1) must be torch.dtype, not {value.__class__.__name__}")
+    return value
 
 
 class finfo:
@@ -42,8 +48,8 @@ class finfo:
         "float64": (64, 2.220446049250313e-16, 1.7976931348623157e308, 2.2250738585072014e-308, 1e-15),
     }
 
-    def __init__(self, type=None):
-        type = _core.float32 if type is None else type
+    def __init__(self, type=_core.float32):
+        type = _dtype_argument("finfo", type)
         if not type.is_floating_point:
             raise TypeError("torch.finfo() requires a floating point input type. Use torch.iinfo to handle 'torch.finfo'")
         self.dtype = str(type).replace("torch.", "")
@@ -60,6 +66,7 @@ class iinfo:
     complement, uint8 unsigned). TypeError for float and bool dtypes."""
 
     def __init__(self, type):
+        type = _dtype_argument("iinfo", type)
         if type.is_floating_point or type is _core.bool:
             raise TypeError("torch.iinfo() requires an integer input type. Use torch.finfo to handle 'torch.iinfo'")
         self.dtype = str(type).replace("torch.", "")

@@ -5,9 +5,8 @@ multiplied with broadcasting, and the labels not in the output are summed
 out. Differentiable through those ops. (A pairwise contraction order, as
 opt_einsum chooses, would use less memory for large products.)"""
 
-from . import _core
-
-_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+# Subscript k of the sublist form is _LETTERS[k], as in torch/functional.py.
+_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
 def _parse(equation, operands):
@@ -15,7 +14,7 @@ def _parse(equation, operands):
     inputs, arrow, output = equation.partition("->")
     terms = inputs.split(",")
     if len(terms) != len(operands):
-        raise ValueError(f"einsum(): more operands were provided than specified in the equation"
+        raise ValueError("einsum(): more operands were provided than specified in the equation"
                          if len(terms) < len(operands) else
                          "einsum(): fewer operands were provided than specified in the equation")
     # `...` becomes labels of their own, as many as the broadcast needs.
@@ -68,10 +67,38 @@ def _diagonal_labels(op, term):
     return op, term
 
 
+def _sublist_equation(args):
+    """PyTorch's sublist form ``einsum(op1, sublist1, op2, sublist2, ...,
+    [sublist_out])`` (subscripts are ints in [0, 52) or ``...``) as an
+    equation and its operands."""
+    def term(sublist):
+        letters = []
+        for k in sublist:
+            if k is Ellipsis:
+                letters.append("...")
+            elif not 0 <= k < len(_LETTERS):
+                raise ValueError("einsum(): subscript in subscript list is not within the valid range [0, 52)")
+            else:
+                letters.append(_LETTERS[k])
+        return "".join(letters)
+
+    pairs = len(args) // 2
+    equation = ",".join(term(s) for s in args[1:2 * pairs:2])
+    if len(args) % 2:
+        equation += "->" + term(args[-1])
+    return equation, args[0:2 * pairs:2]
+
+
 def einsum(equation, *operands):
     """``torch.einsum(equation, *operands)``; the operands may also be
-    given as one list. RuntimeError/ValueError with PyTorch's wording for
-    malformed equations."""
+    given as one list, or in the sublist form ``einsum(op1, [0, 1], op2,
+    [1, 2], [0, 2])``. ValueError without operands; RuntimeError/ValueError
+    with PyTorch's wording for malformed equations."""
+    if not operands:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one "
+                         "operand and its subscripts list")
+    if not isinstance(equation, str):
+        equation, operands = _sublist_equation((equation,) + operands)
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     terms, output = _parse(equation, operands)
@@ -86,12 +113,12 @@ def einsum(equation, *operands):
         for c, n in zip(term, op.shape):
             seen = sizes.get(c, 1)
             if seen not in (1, n) and n != 1:
-                raise RuntimeError(f"einsum(): operands do not broadcast with remapped shapes (original->remapped)")
+                raise RuntimeError("einsum(): operands do not broadcast with remapped shapes (original->remapped)")
             sizes[c] = n if seen == 1 else seen  # a size-0 label stays 0
         order = [term.index(c) for c in labels if c in term]
         view = op.permute(*order) if order else op
         shape = [op.shape[term.index(c)] if c in term else 1 for c in labels]
-        aligned.append(view.reshape(*shape))
+        aligned.append(view.reshape(shape))
     product = aligned[0]
     for a in aligned[1:]:
         product = product * a

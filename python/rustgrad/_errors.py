@@ -10,6 +10,7 @@ import: it derives from ``RuntimeError`` and is named ``RuntimeError``, and
 its message asks for a report, as PyTorch's internal assertion errors do.
 """
 
+import contextlib
 import sysconfig
 
 REPORT = ("This is a bug in rustgrad (a Rust panic stopped at the Python boundary), "
@@ -45,3 +46,14 @@ def refuse_free_threading():
             "rustgrad does not support free-threaded CPython (3.13t/3.14t) yet: its compiled "
             "module is built for the stable ABI, which free-threaded builds cannot load. "
             "Use a regular CPython build (python3.13 rather than python3.13t).")
+
+
+@contextlib.contextmanager
+def allocation_as_runtime_error(out_of_memory):
+    """Raises NumPy's MemoryError (a plan or index array too big to
+    allocate) as the RuntimeError PyTorch's allocator raises, with its
+    message ``out_of_memory`` (``_core._OUT_OF_MEMORY``)."""
+    try:
+        yield
+    except MemoryError as e:
+        raise RuntimeError(f"{out_of_memory}: {e}") from None

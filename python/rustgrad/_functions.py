@@ -5,17 +5,20 @@ list (``_core._UNARY_FUNCTIONS``), so adding one in Rust adds its
 ``torch.`` function here too.
 """
 
+from __future__ import annotations
+
 from . import _core
+from ._arg_parser import Sequence, Tensor, parsed
 
 _Tensor = _core.Tensor
 
 _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
-    "add", "sub", "mul", "sum", "mean", "norm", "t", "transpose", "reshape",
+    "add", "sub", "mul", "sum", "mean", "norm", "t", "transpose",
     "unsqueeze", "squeeze", "flatten", "clone", "matmul", "lt", "le", "gt", "ge", "eq",
     "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
-    "permute", "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",
-    "unbind", "flip", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
+    "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",
+    "unbind", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
     "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
     "index_fill", "masked_select", "nonzero", "cumsum", "cumprod", "prod", "scatter", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "sort", "argsort", "topk", "all", "any",
     "count_nonzero", "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
@@ -38,14 +41,43 @@ for _name in _METHODS:
     globals()[_name] = _as_function(_name)
 
 
+# The functions whose sizes or dims are one sequence, where the methods also
+# take them spread out (``x.flip(0)``, ``torch.flip(x, (0,))``).
+@parsed
+def reshape(input: Tensor, shape: Sequence[int]):
+    """``torch.reshape(input, shape)``: ``input.reshape(shape)``."""
+    return input.reshape(shape)
+
+
+@parsed
+def permute(input: Tensor, dims: Sequence[int]):
+    """``torch.permute(input, dims)``: ``input.permute(dims)``."""
+    return input.permute(dims)
+
+
+@parsed
+def flip(input: Tensor, dims: Sequence[int]):
+    """``torch.flip(input, dims)``: ``input.flip(dims)``."""
+    return input.flip(dims)
+
+
 def pow(input, exponent):
-    """``torch.pow``: either argument may be a number."""
+    """``torch.pow``: either argument may be a number, not both (TypeError,
+    as PyTorch, rather than Python's own power of two numbers)."""
     if isinstance(input, _Tensor):
         return input.pow(exponent)
+    if not isinstance(exponent, _Tensor):
+        raise TypeError(f"pow() received an invalid combination of arguments - got ({type(input).__name__}, "
+                        f"{type(exponent).__name__}), but expected one of:\n"
+                        " * (Tensor input, Tensor exponent)\n * (Number self, Tensor exponent)\n"
+                        " * (Tensor input, Number exponent)")
     return exponent.__rpow__(input)
 
 
-def where(condition, input=None, other=None):
+_MISSING = object()  # where's input/other not given (None is a wrong argument, not a missing one)
+
+
+def where(condition, input=_MISSING, other=_MISSING):
     """``torch.where(condition, input, other)``: ``input`` where
     ``condition`` (a bool tensor) is True, else ``other`` (tensors or
     numbers, broadcast together; the result dtype is their promoted one).
@@ -57,12 +89,12 @@ def where(condition, input=None, other=None):
     in row-major order. TypeError when only one of ``input`` / ``other`` is
     given or ``condition`` is not a tensor; otherwise the errors of the
     three-argument form (RuntimeError for shapes that do not broadcast)."""
-    if input is None and other is None:
+    if input is _MISSING and other is _MISSING:
         if not isinstance(condition, _Tensor):
             raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
                             f"{type(condition).__name__}")
         return condition.nonzero(as_tuple=True)
-    if input is None or other is None:
+    if input is _MISSING or other is _MISSING or input is None or other is None:
         raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) or "
                         "(Tensor condition, Tensor input, Tensor other)")
     return _core.where(condition, input, other)
@@ -73,5 +105,5 @@ negative, arcsin, arccos, arctan, fix = neg, asin, acos, atan, trunc  # noqa: F8
 
 # ``div`` / ``divide`` / ``true_divide`` (with ``rounding_mode``) live in
 # ``_composites``.
-__all__ = list(_METHODS) + ["pow", "where", "subtract", "multiply", "negative",
+__all__ = list(_METHODS) + ["reshape", "permute", "flip", "pow", "where", "subtract", "multiply", "negative",
                             "arcsin", "arccos", "arctan", "fix"]

@@ -18,7 +18,7 @@ def _on(device, t):
     return t if device is None else t.to(device)
 
 
-def as_tensor(data, dtype=None, device=None):
+def as_tensor(data, *, dtype=None, device=None):
     """``data`` as a tensor, sharing memory where it can: a tensor of the
     requested dtype is returned as is (another dtype: converted, with its
     gradient history), a NumPy array is shared as ``from_numpy`` does (and

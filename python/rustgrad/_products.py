@@ -5,10 +5,13 @@ PyTorch has them, Tensor methods. Each checks its operands as PyTorch does
 (same error text) and computes through ``matmul`` (``outer`` and ``kron``
 through a broadcast ``*``), whose backward rules serve them all."""
 
+from __future__ import annotations
+
 import math
 
 from . import _core
 from ._composites import _wrap_dims
+from ._arg_parser import Tensor, parsed
 
 _Tensor = _core.Tensor
 
@@ -17,7 +20,8 @@ def _size(t):
     return "x".join(str(s) for s in t.shape)
 
 
-def mm(input, mat2):
+@parsed
+def mm(input: Tensor, mat2: Tensor):
     """``input @ mat2`` for matrices ``[n, m]`` and ``[m, p]`` -> ``[n, p]``.
     RuntimeError for other ranks or mismatched inner sizes."""
     for name, t in (("self", input), ("mat2", mat2)):
@@ -29,7 +33,8 @@ def mm(input, mat2):
     return input.matmul(mat2)
 
 
-def bmm(input, mat2):
+@parsed
+def bmm(input: Tensor, mat2: Tensor):
     """Batched ``[b, n, m] @ [b, m, p] -> [b, n, p]`` (no broadcasting)."""
     if input.dim() != 3:
         raise RuntimeError("batch1 must be a 3D tensor")
@@ -42,7 +47,8 @@ def bmm(input, mat2):
     return input.matmul(mat2)
 
 
-def mv(input, vec):
+@parsed
+def mv(input: Tensor, vec: Tensor):
     """Matrix-vector product ``[n, m] @ [m] -> [n]``."""
     if input.dim() != 2 or vec.dim() != 1:
         raise RuntimeError(f"vector + matrix @ vector expected, got 1, {input.dim()}, {vec.dim()}")
@@ -51,7 +57,8 @@ def mv(input, vec):
     return input.matmul(vec)
 
 
-def dot(input, tensor):
+@parsed
+def dot(input: Tensor, tensor: Tensor):
     """Inner product of two 1-D tensors of the same length (a 0-d tensor)."""
     if input.dim() != 1 or tensor.dim() != 1:
         raise RuntimeError(f"1D tensors expected, but got {input.dim()}D and {tensor.dim()}D tensors")
@@ -62,7 +69,8 @@ def dot(input, tensor):
     return input.matmul(tensor)
 
 
-def outer(input, vec2):
+@parsed
+def outer(input: Tensor, vec2: Tensor):
     """Outer product of 1-D tensors ``[n]`` and ``[m]`` -> ``[n, m]``."""
     for name, t in (("self", input), ("vec2", vec2)):
         if t.dim() != 1:
@@ -70,13 +78,15 @@ def outer(input, vec2):
     return input.unsqueeze(1) * vec2.unsqueeze(0)
 
 
-def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+@parsed
+def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1, alpha: float = 1):
     """``beta * input + alpha * (mat1 @ mat2)``, ``input`` broadcast to the
     product's shape."""
     return _scaled_sum(input, mm(mat1, mat2), beta, alpha)
 
 
-def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
+@parsed
+def baddbmm(input: Tensor, batch1: Tensor, batch2: Tensor, *, beta: float = 1, alpha: float = 1):
     """``beta * input + alpha * bmm(batch1, batch2)``."""
     return _scaled_sum(input, bmm(batch1, batch2), beta, alpha)
 
@@ -90,14 +100,16 @@ def _scaled_sum(input, product, beta, alpha):
     return (input if beta == 1 else input * beta) + product
 
 
-def vdot(input, other):
+@parsed
+def vdot(input: Tensor, other: Tensor):
     """``sum(conj(input) * other)`` of 1-D tensors of the same length and
     dtype; rustgrad has no complex numbers, so this is ``dot`` (with its
     errors, whose text PyTorch shares)."""
     return dot(input, other)
 
 
-def tensordot(a, b, dims=2):
+@parsed
+def tensordot(a: Tensor, b: Tensor, dims=2):
     """Sums the products of ``a`` and ``b`` over the dims ``dims[0]`` of
     ``a`` paired with ``dims[1]`` of ``b`` (two lists of dims, or an int
     ``d``: the last ``d`` dims of ``a`` with the first ``d`` of ``b``; a
@@ -139,12 +151,13 @@ def tensordot(a, b, dims=2):
     free_a = [d for d in range(a.dim()) if d not in da]
     free_b = [d for d in range(b.dim()) if d not in db]
     size = lambda t, ds: math.prod(t.shape[d] for d in ds)  # noqa: E731
-    left = a.permute(*free_a, *da).reshape(size(a, free_a), size(a, da))
-    right = b.permute(*db, *free_b).reshape(size(b, db), size(b, free_b))
+    left = a.permute([*free_a, *da]).reshape(size(a, free_a), size(a, da))
+    right = b.permute([*db, *free_b]).reshape(size(b, db), size(b, free_b))
     return left.matmul(right).reshape([a.shape[d] for d in free_a] + [b.shape[d] for d in free_b])
 
 
-def kron(input, other):
+@parsed
+def kron(input: Tensor, other: Tensor):
     """The Kronecker product: for operands padded with leading size-1 dims
     to the same ndim, ``out[i*s + j] = input[i] * other[j]`` in each dim,
     ``s`` being ``other``'s size there, so dim ``k`` has size

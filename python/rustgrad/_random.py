@@ -5,8 +5,11 @@
 rustgrad's own stream (the same distributions as PyTorch's, other
 numbers)."""
 
+from __future__ import annotations
+
 from . import _core
 from ._composites import _type_name
+from ._arg_parser import Sequence, Tensor, dtype, parsed
 
 _Tensor = _core.Tensor
 
@@ -14,10 +17,11 @@ _Tensor = _core.Tensor
 def _uniform_like(x, generator):
     """float64 uniforms on [0, 1) shaped like ``x``, from ``generator`` (a
     ``torch.Generator``) or the default generator."""
-    return _core.rand(*x.shape, dtype=_core.float64, generator=generator)
+    return _core.rand(x.shape, dtype=_core.float64, generator=generator)
 
 
-def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None):
+@parsed
+def randperm(n: int, *, dtype: dtype | None = None, device=None, requires_grad=False, generator=None):
     """A random permutation of ``0..n-1`` (int64 by default), the order of
     ``n`` uniform draws."""
     if n < 0:
@@ -26,34 +30,43 @@ def randperm(n, *, dtype=None, device=None, requires_grad=False, generator=None)
     return perm if dtype is None else perm.to(dtype)
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, dtype=None):
+@parsed
+def normal(mean: Tensor | float, std: Tensor | float = 1.0, size: Sequence[int] | None = None, *, generator=None,
+           dtype: dtype | None = None):
     """Samples from ``N(mean, std^2)``: tensor ``mean``/``std`` broadcast
     together, or numbers with a ``size``. RuntimeError for a negative std."""
     if isinstance(mean, _Tensor) or isinstance(std, _Tensor):
+        if isinstance(mean, _Tensor):
+            _floating_only(mean, "normal_kernel_cpu")
         m = mean if isinstance(mean, _Tensor) else _core.tensor(float(mean))
         s = std if isinstance(std, _Tensor) else _core.tensor(float(std))
         if bool((s < 0).any()):
             raise RuntimeError("normal expects all elements of std >= 0.0")
         shape = (m + s).shape
         dt = m.dtype if m.is_floating_point() else _core.float32
-        return (_core.randn(*shape, dtype=dt, generator=generator) * s + m).detach()
+        return (_core.randn(shape, dtype=dt, generator=generator) * s + m).detach()
     if size is None:
         raise TypeError("normal() missing required argument 'size' when mean and std are numbers")
     if std < 0:
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
-    return _core.randn(*size, dtype=dtype, generator=generator) * std + mean
+    return _core.randn(size, dtype=dtype, generator=generator) * std + mean
 
 
-def bernoulli(input, p=None, *, generator=None):
+@parsed
+def bernoulli(input: Tensor, p: float | None = None, *, generator=None):
     """0/1 samples, 1 with probability ``input`` (or ``p``), in ``input``'s
-    dtype. RuntimeError for probabilities outside [0, 1]."""
+    dtype. RuntimeError for probabilities outside [0, 1]; NotImplementedError
+    for integer or bool probabilities, as PyTorch."""
+    if p is None:
+        _floating_only(input, "bernoulli_tensor_cpu_p_")
     prob = input if p is None else _core.full_like(input, p)
     if bool(((prob < 0) | (prob > 1)).any()):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
     return (_uniform_like(prob, generator) < prob).to(input.dtype)
 
 
-def multinomial(input, num_samples, replacement=False, *, generator=None):
+@parsed
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *, generator=None):
     """``num_samples`` category indices (int64) drawn for each row of the
     1-D ``[n]`` or 2-D ``[m, n]`` float tensor of non-negative weights
     ``input`` (rows need not sum to 1): ``[num_samples]`` or
@@ -91,40 +104,71 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return picks.reshape(*input.shape[:-1], num_samples)
 
 
+def _floating_only(t, kernel):
+    """PyTorch's NotImplementedError for a sampler without integer kernels."""
+    if not t.is_floating_point():
+        raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(t.dtype)}\'')
+
+
 def _fill_from(self, values):
     """Writes sampled ``values`` into ``self`` in place (PyTorch's in-place
     rules apply: not on a leaf that requires grad, unless under no_grad)."""
     return self.copy_(values)
 
 
-def uniform_(self, a=0.0, b=1.0, *, generator=None):
-    """Fills with samples from ``U(a, b)``."""
+@parsed
+def uniform_(self: Tensor, a: float = 0.0, b: float = 1.0, *, generator=None):
+    """Fills with samples from ``U(a, b)``. RuntimeError when ``a > b``;
+    NotImplementedError for integer and bool tensors, as PyTorch."""
+    _floating_only(self, "check_uniform_bounds")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found from={a:g} > to={b:g}")
     return _fill_from(self, _uniform_like(self, generator) * (b - a) + a)
 
 
-def normal_(self, mean=0.0, std=1.0, *, generator=None):
-    """Fills with samples from ``N(mean, std^2)``."""
-    return _fill_from(self, _core.randn(*self.shape, dtype=_core.float64, generator=generator) * std + mean)
+@parsed
+def normal_(self: Tensor, mean: float = 0.0, std: float = 1.0, *, generator=None):
+    """Fills with samples from ``N(mean, std^2)``; NotImplementedError for
+    integer and bool tensors, as PyTorch."""
+    _floating_only(self, "normal_kernel_cpu")
+    return _fill_from(self, _core.randn(self.shape, dtype=_core.float64, generator=generator) * std + mean)
 
 
-def bernoulli_(self, p=0.5, *, generator=None):
+@parsed
+def bernoulli_(self: Tensor, p: Tensor | float = 0.5, *, generator=None):
     """Fills with 0/1 samples, 1 with probability ``p``."""
     return _fill_from(self, bernoulli(self, p, generator=generator) if not isinstance(p, _Tensor) else bernoulli(p, generator=generator))
 
 
-def exponential_(self, lambd=1.0, *, generator=None):
+@parsed
+def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None):
     """Fills with samples from the exponential distribution of rate
-    ``lambd`` (inverse-CDF sampling: ``-log(1 - U) / lambd``)."""
+    ``lambd`` (inverse-CDF sampling: ``-log(1 - U) / lambd``). RuntimeError
+    for ``lambd <= 0`` and for integer and bool tensors, as PyTorch."""
+    if not self.is_floating_point():
+        raise RuntimeError("Exponential distribution is a continuous probability distribution. dtype must be a "
+                           f"floating point but you specified {_type_name(self.dtype)}")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd:g}")
     u = _uniform_like(self, generator)
     return _fill_from(self, -(1 - u).log() / lambd)
 
 
-def random_(self, from_=0, to=None, *, generator=None):
-    """Fills with integers drawn uniformly from ``[from_, to)`` (``to``
-    defaults to 2^24 for float32, 2^53 for float64, 2^63 for int64)."""
-    if to is None:
-        to = {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
-        from_, to = 0, to if from_ == 0 else from_
+_NOT_GIVEN = object()  # random_'s one argument is `to`, not `from_`
+
+
+@parsed
+def random_(self: Tensor, from_: int = _NOT_GIVEN, to: int | None = None, *, generator=None):
+    """Fills with integers drawn uniformly from ``[from_, to)``; one
+    argument is ``to`` (``random_(10)``: ``[0, 10)``), none draws from
+    ``[0, 2^24)`` for float32, ``[0, 2^53)`` for float64, ``[0, 2^63)`` for
+    int64. RuntimeError when ``from_ >= to``."""
+    if to is None and from_ is not _NOT_GIVEN:
+        from_, to = 0, from_
+    elif to is None:
+        from_, to = 0, {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
+    if from_ >= to:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
     values = (_uniform_like(self, generator) * (to - from_)).floor() + from_
     return _fill_from(self, values)
 

@@ -4,10 +4,13 @@ tests ``isclose``/``allclose`` (PyTorch's formula, ``|a - b| <= atol +
 |rtol * b|``, with NaN equal under ``equal_nan`` and infinities equal when
 identical)."""
 
+from __future__ import annotations
+
 import warnings
 
 from . import _core
 from ._composites import _type_name
+from ._arg_parser import Sequence, Tensor, dtype, parsed
 
 _Tensor = _core.Tensor
 
@@ -21,6 +24,8 @@ def _sizes(size):
 
 def _factory(make, what):
     def new(self, *size, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+        if not size:
+            raise TypeError(f'new_{what}() missing 1 required positional arguments: "size"')
         out = make(_sizes(size), dtype=dtype or self.dtype, device=device)
         return out.requires_grad_(requires_grad) if requires_grad else out
 
@@ -30,7 +35,9 @@ def _factory(make, what):
     return new
 
 
-def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False, layout=None, pin_memory=False):
+@parsed
+def new_full(self: Tensor, size: Sequence[int], fill_value: float, *, dtype: dtype | None = None, device=None,
+             requires_grad=False, layout=None, pin_memory=False):
     """A new tensor shaped ``size`` filled with ``fill_value``, with this
     tensor's dtype unless ``dtype`` is given."""
     return _core.full(tuple(size), fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
@@ -48,12 +55,14 @@ def new_tensor(self, data, *, dtype=None, device=None, requires_grad=False, layo
     return _core.tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
-def reshape_as(self, other):
+@parsed
+def reshape_as(self: Tensor, other: Tensor):
     """``self.reshape(other.shape)``."""
     return self.reshape(other.shape)
 
 
-def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+@parsed
+def isclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     """Element-wise ``|input - other| <= atol + |rtol * other|`` as a bool
     tensor (broadcast); equal values (infinities included) are close, NaNs
     only with ``equal_nan``. RuntimeError for different dtypes or a
@@ -76,16 +85,28 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     return close | (error.isfinite() & (error <= atol + (rtol * other).abs()))
 
 
-def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+@parsed
+def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
     """Whether every element pair is ``isclose`` (a Python bool)."""
     return bool(isclose(input, other, rtol, atol, equal_nan).all().item())
 
 
-def is_floating_point(input):
+@parsed
+def is_floating_point(input: Tensor):
     """Whether ``input``'s dtype is a floating-point one."""
     return input.is_floating_point()
 
 
+def _iter(self):
+    """Iterates over the first dimension (``unbind(0)``'s views), as
+    PyTorch's ``Tensor.__iter__``; TypeError for a 0-d tensor (Python's
+    fallback through ``__getitem__`` would give an empty iteration)."""
+    if self.dim() == 0:
+        raise TypeError("iteration over a 0-d tensor")
+    return iter(self.unbind(0))
+
+
+_Tensor.__iter__ = _iter
 _Tensor.new_zeros = _factory(_core.zeros, "zeros")
 _Tensor.new_ones = _factory(_core.ones, "ones")
 _Tensor.new_empty = _factory(_core.empty, "empty")

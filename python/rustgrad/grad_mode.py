@@ -55,7 +55,10 @@ class set_grad_enabled(_GradMode):
     context manager, restores the previous mode on exit."""
 
     def __init__(self, mode):
-        self.enabled = bool(mode)
+        if not isinstance(mode, bool):
+            raise TypeError(f"set_grad_enabled(): argument 'enabled' (position 1) must be bool, not "
+                            f"{type(mode).__name__}")
+        self.enabled = mode
         self._previous = _core._set_grad_enabled(self.enabled)
 
     def __enter__(self):

@@ -10,6 +10,8 @@ here in an ``autograd.Function`` whose backward is PyTorch's formula
 with differentiable rustgrad ops and the saved outputs, so double backward
 works where PyTorch's does."""
 
+from __future__ import annotations
+
 import collections
 import math
 import re
@@ -19,6 +21,7 @@ from . import _core
 from ._composites import _WithoutDerivative, _type_name, _wrap_dim, _wrap_dims
 from ._dtypes import finfo, promote_types
 from .autograd.function import Function
+from ._arg_parser import Number, Sequence, Tensor, dtype, parsed
 
 __all__ = ["vector_norm", "matrix_norm", "norm", "LinAlgError", "inv", "inv_ex", "det", "slogdet", "solve",
            "solve_ex", "cholesky", "cholesky_ex", "qr", "svd", "svdvals", "eigh", "eigvalsh"]
@@ -42,7 +45,9 @@ def _check_dtype(x, dtype, fn):
                            f"narrowing to the specified dtype ({_type_name(dtype)})")
 
 
-def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
+@parsed(name="linalg_vector_norm")
+def vector_norm(x: Tensor, ord: Number = 2, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+                dtype: dtype | None = None):
     """The vector ``ord``-norm of ``x`` over ``dim`` (an int or a sequence;
     all elements when None or empty), the other dims kept as a batch:
     ``(sum |x|^ord)^(1/ord)``; ``inf``/``-inf``: max/min of ``|x|``; ``0``:
@@ -118,7 +123,9 @@ class _InfNorm(Function):
         return sgn * mask * (g.reshape(list(out.shape)) / count), None, None, None
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
+@parsed
+def matrix_norm(A: Tensor, ord: float | str = "fro", dim: int | Sequence[int] | None = (-2, -1),
+                keepdim: bool = False, *, dtype: dtype | None = None):
     """The matrix norm of the matrices in dims ``dim`` (a pair) of ``A``
     (``[..., m, n]`` by default), the other dims a batch: ``'fro'``, the
     square root of the sum of squares; ``1``/``-1``: the max/min over
@@ -173,7 +180,9 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     return sums.amax(d1, keepdim) if ord > 0 else sums.amin(d1, keepdim)
 
 
-def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+@parsed
+def norm(A: Tensor, ord: float | str | None = None, dim: int | Sequence[int] | None = None, keepdim: bool = False, *,
+         dtype: dtype | None = None):
     """A vector or a matrix norm, chosen as PyTorch does: a matrix norm
     (``matrix_norm``) when ``ord`` is a string, or given with a 2-tuple
     ``dim`` or, without ``dim``, a 2-D ``A``; otherwise the vector norm
@@ -378,7 +387,7 @@ def _masked_fmap(mask, f1, f2, *tensors):
     r1 = f1(*[t.index_select(0, i1) for t in flat])
     r2 = f2(*[t.index_select(0, i2) for t in flat])
     out = _core.cat([r1, r2], 0).index_select(0, _core.cat([i1, i2]).argsort())
-    return out.reshape(*mask.shape, *out.shape[1:])
+    return out.reshape([*mask.shape, *out.shape[1:]])
 
 
 def _rename_node(fn, name):
@@ -734,7 +743,8 @@ def _check_inv(A, fn="linalg.inv"):
     _check_low_precision(A, fn)
 
 
-def inv(A):
+@parsed
+def inv(A: Tensor):
     """``A^-1`` of square matrices ``(*, n, n)`` (float32/float64).
     Differentiable: ``-A^-T g A^-T``. LinAlgError for a singular matrix
     (``(Batch element i)`` naming the first in a batch); RuntimeError for
@@ -744,7 +754,8 @@ def inv(A):
     return _guard(lambda: _Inv.apply(A), A, _probe_inv)
 
 
-def inv_ex(A, *, check_errors=False):
+@parsed
+def inv_ex(A: Tensor, *, check_errors: bool = False):
     """``(inverse, info)``: ``inv`` that reports failures in ``info``
     (int32, the batch shape; LAPACK's index of the zero pivot, 0 for
     success) rather than raising, unless ``check_errors``. A failed
@@ -755,12 +766,14 @@ def inv_ex(A, *, check_errors=False):
                lambda failed: _replace_failed(A, failed, _Inv.apply))
 
 
-def inverse(input):
+@parsed
+def inverse(input: Tensor):
     """``torch.inverse`` / ``Tensor.inverse``: ``linalg.inv``."""
     return inv(input)
 
 
-def det(A):
+@parsed
+def det(A: Tensor):
     """The determinant of square matrices ``(*, n, n)``, shaped ``(*)``.
     Differentiable (twice too): ``g det(A) A^-T``, the adjugate through the
     SVD where ``|det| < 100 eps``, so singular matrices get the true
@@ -780,7 +793,8 @@ def _slogdet(A, fn):
     return _Slogdet.apply(A)
 
 
-def slogdet(A):
+@parsed
+def slogdet(A: Tensor):
     """``(sign, logabsdet)`` of square matrices: ``det = sign *
     exp(logabsdet)`` without over/underflow; sign 0 and ``-inf`` for
     singular ones. Differentiable through ``logabsdet``: ``g A^-T``."""
@@ -793,7 +807,8 @@ def _slogdet_top(input):
     return _SlogdetLegacy(*_slogdet(input, "linalg.slogdet"))
 
 
-def logdet(input):
+@parsed
+def logdet(input: Tensor):
     """``torch.logdet`` / ``Tensor.logdet``: ``log(det(A))``: NaN for a
     negative determinant, ``-inf`` for a singular matrix. Differentiable as
     ``slogdet``'s ``logabsdet``."""
@@ -847,7 +862,8 @@ def _solve_finish(X, left, vector):
     return X.squeeze(-1) if vector else X
 
 
-def solve(A, B, *, left=True):
+@parsed
+def solve(A: Tensor, B: Tensor, *, left: bool = True):
     """``X`` with ``A X = B`` (``X A = B`` for ``left=False``): ``A``
     ``(*, n, n)``; ``B`` ``(*, n, k)``, or a vector ``(*, n)`` (when 1-D,
     or shaped ``A.shape[:-1]``); batch dims broadcast. Differentiable
@@ -859,7 +875,8 @@ def solve(A, B, *, left=True):
     return _solve_finish(X, left, vector)
 
 
-def solve_ex(A, B, *, left=True, check_errors=False):
+@parsed
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True, check_errors: bool = False):
     """``(result, info)``: ``solve`` reporting singular matrices in ``info``
     (int32, ``A``'s batch shape) instead of raising (unless
     ``check_errors``); their results are NaN, without gradient."""
@@ -867,7 +884,7 @@ def solve_ex(A, B, *, left=True, check_errors=False):
     At = A if left else A.mT
 
     def solved(a):
-        return _Solve.apply(a.expand(*A_.shape), B_)
+        return _Solve.apply(a.expand(A_.shape), B_)
 
     def finished(X, info):
         return _SolveEx(_solve_finish(X, left, vector), info)
@@ -882,7 +899,8 @@ def _check_cholesky(A):
     _check_kernel(A, "cholesky_cpu")
 
 
-def cholesky(A, *, upper=False):
+@parsed
+def cholesky(A: Tensor, *, upper: bool = False):
     """The Cholesky factor ``L`` (lower, ``A = L L^T``; or ``U = L^T`` with
     ``upper=True``) of symmetric positive-definite matrices, reading the
     lower triangle. Differentiable (PyTorch's ``cholesky_backward``, a
@@ -892,7 +910,8 @@ def cholesky(A, *, upper=False):
     return _guard(lambda: _Cholesky.apply(A, upper), A, lambda a: _core._linalg_cholesky(a, upper))
 
 
-def cholesky_ex(A, *, upper=False, check_errors=False):
+@parsed
+def cholesky_ex(A: Tensor, *, upper: bool = False, check_errors: bool = False):
     """``(L, info)``: ``cholesky`` reporting failures in ``info`` (int32, the
     order of the failing leading minor, 0 for success) instead of raising,
     unless ``check_errors``. A failed matrix's factor is NaN here (LAPACK's
@@ -903,7 +922,8 @@ def cholesky_ex(A, *, upper=False, check_errors=False):
                lambda: factor(A), lambda failed: _replace_failed(A, failed, factor))
 
 
-def qr(A, mode="reduced"):
+@parsed
+def qr(A: Tensor, mode: str = "reduced"):
     """``(Q, R)`` with ``A = Q R`` for ``A`` ``(*, m, n)``, ``k = min(m,
     n)``: ``mode='reduced'``: Q ``(*, m, k)``, R ``(*, k, n)``;
     ``'complete'``: Q ``(*, m, m)``, R ``(*, m, n)``; ``'r'``: R only (Q an
@@ -941,7 +961,8 @@ def _svd(A, full_matrices):
     return _guard(run, A, lambda a: (nan_check(a), _core._linalg_svd(a, full_matrices)))
 
 
-def svd(A, full_matrices=True, *, driver=None):
+@parsed
+def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None):
     """``(U, S, Vh)`` with ``A = U diag(S) Vh``, ``S`` descending, for ``A``
     ``(*, m, n)``: U ``(*, m, m)`` and Vh ``(*, n, n)`` (``full_matrices``)
     or ``(*, m, k)``/``(*, k, n)``. Signs of singular vectors may differ
@@ -953,14 +974,16 @@ def svd(A, full_matrices=True, *, driver=None):
     return _SvdResult(*_svd(A, full_matrices))
 
 
-def svdvals(A, *, driver=None):
+@parsed
+def svdvals(A: Tensor, *, driver: str | None = None):
     """The singular values of ``A`` ``(*, m, n)``, descending, ``(*, k)``.
     Differentiable: ``U diag(g) Vh``."""
     _check_svd(A, driver)
     return _svd(A, False)[1]
 
 
-def _svd_top(input, some=True, compute_uv=True):
+@parsed
+def _svd_top(input: Tensor, some: bool = True, compute_uv: bool = True):
     """``torch.svd`` / ``Tensor.svd``: ``(U, S, V)`` (``V``, not ``Vh``),
     reduced unless ``some=False``; with ``compute_uv=False`` U and V are
     zero-filled ``(*, m, m)``/``(*, n, n)``."""
@@ -985,7 +1008,8 @@ def _eigh(A, UPLO):
     return _guard(lambda: _Eigh.apply(A, upper), A, lambda a: _core._linalg_eigh(a, upper))
 
 
-def eigh(A, UPLO="L"):
+@parsed
+def eigh(A: Tensor, UPLO: str = "L"):
     """``(eigenvalues, eigenvectors)`` of symmetric matrices ``(*, n, n)``
     (only the ``UPLO`` triangle is read): eigenvalues ascending, unit
     eigenvectors as columns (signs may differ from LAPACK's).
@@ -996,7 +1020,8 @@ def eigh(A, UPLO="L"):
     return _EighResult(*_eigh(A, UPLO))
 
 
-def eigvalsh(A, UPLO="L"):
+@parsed
+def eigvalsh(A: Tensor, UPLO: str = "L"):
     """The eigenvalues of symmetric matrices, ascending. Differentiable:
     ``V diag(g) V^T``."""
     return _eigh(A, UPLO)[0]

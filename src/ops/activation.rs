@@ -82,6 +82,10 @@ pub fn leaky_relu(x: &Tensor, negative_slope: f64) -> Result<Tensor> {
 /// `scale * alpha * (e^(input_scale x) - 1)`; `elu`, `selu` (Klambauer et
 /// al. 2017 constants) and `celu` (`input_scale = 1/alpha`) are this one.
 pub fn elu_family(x: &Tensor, alpha: f64, scale: f64, input_scale: f64, name: &'static str) -> Result<Tensor> {
+    // PyTorch's one kernel for the family has float versions only.
+    if !x.dtype().is_float() {
+        bail!(NotImplemented, "\"elu_cpu\" not implemented for '{}'", x.dtype().scalar_name());
+    }
     let out = pointwise(x, |v| if v > 0.0 { scale * v } else { scale * alpha * (v * input_scale).exp_m1() })?;
     // PyTorch's elu_backward: the exponential branch for x <= 0, else (NaN
     // included) `scale`.

@@ -353,6 +353,10 @@ pub fn topk(x: &Tensor, k: i64, dim: i64, largest: bool) -> Result<(Tensor, Tens
     if k < 0 || k > size {
         bail!(Runtime, "selected index k out of range");
     }
+    // PyTorch's CPU kernel has no bool version (even for k = 0).
+    if x.dtype() == DType::Bool {
+        bail!(NotImplemented, "topk does not support bool dtypes on CPU");
+    }
     let (_, indices) = sort(x, d as i64, largest)?;
     let picked = if x.ndim() == 0 { indices } else { contiguous(&super::view::narrow(&indices, d as i64, 0, k)?)?.detach() };
     Ok((gather_as(x, d as i64, &picked, "TopkBackward0")?, picked))

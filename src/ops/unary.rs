@@ -19,6 +19,10 @@ fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     if let Some(kernel) = missing_kernel(O::KERNEL, x.dtype()) {
         crate::bail!(NotImplemented, "\"{kernel}\" not implemented for '{}'", x.dtype().scalar_name());
     }
+    // PyTorch's `relu` refuses bools before it looks for a kernel.
+    if O::KERNEL == "relu" && x.dtype() == DType::Bool {
+        crate::bail!(NotImplemented, "Boolean inputs not supported for relu");
+    }
     crate::layout::check_allocation(x.numel(), 8)?;
     if O::KEEPS_BOOL && x.dtype() == DType::Bool {
         return to_dtype(&map(op, &to_dtype(&x.detach(), DType::I64)?)?, DType::Bool);

@@ -9,7 +9,7 @@ use crate::bail;
 use crate::cpu_backend;
 use crate::dtype::Scalar;
 use crate::error::Result;
-use crate::layout::{infer_shape, join, normalize_dim, Layout, Shape};
+use crate::layout::{infer_shape, join, normalize_dim, normalize_dim_strict, Layout, Shape};
 use crate::ops::{contiguous_copy, sum_to};
 use crate::tensor::Tensor;
 
@@ -424,10 +424,7 @@ pub fn chunk(x: &Tensor, chunks: i64, dim: i64) -> Result<Vec<Tensor>> {
 
 /// `x.unbind(dim)`: the slices along `dim`, each without it.
 pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
-    if x.ndim() == 0 {
-        bail!(Index, "Dimension specified as {dim} but tensor has no dimensions");
-    }
-    let d = normalize_dim(dim, x.ndim())?;
+    let d = normalize_dim_strict(dim, x.ndim())?;
     (0..x.shape()[d]).map(|i| Ok(select(x, d as i64, i as i64)?.as_multi_output_view("Unbind", i))).collect()
 }
 

@@ -40,18 +40,20 @@ pub fn dtype_arg(dtype: Option<&Bound<'_, PyAny>>) -> PyResult<Option<DType>> {
     }
 }
 
-/// A size given as `f(2, 3)`, `f((2, 3))`, `f([2, 3])` or `f(())`.
-pub fn shape_args(args: &Bound<'_, PyTuple>) -> PyResult<Shape> {
+/// A size given as `f(2, 3)`, `f((2, 3))`, `f([2, 3])` or `f(())`, the
+/// argument `size` of `func` (named in the error for a size outside int64).
+pub fn shape_args(args: &Bound<'_, PyTuple>, func: &str) -> PyResult<Shape> {
     if args.len() == 1 {
         let first = args.get_item(0)?;
         if !first.is_instance_of::<PyInt>() {
-            return shape_of_sequence(&first);
+            return shape_of_sequence(&first, func);
         }
     }
-    shape_of_sequence(args.as_any())
+    shape_of_sequence(args.as_any(), func)
 }
 
-pub fn shape_of_sequence(obj: &Bound<'_, PyAny>) -> PyResult<Shape> {
+/// A sequence of sizes, the argument `size` of `func`.
+pub fn shape_of_sequence(obj: &Bound<'_, PyAny>, func: &str) -> PyResult<Shape> {
     let seq = obj.cast::<PySequence>().map_err(|_| {
         PyTypeError::new_err(format!("size must be a tuple of ints, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
     })?;
@@ -59,7 +61,13 @@ pub fn shape_of_sequence(obj: &Bound<'_, PyAny>) -> PyResult<Shape> {
     let dims: Vec<i64> = (0..seq.len()?)
         .map(|i| seq.get_item(i)?.extract::<i64>())
         .collect::<PyResult<_>>()
-        .map_err(|_| PyTypeError::new_err("size must be a tuple of ints"))?;
+        .map_err(|e| {
+            if super::ints::is_overflow(obj.py(), &e) {
+                super::ints::list_overflow(obj, func, "size")
+            } else {
+                PyTypeError::new_err("size must be a tuple of ints")
+            }
+        })?;
     for &d in &dims {
         if d < 0 {
             return Err(PyRuntimeError::new_err(format!(

@@ -58,8 +58,9 @@ pub fn dtype_object(py: Python<'_>, dtype: DType) -> &Py<PyDType> {
 /// Where a tensor's data lives (`torch.device`): `device('cpu')`,
 /// `device('cuda')`, `device('cuda:1')`, `device('cuda', 1)` or `device(1)`
 /// (a CUDA index; `index` is ignored for the CPU). RuntimeError for an
-/// unknown string, or for CUDA when this build or machine has none; TypeError
-/// for other argument types.
+/// unknown string, a negative index, or CUDA when this build or machine has
+/// none; ValueError for an index outside int64; TypeError for other argument
+/// types.
 #[pyclass(name = "device", module = "rustgrad", frozen, eq, hash, skip_from_py_object)]
 #[derive(PartialEq, Eq, Hash, Clone, Copy)]
 pub struct PyDevice(pub Device);
@@ -68,10 +69,23 @@ pub struct PyDevice(pub Device);
 impl PyDevice {
     #[new]
     #[pyo3(signature = (spec, index=None))]
-    fn new(spec: &Bound<'_, PyAny>, index: Option<usize>) -> PyResult<PyDevice> {
+    fn new(spec: &Bound<'_, PyAny>, index: Option<&Bound<'_, PyAny>>) -> PyResult<PyDevice> {
+        // PyTorch matches the argument types before it reads any value:
+        // `device(tensor, -99)` and `device(1, 1)` are TypeErrors.
+        if let (Some(i), false) = (index, spec.is_instance_of::<PyString>()) {
+            return Err(pyo3::exceptions::PyTypeError::new_err(format!(
+                "device() received an invalid combination of arguments - got ({}, {}), but expected one of: \
+                 (torch.device device), (str type, int index), (int index)",
+                spec.get_type().name()?,
+                i.get_type().name()?
+            )));
+        }
         let mut device = parse_device(spec)?;
-        if let (Device::Cuda(_), Some(i)) = (device, index) {
-            device = Device::Cuda(i);
+        if let Some(i) = index {
+            let i = device_index(super::ints::int64(i)?)?;
+            if let Device::Cuda(_) = device {
+                device = Device::Cuda(i);
+            }
         }
         Ok(PyDevice(device))
     }
@@ -114,11 +128,21 @@ pub fn parse_device(spec: &Bound<'_, PyAny>) -> PyResult<Device> {
     if let Ok(s) = spec.cast::<PyString>() {
         return Ok(Device::parse(&s.to_cow()?)?);
     }
-    if let Ok(i) = spec.extract::<usize>() {
-        return Ok(Device::parse(&format!("cuda:{i}"))?);
+    match super::ints::int64(spec) {
+        Ok(i) => return Ok(Device::parse(&format!("cuda:{}", device_index(i)?))?),
+        // A Python int fails only when outside int64 (ValueError, as in
+        // PyTorch); other objects are not devices.
+        Err(e) if spec.is_instance_of::<pyo3::types::PyInt>() => return Err(e),
+        Err(_) => {}
     }
     Err(pyo3::exceptions::PyTypeError::new_err(format!(
         "Expected a torch.device or a string, but got {}",
         spec.get_type().name()?
     )))
+}
+
+/// A device index from Python: PyTorch refuses a negative one (C++'s -1,
+/// "the current device", is not for Python).
+fn device_index(i: i64) -> PyResult<usize> {
+    usize::try_from(i).map_err(|_| pyo3::exceptions::PyRuntimeError::new_err("Device index must not be negative"))
 }

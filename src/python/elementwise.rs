@@ -159,7 +159,7 @@ impl PyTensor {
     /// NotImplementedError for bool, and for integers when `decimals` is
     /// given (PyTorch's `round.decimals` has no integer kernel).
     #[pyo3(signature = (*, decimals=None))]
-    fn round<'py>(&self, py: Python<'py>, decimals: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
+    fn round<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = super::ints::opt_int64)] decimals: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, match decimals {
             None => unary::round(&self.tensor())?,
             Some(d) => unary::round_decimals(&self.tensor(), d)?,
@@ -192,10 +192,6 @@ two_operand_methods!(
     /// `floor_divide(other)` (`//`): `floor(self / other)`, integers stay
     /// integers; RuntimeError "ZeroDivisionError" for integers.
     floor_divide => arith::floor_divide,
-    /// `atan2(other)`: the angle of `(other, self)` in `(-pi, pi]`, float.
-    atan2 => arith::atan2,
-    /// `arctan2(other)`: the same as `atan2`.
-    arctan2 => arith::atan2,
     /// `copysign(other)`: `|self|` with the sign of `other` (also of -0.).
     copysign => arith::copysign,
     /// `self % other`.
@@ -204,8 +200,29 @@ two_operand_methods!(
     __floordiv__ => arith::floor_divide,
 );
 
+/// `atan2`'s `other`: a tensor. PyTorch's `atan2` has no number overload
+/// (TypeError), unlike the operators above.
+fn atan2_other(other: &Bound<'_, PyAny>, func: &str) -> PyResult<Tensor> {
+    match other.cast::<PyTensor>() {
+        Ok(t) => Ok(t.get().tensor().clone()),
+        Err(_) => Err(pyo3::exceptions::PyTypeError::new_err(format!(
+            "{func}(): argument 'other' (position 1) must be Tensor, not {}",
+            other.get_type().name()?
+        ))),
+    }
+}
+
 #[pymethods]
 impl PyTensor {
+    /// `atan2(other)`: the angle of `(other, self)` in `(-pi, pi]`, float;
+    /// `other` a tensor (TypeError for a number, as in PyTorch).
+    fn atan2<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, arith::atan2(Arg::Tensor(&self.tensor()), Arg::Tensor(&atan2_other(other, "atan2")?))?)
+    }
+    /// `arctan2(other)`: the same as `atan2`.
+    fn arctan2<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, arith::atan2(Arg::Tensor(&self.tensor()), Arg::Tensor(&atan2_other(other, "arctan2")?))?)
+    }
     /// `other % self`.
     fn __rmod__<'py>(&self, py: Python<'py>, other: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
         let other = PyArg::require(other)?;

@@ -6,7 +6,8 @@ use pyo3::types::{PySequence, PyTuple};
 
 use super::convert::{dtype_arg, scalar_of, shape_args, shape_of_sequence, tensor_from_data};
 use super::dtype::parse_device;
-use super::tensor::{wrap, PyTensor};
+use super::ints::{int64, int64_later, opt_int64};
+use super::tensor::{required, wrap, PyTensor};
 use crate::autograd::{self, grad_mode, BackwardOptions};
 use crate::dtype::{DType, Scalar, DEFAULT_FLOAT};
 use crate::ops::{factory, loss};
@@ -49,37 +50,39 @@ pub fn tensor<'py>(py: Python<'py>, data: &Bound<'py, PyAny>, dtype: Opt<'_, 'py
     finish(py, t, device, requires_grad)
 }
 
-fn filled<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, value: Scalar, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    let shape = shape_args(size)?;
+fn filled<'py>(py: Python<'py>, func: &str, size: &Bound<'py, PyTuple>, value: Scalar, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+    required(size, func, "size")?;
+    let shape = shape_args(size, func)?;
     let t = factory::full(&shape, value, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT));
     finish(py, t, device, requires_grad)
 }
 
 /// A tensor of zeros of shape `size` (ints or one sequence), float32 unless
-/// `dtype` is given. RuntimeError for a negative size, or for
-/// `requires_grad=True` with a non-float dtype.
+/// `dtype` is given. TypeError without `size`; RuntimeError for a negative
+/// size, or for `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn zeros<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    filled(py, size, Scalar::Int(0), dtype, device, requires_grad)
+    filled(py, "zeros", size, Scalar::Int(0), dtype, device, requires_grad)
 }
 
 /// A tensor of ones of shape `size` (ints or one sequence), float32 unless
-/// `dtype` is given. RuntimeError for a negative size, or for
-/// `requires_grad=True` with a non-float dtype.
+/// `dtype` is given. TypeError without `size`; RuntimeError for a negative
+/// size, or for `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn ones<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    filled(py, size, Scalar::Int(1), dtype, device, requires_grad)
+    filled(py, "ones", size, Scalar::Int(1), dtype, device, requires_grad)
 }
 
 /// A tensor of shape `size` (ints or one sequence), float32 unless `dtype`
 /// is given. Here the values are zeros, but as in PyTorch they are meant
-/// to be overwritten. RuntimeError for a negative size.
+/// to be overwritten. TypeError without `size`; RuntimeError for a negative
+/// size.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false))]
 pub fn empty<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    filled(py, size, Scalar::Int(0), dtype, device, requires_grad)
+    filled(py, "empty", size, Scalar::Int(0), dtype, device, requires_grad)
 }
 
 /// The dtype `full`/`arange` infer from Python numbers.
@@ -106,7 +109,7 @@ pub(crate) fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
 pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     let value = number(fill_value)?;
-    let shape = shape_of_sequence(size)?;
+    let shape = shape_of_sequence(size, "full")?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&[value]));
     dtype.check_fits(value, dtype.overflow_name())?;
     finish(py, factory::full(&shape, value, dtype), device, requires_grad)
@@ -167,7 +170,7 @@ pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_,
 /// negative.
 #[pyfunction]
 #[pyo3(signature = (n, m=None, *, dtype=None, device=None, requires_grad=false))]
-pub fn eye<'py>(py: Python<'py>, n: i64, m: Option<i64>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+pub fn eye<'py>(py: Python<'py>, #[pyo3(from_py_with = int64)] n: i64, #[pyo3(from_py_with = opt_int64)] m: Option<i64>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     let m = m.unwrap_or(n);
     for (name, v) in [("n", n), ("m", m)] {
         if v < 0 {
@@ -205,7 +208,7 @@ pub fn arange<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: Opt<'_, 'py>
 /// negative.
 #[pyfunction]
 #[pyo3(signature = (start, end, steps, *, dtype=None, device=None, requires_grad=false))]
-pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py, PyAny>, steps: i64, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
+pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py, PyAny>, #[pyo3(from_py_with = int64)] steps: i64, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
     let t = factory::linspace(number(start)?.to_f64(), number(end)?.to_f64(), steps, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT))?;
     finish(py, t, device, requires_grad)
 }
@@ -214,24 +217,26 @@ pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py
 /// float32 unless `dtype` is given, drawn from the global generator
 /// (xoshiro256**, Box-Muller transform; seed with `manual_seed`).
 /// `generator=` (a `torch.Generator`) draws from its stream instead.
-/// RuntimeError for a non-float dtype.
+/// TypeError without `size`; RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
     let generator = super::random::generator_arg(generator)?;
-    let t = factory::randn(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
+    required(size, "randn", "size")?;
+    let t = factory::randn(&shape_args(size, "randn")?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
     finish(py, t, device, requires_grad)
 }
 
 /// Samples from the uniform distribution on [0, 1) in shape `size`, float32
 /// unless `dtype` is given, drawn from the global generator (xoshiro256**,
 /// 53-bit uniforms; seed with `manual_seed`) or `generator=`.
-/// RuntimeError for a non-float dtype.
+/// TypeError without `size`; RuntimeError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
     let generator = super::random::generator_arg(generator)?;
-    let t = factory::rand(&shape_args(size)?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
+    required(size, "rand", "size")?;
+    let t = factory::rand(&shape_args(size, "rand")?, dtype_arg(dtype)?.unwrap_or(DEFAULT_FLOAT), generator.as_ref())?;
     finish(py, t, device, requires_grad)
 }
 
@@ -247,13 +252,13 @@ pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, '
     let mut shape = None;
     for a in args.iter() {
         if a.cast::<PySequence>().is_ok() {
-            shape = Some(shape_of_sequence(&a)?);
+            shape = Some(shape_of_sequence(&a, "randint")?);
         } else {
-            bounds.push(a.extract::<i64>()?);
+            bounds.push(int64(&a)?);
         }
     }
     if let Some(s) = size.filter(|s| !s.is_none()) {
-        shape = Some(shape_of_sequence(s)?);
+        shape = Some(shape_of_sequence(s, "randint")?);
     }
     let (low, high) = match bounds.as_slice() {
         [high] => (0, *high),
@@ -330,10 +335,10 @@ fn tensor_seq(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Vec<Tensor>> {
 /// TypeError for a lone Tensor, RuntimeError for an empty sequence, 0-d
 /// tensors or mismatched sizes, IndexError for a dim out of range.
 #[pyfunction]
-#[pyo3(signature = (tensors, dim=0))]
-pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+#[pyo3(signature = (tensors, dim=Ok(0)), text_signature = "(tensors, dim=0)")]
+pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, #[pyo3(from_py_with = int64_later)] dim: PyResult<i64>) -> PyResult<Bound<'py, PyTensor>> {
     let tensors = tensor_seq(tensors, "cat")?;
-    wrap(py, crate::ops::join::cat(&tensors, dim)?)
+    wrap(py, crate::ops::join::cat(&tensors, dim?)?)
 }
 
 /// `torch.stack(tensors, dim=0)`: joins equal-shape tensors along a new
@@ -341,10 +346,10 @@ pub fn cat<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyRes
 /// dimension. Differentiable. TypeError for a lone Tensor, RuntimeError for an
 /// empty sequence or unequal shapes, IndexError for a dim out of range.
 #[pyfunction]
-#[pyo3(signature = (tensors, dim=0))]
-pub fn stack<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+#[pyo3(signature = (tensors, dim=Ok(0)), text_signature = "(tensors, dim=0)")]
+pub fn stack<'py>(py: Python<'py>, tensors: &Bound<'py, PyAny>, #[pyo3(from_py_with = int64_later)] dim: PyResult<i64>) -> PyResult<Bound<'py, PyTensor>> {
     let tensors = tensor_seq(tensors, "stack")?;
-    wrap(py, crate::ops::join::stack(&tensors, dim)?)
+    wrap(py, crate::ops::join::stack(&tensors, dim?)?)
 }
 
 /// The roots of a backward pass and the gradients that seed them (ones for

@@ -31,12 +31,21 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
         return Ok(Item::Advanced(Tensor::from_vec(vec![obj.extract::<bool>()?], &[])));
     }
     if obj.is_instance_of::<PyInt>() {
-        return Ok(Item::Basic(IndexItem::Int(obj.extract()?)));
+        return Ok(Item::Basic(IndexItem::Int(super::ints::int64(obj)?)));
     }
     if let Ok(s) = obj.cast::<PySlice>() {
         let part = |name: &str| -> PyResult<Option<i64>> {
             let v = s.getattr(name)?;
-            if v.is_none() { Ok(None) } else { Ok(Some(v.extract()?)) }
+            if v.is_none() {
+                return Ok(None);
+            }
+            match v.extract::<i64>() {
+                Ok(i) => Ok(Some(i)),
+                // Slice bounds outside int64 clamp, as Python's (and
+                // PyTorch's) `PySlice_Unpack` does: `x[2**63:]` is empty.
+                Err(e) if super::ints::is_overflow(obj.py(), &e) => Ok(Some(if v.gt(0)? { i64::MAX } else { i64::MIN })),
+                Err(e) => Err(e),
+            }
         };
         return Ok(Item::Basic(IndexItem::Slice { start: part("start")?, stop: part("stop")?, step: part("step")? }));
     }

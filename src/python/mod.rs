@@ -9,6 +9,7 @@ mod function;
 mod functions;
 mod graph;
 mod index;
+mod ints;
 mod linalg;
 mod modes;
 mod optim;

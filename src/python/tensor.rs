@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::convert::{self, dtype_arg, scalar_of, shape_args};
 use super::dtype::{dtype_object, parse_device, PyDType, PyDevice};
+use super::ints::{int64, int64_list, list_overflow, opt_int64};
 use crate::device::Device;
 use crate::dtype::{DType, Scalar};
 use crate::ops::{self, compare, inplace, matmul, unary, view, Arg};
@@ -159,28 +160,61 @@ fn inplace<'py>(slf: &Bound<'py, PyTensor>, other: &Bound<'py, PyAny>, op: inpla
     Ok(slf.clone())
 }
 
-/// `dim=` as `None`, an int, or a sequence of ints.
-pub(super) fn dims_arg(dim: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<i64>>> {
-    dim.filter(|d| !d.is_none()).map(int_or_list).transpose()
+/// `dim=` as `None`, an int, or a sequence of ints (for `func`'s errors).
+pub(super) fn dims_arg(dim: Option<&Bound<'_, PyAny>>, func: &str) -> PyResult<Option<Vec<i64>>> {
+    dim.filter(|d| !d.is_none()).map(|d| int_or_list(d, func, "dim")).transpose()
 }
 
-/// An int or a sequence of ints.
-pub(super) fn int_or_list(obj: &Bound<'_, PyAny>) -> PyResult<Vec<i64>> {
-    match obj.extract::<i64>() {
+/// An int or a sequence of ints, the argument `param` of `func` (named in
+/// the error for a sequence element outside int64; a lone int outside it
+/// is a ValueError, as in PyTorch). A one-element integer tensor is one int
+/// (through its `__index__`), as PyTorch's parser allows; any other tensor
+/// is a TypeError (`int64_list`).
+pub(super) fn int_or_list(obj: &Bound<'_, PyAny>, func: &str, param: &str) -> PyResult<Vec<i64>> {
+    match int64(obj) {
         Ok(i) => Ok(vec![i]),
-        Err(_) => obj.extract(),
+        // A Python int fails only when outside int64.
+        Err(e) if obj.is_instance_of::<pyo3::types::PyInt>() => Err(e),
+        Err(_) => int64_list(obj, func, param),
     }
 }
 
-/// Sizes given as `f(2, 3)` or `f((2, 3))`, allowing -1.
-pub(super) fn sizes_arg(args: &Bound<'_, PyTuple>) -> PyResult<Vec<i64>> {
+/// PyTorch's TypeError for a call without the argument `param` of `func`
+/// (`x.flip()`, `torch.zeros()`): PyO3 lets a `*sizes` parameter take no
+/// arguments at all, but PyTorch requires the sizes or dims.
+pub(super) fn required(args: &Bound<'_, PyTuple>, func: &str, param: &str) -> PyResult<()> {
+    if args.is_empty() {
+        return Err(PyTypeError::new_err(format!("{func}() missing 1 required positional arguments: \"{param}\"")));
+    }
+    Ok(())
+}
+
+/// An optional argument that PyTorch does not let be None (`x.max(None)`,
+/// `x.prod(None)`, `x.std(1, None)`: TypeError): PyO3 reads an explicit None
+/// as the argument left out, except through `from_py_with`, which sees it.
+/// With this, the binding's `=None` default means "left out" only, and the
+/// body reads the value (None included) as it would any given value.
+pub(super) fn given<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Option<Bound<'py, PyAny>>> {
+    Ok(Some(obj.clone()))
+}
+
+/// Sizes given as `f(2, 3)` or `f((2, 3))`, allowing -1: the argument
+/// `param` of `func`, named in the error for a size outside int64.
+pub(super) fn sizes_arg(args: &Bound<'_, PyTuple>, func: &str, param: &str) -> PyResult<Vec<i64>> {
+    required(args, func, param)?;
     if args.len() == 1 {
         let first = args.get_item(0)?;
-        if let Ok(v) = first.extract::<Vec<i64>>() {
-            return Ok(v);
+        // A tensor is one size at most, never a sequence of them.
+        if first.is_instance_of::<PyTensor>() {
+            return int_or_list(&first, func, param);
+        }
+        match first.extract::<Vec<i64>>() {
+            Ok(v) => return Ok(v),
+            Err(e) if super::ints::is_overflow(args.py(), &e) => return Err(list_overflow(&first, func, param)),
+            Err(_) => {}
         }
     }
-    args.extract::<Vec<i64>>()
+    int64_list(args.as_any(), func, param)
 }
 
 static SIZE_CLASS: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
@@ -238,7 +272,7 @@ impl PyTensor {
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
             return Ok(PyTensor::wrapping(convert::tensor_from_data(&args.get_item(0)?, Some(DType::F32))?));
         }
-        let shape = shape_args(args)?;
+        let shape = shape_args(args, "new")?;
         Ok(PyTensor::wrapping(Tensor::full(&shape, Scalar::Float(0.0), DType::F32)))
     }
 
@@ -252,14 +286,15 @@ impl PyTensor {
     }
 
     /// The shape as a `torch.Size`, or with `dim` (an int, negative counts from
-    /// the end) the size of that one dimension. IndexError if `dim` is out of range.
+    /// the end) the size of that one dimension. IndexError if `dim` is out of
+    /// range (any `dim` of a 0-d tensor).
     #[pyo3(signature = (dim=None))]
-    fn size<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Py<PyAny>> {
+    fn size<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = opt_int64)] dim: Option<i64>) -> PyResult<Py<PyAny>> {
         match dim {
             None => Ok(size_object(py, self.tensor().shape())?.unbind()),
             Some(d) => {
-                let d = crate::layout::normalize_dim(d, self.tensor().ndim())?;
-                Ok(self.tensor().shape().get(d).copied().unwrap_or(1).into_pyobject(py)?.into_any().unbind())
+                let d = crate::layout::normalize_dim_strict(d, self.tensor().ndim())?;
+                Ok(self.tensor().shape()[d].into_pyobject(py)?.into_any().unbind())
             }
         }
     }
@@ -751,8 +786,12 @@ impl PyTensor {
     fn __neg__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, unary::neg(&self.tensor())?)
     }
-    fn __pos__<'py>(slf: &Bound<'py, Self>) -> Bound<'py, Self> {
-        slf.clone()
+    fn __pos__<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, Self>> {
+        // PyTorch's `positive` refuses bools (NotImplementedError in 2.15).
+        if slf.get().tensor().dtype() == DType::Bool {
+            return Err(pyo3::exceptions::PyNotImplementedError::new_err("The `+` operator, on a bool tensor is not supported."));
+        }
+        Ok(slf.clone())
     }
     fn __abs__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, unary::abs(&self.tensor())?)
@@ -941,7 +980,7 @@ impl PyTensor {
     /// IndexError for a dim out of range, RuntimeError for a repeated dim.
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn sum<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
-        let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
+        let (dims, dtype) = (dims_arg(dim, "sum")?, dtype_arg(dtype)?);
         wrap(py, maybe_detached(py, self.tensor().numel(), || ops::sum(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
@@ -951,7 +990,7 @@ impl PyTensor {
     /// float. Differentiable. IndexError for a dim out of range.
     #[pyo3(signature = (dim=None, keepdim=false, *, dtype=None))]
     fn mean<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, keepdim: bool, dtype: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
-        let (dims, dtype) = (dims_arg(dim)?, dtype_arg(dtype)?);
+        let (dims, dtype) = (dims_arg(dim, "mean")?, dtype_arg(dtype)?);
         wrap(py, maybe_detached(py, self.tensor().numel(), || ops::mean(&self.tensor(), dims.as_deref(), keepdim, dtype))?)
     }
 
@@ -970,7 +1009,7 @@ impl PyTensor {
                 Err(_) => p.extract::<f64>()?,
             },
         };
-        let dims = dims_arg(dim)?;
+        let dims = dims_arg(dim, "norm")?;
         wrap(py, maybe_detached(py, self.tensor().numel(), || ops::norm(&self.tensor(), p, dims.as_deref(), keepdim))?)
     }
 
@@ -1009,7 +1048,7 @@ impl PyTensor {
     /// A view with dimensions `dim0` and `dim1` swapped (negative dims count
     /// from the end); shares storage. Differentiable. IndexError for a dim out of
     /// range.
-    fn transpose<'py>(&self, py: Python<'py>, dim0: i64, dim1: i64) -> PyResult<Bound<'py, PyTensor>> {
+    fn transpose<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int64)] dim0: i64, #[pyo3(from_py_with = int64)] dim1: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::transpose(&self.tensor(), dim0, dim1)?)
     }
     /// The same elements in shape `shape` (ints or one sequence; one -1 is
@@ -1017,33 +1056,33 @@ impl PyTensor {
     /// Differentiable. RuntimeError if the number of elements differs.
     #[pyo3(signature = (*shape))]
     fn reshape<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::reshape(&self.tensor(), &sizes_arg(shape)?)?)
+        wrap(py, view::reshape(&self.tensor(), &sizes_arg(shape, "reshape", "shape")?)?)
     }
     /// A view of the same storage with shape `shape` (ints or one sequence; one
     /// -1 is inferred). Differentiable. RuntimeError if the number of elements
     /// differs or the strides cannot express it without a copy (use `reshape`).
     #[pyo3(signature = (*shape))]
     fn view<'py>(&self, py: Python<'py>, shape: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::view(&self.tensor(), &sizes_arg(shape)?)?)
+        wrap(py, view::view(&self.tensor(), &sizes_arg(shape, "view", "size")?)?)
     }
     /// `flatten(start_dim=0, end_dim=-1)`: dims `start_dim..=end_dim` merged
     /// into one (`(1,)` for a 0-d tensor), a view when possible.
     /// Differentiable. RuntimeError when `start_dim` comes after `end_dim`.
     #[pyo3(signature = (start_dim=0, end_dim=-1))]
-    fn flatten<'py>(&self, py: Python<'py>, start_dim: i64, end_dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+    fn flatten<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int64)] start_dim: i64, #[pyo3(from_py_with = int64)] end_dim: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::flatten(&self.tensor(), start_dim, end_dim)?)
     }
     /// A view with a new dimension of size 1 at `dim` (in `[-ndim-1, ndim]`).
     /// Differentiable. IndexError for a dim out of range.
-    fn unsqueeze<'py>(&self, py: Python<'py>, dim: i64) -> PyResult<Bound<'py, PyTensor>> {
+    fn unsqueeze<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int64)] dim: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::unsqueeze(&self.tensor(), dim)?)
     }
     /// A view without dimensions of size 1: all of them, or only `dim` (the
     /// tensor is unchanged if that size is not 1). Differentiable. IndexError for
     /// a dim out of range.
     #[pyo3(signature = (dim=None))]
-    fn squeeze<'py>(&self, py: Python<'py>, dim: Option<i64>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::squeeze(&self.tensor(), dim)?)
+    fn squeeze<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = given)] dim: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        wrap(py, view::squeeze(&self.tensor(), dim.as_ref().map(int64).transpose()?)?)
     }
     /// A view that repeats size-1 dimensions to `sizes` (ints or one sequence;
     /// -1 keeps a size; new leading dims may be added) without copying.
@@ -1051,7 +1090,7 @@ impl PyTensor {
     /// size other than 1 would change.
     #[pyo3(signature = (*sizes))]
     fn expand<'py>(&self, py: Python<'py>, sizes: &Bound<'py, PyTuple>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::expand(&self.tensor(), &sizes_arg(sizes)?)?)
+        wrap(py, view::expand(&self.tensor(), &sizes_arg(sizes, "expand", "size")?)?)
     }
     /// `self.expand(other.shape)`: a view broadcast to `other`'s shape.
     /// Differentiable. RuntimeError if the shapes are not compatible.
@@ -1103,6 +1142,10 @@ impl PyTensor {
                 }
             }
         }
+        // `to(other)` takes no device or dtype besides (`to(x, None)`).
+        if positional.len() > 1 && positional.iter().any(|a| a.is_instance_of::<PyTensor>()) {
+            return Err(to_invalid(args, kwargs));
+        }
         for a in positional {
             if a.is_none() {
                 continue;
@@ -1129,10 +1172,14 @@ impl PyTensor {
         slf.clone()
     }
     /// Self, unchanged: the data is not moved. RuntimeError unless this build has
-    /// a CUDA backend and the machine a GPU.
+    /// a CUDA backend and the machine a GPU; a bad `device` fails as in `to`.
     #[pyo3(signature = (device=None))]
     fn cuda<'py>(slf: &Bound<'py, Self>, device: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, Self>> {
-        let _ = device;
+        // A bad `device` fails first, as in PyTorch (TypeError, ValueError
+        // for an int outside int64, RuntimeError for a negative index).
+        if let Some(d) = device {
+            parse_device(d)?;
+        }
         Device::parse("cuda")?;
         Ok(slf.clone())
     }
@@ -1146,6 +1193,21 @@ impl PyTensor {
     fn __setitem__(&self, index: &Bound<'_, PyAny>, value: &Bound<'_, PyAny>) -> PyResult<()> {
         super::index::set(&self.tensor(), index, value)
     }
+}
+
+/// PyTorch's TypeError for `to(...)` arguments none of its overloads takes.
+#[cold]
+fn to_invalid(args: &Bound<'_, PyTuple>, kwargs: Option<&Bound<'_, PyDict>>) -> PyErr {
+    let type_name = |v: &Bound<'_, PyAny>| v.get_type().name().map(|n| n.to_string()).unwrap_or_default();
+    let mut got: Vec<String> = args.iter().map(|a| type_name(&a)).collect();
+    got.extend(kwargs.into_iter().flat_map(|kw| kw.iter()).map(|(k, v)| format!("{k}={}", type_name(&v))));
+    PyTypeError::new_err(format!(
+        "to() received an invalid combination of arguments - got ({}), but expected one of:\n \
+         * (torch.device device = None, torch.dtype dtype = None, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n \
+         * (torch.dtype dtype, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n \
+         * (Tensor other, bool non_blocking = False, bool copy = False, *, torch.memory_format memory_format = None)\n",
+        got.join(", ")
+    ))
 }
 
 fn scaled(other: PyArg, alpha: Option<&Bound<'_, PyAny>>) -> PyResult<PyArg> {

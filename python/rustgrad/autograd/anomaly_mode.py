@@ -3,9 +3,12 @@ naming its node, and errors in backward are reported with the traceback of
 the forward call that created the failing node (as a UserWarning, then the
 error), as in PyTorch. The mode is global."""
 
+from __future__ import annotations
+
 import warnings
 
 from .. import _core
+from .._arg_parser import parsed
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled", "is_anomaly_check_nan_enabled"]
 
@@ -18,9 +21,11 @@ def is_anomaly_check_nan_enabled():
     return _core._is_anomaly_check_nan_enabled()
 
 
-def set_anomaly_enabled(enabled, check_nan=True):
-    """``torch.set_anomaly_enabled``: switches anomaly detection."""
-    _core._set_anomaly_enabled(bool(enabled), check_nan)
+@parsed
+def set_anomaly_enabled(enabled: bool, check_nan: bool = True):
+    """``torch.set_anomaly_enabled``: switches anomaly detection.
+    TypeError for a non-bool, as PyTorch."""
+    _core._set_anomaly_enabled(enabled, check_nan)
 
 
 class detect_anomaly:

@@ -8,10 +8,13 @@ a leaf that requires grad); the ``<name>_`` functions are the in-place forms.
 Formulas follow PyTorch's documentation of each function.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
 from ... import _core
+from ..._arg_parser import PARSED_FRAMES, Sequence, Tensor, dtype, parsed
 
 __all__ = [
     "relu", "relu_", "relu6", "sigmoid", "tanh", "silu", "mish", "softsign", "softplus", "leaky_relu",
@@ -43,67 +46,80 @@ def _inplace_form(fn):
     return inplace_fn
 
 
-def relu(input, inplace=False):
+@parsed
+def relu(input: Tensor, inplace=False):
     """``max(x, 0)`` (NaN and -0. pass through)."""
     return input.relu_() if inplace else input.relu()
 
 
-def relu_(input):
+@parsed
+def relu_(input: Tensor):
     """In-place version of :func:`relu`."""
     return input.relu_()
 
 
-def sigmoid(input):
+@parsed
+def sigmoid(input: Tensor):
     """``1 / (1 + exp(-x))``."""
     return input.sigmoid()
 
 
-def tanh(input):
+@parsed
+def tanh(input: Tensor):
     """Hyperbolic tangent."""
     return input.tanh()
 
 
-def silu(input, inplace=False):
+@parsed
+def silu(input: Tensor, inplace=False):
     """``x * sigmoid(x)``."""
     return _maybe_inplace(input, _core.silu, inplace)
 
 
-def mish(input, inplace=False):
+@parsed
+def mish(input: Tensor, inplace=False):
     """``x * tanh(softplus(x))``."""
     return _maybe_inplace(input, _core.mish, inplace)
 
 
-def softsign(input):
+@parsed
+def softsign(input: Tensor):
     """``x / (1 + |x|)``."""
     return _core.softsign(input)
 
 
-def softplus(input, beta=1.0, threshold=20.0):
+@parsed
+def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0):
     """``log(1 + exp(beta * x)) / beta``, linear where ``beta * x > threshold``."""
     return _core.softplus(input, beta, threshold)
 
 
-def leaky_relu(input, negative_slope=0.01, inplace=False):
+@parsed
+def leaky_relu(input: Tensor, negative_slope: float = 0.01, inplace=False):
     """``x`` for ``x >= 0``, ``negative_slope * x`` otherwise."""
     return _maybe_inplace(input, lambda x: _core.leaky_relu(x, negative_slope), inplace)
 
 
-def elu(input, alpha=1.0, inplace=False):
+@parsed
+def elu(input: Tensor, alpha: float = 1.0, inplace=False):
     """``x`` for ``x > 0``, ``alpha * (exp(x) - 1)`` otherwise."""
     return _maybe_inplace(input, lambda x: _core.elu(x, alpha), inplace)
 
 
-def selu(input, inplace=False):
+@parsed
+def selu(input: Tensor, inplace=False):
     """ELU with the constants of Klambauer et al. (2017)."""
     return _maybe_inplace(input, _core.selu, inplace)
 
 
-def celu(input, alpha=1.0, inplace=False):
+@parsed
+def celu(input: Tensor, alpha: float = 1.0, inplace=False):
     """``max(0, x) + min(0, alpha * (exp(x / alpha) - 1))``."""
     return _maybe_inplace(input, lambda x: _core.celu(x, alpha), inplace)
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+@parsed(own_checks_first=True)
+def hardtanh(input: Tensor, min_val=-1.0, max_val=1.0, inplace=False):
     """``x`` clipped to ``[min_val, max_val]``. ValueError when
     ``min_val > max_val``."""
     if min_val > max_val:
@@ -111,22 +127,26 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     return _maybe_inplace(input, lambda x: _core.hardtanh(x, min_val, max_val), inplace)
 
 
-def relu6(input, inplace=False):
+@parsed
+def relu6(input: Tensor, inplace=False):
     """``min(max(0, x), 6)``."""
     return _maybe_inplace(input, _core.relu6, inplace)
 
 
-def hardsigmoid(input, inplace=False):
+@parsed
+def hardsigmoid(input: Tensor, inplace=False):
     """``relu6(x + 3) / 6``."""
     return _maybe_inplace(input, _core.hardsigmoid, inplace)
 
 
-def hardswish(input, inplace=False):
+@parsed
+def hardswish(input: Tensor, inplace=False):
     """``x * relu6(x + 3) / 6`` (Howard et al. 2019)."""
     return _maybe_inplace(input, _core.hardswish, inplace)
 
 
-def gelu(input, approximate="none"):
+@parsed
+def gelu(input: Tensor, approximate: str = "none"):
     """GELU (Hendrycks & Gimpel 2016), exact or with ``approximate='tanh'``."""
     return _core.gelu(input, approximate)
 
@@ -137,13 +157,15 @@ def _keep_dtype(result, input):
     return result if result.dtype == input.dtype else result.to(input.dtype)
 
 
-def threshold(input, threshold, value, inplace=False):
+@parsed
+def threshold(input: Tensor, threshold: float, value: float, inplace=False):
     """``value`` where ``x <= threshold``, ``x`` elsewhere (NaN stays NaN);
     the result has the input's dtype."""
     return _maybe_inplace(input, lambda x: _keep_dtype(_core.where(x <= threshold, value, x), x), inplace)
 
 
-def logsigmoid(input):
+@parsed
+def logsigmoid(input: Tensor):
     """``log(sigmoid(x))``, computed as ``x - log1p(exp(x))`` for ``x < 0``
     and ``-log1p(exp(-x))`` otherwise, so neither side overflows."""
     # softplus with an infinite threshold is log1p(exp(.)) without the linear
@@ -152,7 +174,8 @@ def logsigmoid(input):
     return _core.where(input < 0, input - _core.softplus(input, 1.0, inf), -_core.softplus(-input, 1.0, inf))
 
 
-def tanhshrink(input):
+@parsed
+def tanhshrink(input: Tensor):
     """``x - tanh(x)``."""
     return input - input.tanh()
 
@@ -169,12 +192,14 @@ def _check_lambd(input, lambd):
                            f"but found {lambd:g}")
 
 
-def hardshrink(input, lambd=0.5):
+@parsed
+def hardshrink(input: Tensor, lambd: float = 0.5):
     """0 where ``|x| <= lambd``, ``x`` elsewhere (NaN stays NaN)."""
     return _core.where((input >= -lambd) & (input <= lambd), 0.0, input)
 
 
-def softshrink(input, lambd=0.5):
+@parsed
+def softshrink(input: Tensor, lambd: float = 0.5):
     """``x - lambd`` above ``lambd``, ``x + lambd`` below ``-lambd``, 0 in
     between (NaN stays NaN). RuntimeError for a negative ``lambd``."""
     _check_lambd(input, lambd)
@@ -182,7 +207,8 @@ def softshrink(input, lambd=0.5):
     return _core.where(input > lambd, input - lambd, _core.where(input < -lambd, input + lambd, input * 0))
 
 
-def prelu(input, weight):
+@parsed
+def prelu(input: Tensor, weight: Tensor):
     """``x`` for ``x > 0``, ``weight * x`` otherwise; ``weight`` is one
     value or one per channel (dim 1 of ``input``; a 1-D input is one
     channel).
@@ -203,10 +229,13 @@ def prelu(input, weight):
     return _core.where(input > 0, input, input * w)
 
 
-def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
+@parsed
+def rrelu(input: Tensor, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool = False, inplace=False):
     """Randomized leaky ReLU (Xu et al. 2015): negative inputs are scaled by
     a slope drawn from U(lower, upper) per element when ``training``, by
-    ``(lower + upper) / 2`` otherwise."""
+    ``(lower + upper) / 2`` otherwise. RuntimeError when ``lower > upper``."""
+    if lower > upper:
+        raise RuntimeError("Lower bound should be less than or equal to the upper bound")
     if not training:
         return leaky_relu(input, (lower + upper) / 2, inplace)
 
@@ -226,7 +255,8 @@ threshold_ = _inplace_form(threshold)
 rrelu_ = _inplace_form(rrelu)
 
 
-def glu(input, dim=-1):
+@parsed
+def glu(input: Tensor, dim=-1):
     """Gated linear unit: ``a * sigmoid(b)`` for the two halves ``a, b`` of
     ``input`` along ``dim``. RuntimeError for a scalar or an odd size."""
     if input.dim() == 0:
@@ -249,36 +279,40 @@ def _get_softmax_dim(name, ndim, stacklevel):
 
 def _softmax_like(method, name, input, dim, stacklevel, dtype):
     if dim is None:
-        dim = _get_softmax_dim(name, input.dim(), stacklevel + 1)
+        dim = _get_softmax_dim(name, input.dim(), stacklevel + 1 + PARSED_FRAMES)
     fn = getattr(input, method)
     return fn(dim) if dtype is None else fn(dim, dtype=dtype)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+@parsed
+def softmax(input: Tensor, dim: int | Sequence[int] | None = None, _stacklevel=3, dtype: dtype | None = None):
     """``exp(x) / sum(exp(x))`` along ``dim`` (computed in ``dtype`` when
     given). ``dim=None`` picks PyTorch's implicit dim with a warning."""
     return _softmax_like("softmax", "softmax", input, dim, _stacklevel, dtype)
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+@parsed
+def log_softmax(input: Tensor, dim: int | Sequence[int] | None = None, _stacklevel=3, dtype: dtype | None = None):
     """``x - logsumexp(x)`` along ``dim``; ``dim=None`` as in
     :func:`softmax`."""
     return _softmax_like("log_softmax", "log_softmax", input, dim, _stacklevel, dtype)
 
 
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
+@parsed
+def softmin(input: Tensor, dim=None, _stacklevel=3, dtype: dtype | None = None):
     """``softmax(-x)`` along ``dim``; ``dim=None`` as in :func:`softmax`."""
     return _softmax_like("softmax", "softmin", -input, dim, _stacklevel, dtype)
 
 
-def gumbel_softmax(logits, tau=1, hard=False, eps=1e-10, dim=-1):
+@parsed
+def gumbel_softmax(logits: Tensor, tau=1, hard: bool = False, eps: float = 1e-10, dim: int | Sequence[int] | None = -1):
     """Samples from the Gumbel-softmax distribution (Jang et al. 2016):
     ``softmax((logits + g) / tau)`` with ``g = -log(Exp(1))`` noise. With
     ``hard``, the result is one-hot (the argmax) in the forward pass and has
     the soft sample's gradient (straight-through). ``eps`` is unused, as in
     PyTorch."""
     if eps != 1e-10:
-        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2)
+        warnings.warn("`eps` parameter is deprecated and has no effect.", stacklevel=2 + PARSED_FRAMES)
     gumbels = -_core.zeros_like(logits).exponential_().log()
     y_soft = ((logits + gumbels) / tau).softmax(dim)
     if not hard:

@@ -8,11 +8,14 @@ Python implementation of ``nn.MultiheadAttention``, written here with the
 same differentiable tensor ops.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
 from ... import _core
 from .. import functional as F  # linear and dropout, looked up at call time
+from ..._arg_parser import Tensor, parsed
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -77,8 +80,10 @@ def _safe_softmax(scores):
     return scores.masked_fill(dead, 0.0).softmax(-1).masked_fill(dead, 0.0)
 
 
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False,
-                                 scale=None, enable_gqa=False):
+@parsed
+def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor, attn_mask: Tensor | None = None,
+                                 dropout_p: float = 0.0, is_causal: bool = False, scale: float | None = None,
+                                 enable_gqa: bool = False):
     """``softmax(query @ key^T * scale + bias) @ value``.
 
     Shapes: ``query (..., Hq, L, E)``, ``key (..., H, S, E)``, ``value
@@ -230,12 +235,13 @@ def _static_kv(static, name, bsz_heads, head_dim):
     return static
 
 
-def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_heads, in_proj_weight,
-                                 in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p, out_proj_weight,
-                                 out_proj_bias, training=True, key_padding_mask=None, need_weights=True,
-                                 attn_mask=None, use_separate_proj_weight=False, q_proj_weight=None,
-                                 k_proj_weight=None, v_proj_weight=None, static_k=None, static_v=None,
-                                 average_attn_weights=True, is_causal=False):
+@parsed
+def multi_head_attention_forward(query: Tensor, key: Tensor, value: Tensor, embed_dim_to_check, num_heads,
+                                 in_proj_weight, in_proj_bias, bias_k, bias_v, add_zero_attn, dropout_p,
+                                 out_proj_weight, out_proj_bias, training=True, key_padding_mask=None,
+                                 need_weights=True, attn_mask=None, use_separate_proj_weight=False,
+                                 q_proj_weight=None, k_proj_weight=None, v_proj_weight=None, static_k=None,
+                                 static_v=None, average_attn_weights=True, is_causal=False):
     """The forward pass of ``nn.MultiheadAttention``.
 
     Shapes (sequence first): ``query (L, N, E)``, ``key (S, N, Ek)``,

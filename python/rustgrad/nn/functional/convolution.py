@@ -18,6 +18,8 @@ matmul. Shapes, defaults and error messages follow PyTorch
 (``torch/nn/functional.py``, ATen's ``Convolution.cpp`` and ``Im2Col.cpp``).
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -26,6 +28,7 @@ from ..._utils import format_shape
 from ..modules.utils import _pair
 from . import _windows
 from ._channels import add_channels
+from ..._arg_parser import IntArrayRef, Sequence, Tensor, parsed
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -193,7 +196,9 @@ def _conv(fn, nd, input, weight, bias, stride, padding, dilation, groups):
     return result.squeeze(0) if unbatched else result
 
 
-def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+@parsed
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1):
     """1-D convolution (cross-correlation) of ``input`` ``(N, C_in, L)`` or
     ``(C_in, L)`` with ``weight`` ``(C_out, C_in / groups, kW)``, plus
     ``bias`` ``(C_out,)``: ``(N, C_out, L_out)`` with
@@ -207,7 +212,9 @@ def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+@parsed
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+           padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, groups: int = 1):
     """2-D convolution (cross-correlation) of ``input`` ``(N, C_in, H, W)``
     or ``(C_in, H, W)`` with ``weight`` ``(C_out, C_in / groups, kH, kW)``,
     plus ``bias`` ``(C_out,)``: ``(N, C_out, H_out, W_out)`` with, per dim,
@@ -225,6 +232,8 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     if isinstance(padding, str):
         raise TypeError(f"{fn}(): argument 'padding' must be tuple of ints, not str")
+    if weight.dim() < 3:
+        raise RuntimeError("weight should have at least three dimensions")
     input, unbatched, stride, padding, dilation, output_padding = _check_conv(
         fn, input, weight, bias, stride, padding, dilation, groups, nd, transposed=True, output_padding=output_padding)
     if any(op >= s and op >= d for op, s, d in zip(output_padding, stride, dilation)):
@@ -256,7 +265,10 @@ def _conv_transpose(fn, nd, input, weight, bias, stride, padding, output_padding
     return result.squeeze(0) if unbatched else result
 
 
-def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+@parsed
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+                     padding: int | Sequence[int] | str = 0, output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1):
     """1-D transposed convolution (the gradient of ``conv1d`` with respect to
     its input) of ``input`` ``(N, C_in, L)`` or ``(C_in, L)`` with
     ``weight`` ``(C_in, C_out / groups, kW)``, plus ``bias`` ``(C_out,)``:
@@ -267,7 +279,10 @@ def conv_transpose1d(input, weight, bias=None, stride=1, padding=0, output_paddi
                            dilation)
 
 
-def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+@parsed
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Sequence[int] = 1,
+                     padding: int | Sequence[int] | str = 0, output_padding: int | Sequence[int] = 0, groups: int = 1,
+                     dilation: int | Sequence[int] = 1):
     """2-D transposed convolution of ``input`` ``(N, C_in, H, W)`` or
     ``(C_in, H, W)`` with ``weight`` ``(C_in, C_out / groups, kH, kW)``,
     plus ``bias`` ``(C_out,)``; per dim ``out = (in - 1) * stride -
@@ -307,7 +322,9 @@ def _blocks(size, kernel, dilation, padding, stride):
                  for n, k, d, p, s in zip(size, kernel, dilation, padding, stride))
 
 
-def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
+@parsed
+def unfold(input: Tensor, kernel_size, dilation: IntArrayRef = 1, padding: IntArrayRef | str = 0,
+           stride: IntArrayRef = 1):
     """Extracts sliding local blocks (im2col): ``(N, C, H, W)`` or
     ``(C, H, W)`` to ``(N, C * kH * kW, L)`` (``(C * kH * kW, L)``), where
     ``L`` is the number of blocks; within a channel the rows run over the
@@ -333,7 +350,9 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     return cols.squeeze(0) if unbatched else cols
 
 
-def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
+@parsed
+def fold(input: Tensor, output_size: int | Sequence[int | None], kernel_size: IntArrayRef, dilation: IntArrayRef = 1,
+         padding: IntArrayRef | str = 0, stride: IntArrayRef = 1):
     """Combines sliding local blocks into a tensor (col2im), the adjoint of
     ``unfold``: ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)`` to
     ``(N, C, *output_size)`` (``(C, *output_size)``), summing overlapping

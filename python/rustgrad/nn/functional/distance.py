@@ -4,17 +4,21 @@ The formulas are ATen's (aten/src/ATen/native/Distance.cpp), written with
 ``Tensor.norm``, whose gradients (zero at a zero vector) are PyTorch's.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from ... import _core
 from ..._composites import _broadcast_shape, _type_name
 from ..._dtypes import result_type
 from ...grad_mode import no_grad
+from ..._arg_parser import Tensor, parsed
 
 __all__ = ["cosine_similarity", "pairwise_distance", "pdist"]
 
 
-def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+@parsed
+def cosine_similarity(x1: Tensor, x2: Tensor, dim: int = 1, eps: float = 1e-8):
     """``sum(x1 / max(||x1||, eps) * x2 / max(||x2||, eps))`` along ``dim``
     after broadcasting ``x1`` and ``x2``; the output drops ``dim``.
     PyTorch's current formula: each input is normalized first (no overflow
@@ -29,7 +33,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1 = x1 if x1.is_floating_point() else x1.to(common)
     x2 = x2 if x2.is_floating_point() else x2.to(common)
     shape = _broadcast_shape(x1, x2)
-    x1, x2 = x1.expand(*shape), x2.expand(*shape)
+    x1, x2 = x1.expand(shape), x2.expand(shape)
 
     def normalized(x):
         norm = x.norm(2, dim, keepdim=True).clone()
@@ -40,7 +44,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     return (normalized(x1) * normalized(x2)).sum(dim)
 
 
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+@parsed
+def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False):
     """``||x1 - x2 + eps||_p`` over the last dim of the broadcast inputs
     (``eps`` keeps the norm's gradient finite for equal inputs).
     RuntimeError when the shapes do not broadcast."""
@@ -60,7 +65,8 @@ def _max_abs_all_ties(diff):
     return top.reshape(-1).detach() + ((mag - mag.detach()) * ties).sum(1)
 
 
-def pdist(input, p=2):
+@parsed
+def pdist(input: Tensor, p: float = 2):
     """The ``p``-norm distances between the rows of the 2-D ``(N, M)``
     input, for every pair ``i < j`` in row-major order: shape
     ``(N * (N - 1) / 2,)``. RuntimeError for input that is not 2-D or not

@@ -10,10 +10,13 @@ Feature ("channel-wise") variants draw one value per (sample, channel) and
 broadcast it over the spatial dims.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
 from ... import _core
+from ..._arg_parser import PARSED_FRAMES, Tensor, parsed
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "feature_alpha_dropout"]
 
@@ -41,7 +44,7 @@ def _bernoulli(shape, q, dtype):
     """0/1 noise of ``shape`` and ``dtype``, 1 with probability ``q``. The
     uniforms are float32 whatever the dtype: a resolution of 2^-24 is ample
     for a probability."""
-    return (_core.rand(*shape, dtype=_core.float32) < q).to(dtype)
+    return (_core.rand(shape, dtype=_core.float32) < q).to(dtype)
 
 
 def _multiply(input, noise, inplace):
@@ -66,7 +69,8 @@ def _dropout_impl(input, p, training, inplace, feature=False, alpha=False):
     return out.add_(b) if inplace else out + b
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+@parsed(own_checks_first=True)
+def dropout(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
     """Zeroes each element with probability ``p`` and scales the others by
     ``1 / (1 - p)``; identity when not ``training``. ``inplace`` writes into
     ``input``. ValueError for ``p`` outside ``[0, 1]``."""
@@ -74,7 +78,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     return _dropout_impl(input, p, training, inplace)
 
 
-def alpha_dropout(input, p=0.5, training=False, inplace=False):
+@parsed(own_checks_first=True)
+def alpha_dropout(input: Tensor, p=0.5, training: bool = False, inplace: bool = False):
     """Dropout for SELU networks (Klambauer et al., 2017): dropped elements
     take SELU's saturation value and the result is renormalized to keep
     zero mean and unit variance. Note ``training`` defaults to False, as in
@@ -83,7 +88,8 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     return _dropout_impl(input, p, training, inplace, alpha=True)
 
 
-def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
+@parsed(own_checks_first=True)
+def feature_alpha_dropout(input: Tensor, p=0.5, training: bool = False, inplace: bool = False):
     """``alpha_dropout`` with one draw per (sample, channel) of ``(N, C,
     *)`` input."""
     _check_p(p)
@@ -96,7 +102,8 @@ def _feature_dropout_unbatched(input, p, training, inplace):
     return _dropout_impl(input.unsqueeze(0), p, training, inplace, feature=True).squeeze(0)
 
 
-def dropout1d(input, p=0.5, training=True, inplace=False):
+@parsed(own_checks_first=True)
+def dropout1d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of ``(N, C, L)`` or ``(C, L)`` input with
     probability ``p`` (scaling the rest by ``1 / (1 - p)``). RuntimeError
     for other ranks; ValueError for ``p`` outside ``[0, 1]``."""
@@ -113,7 +120,8 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
     return _dropout_impl(input, p, training, inplace, feature=True)
 
 
-def dropout2d(input, p=0.5, training=True, inplace=False):
+@parsed(own_checks_first=True)
+def dropout2d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of ``(N, C, H, W)`` input with probability
     ``p``. Like PyTorch, 3-D input is taken as ``(N, C, L)`` (channel-wise
     1-D dropout) with a warning, and other ranks warn that they are
@@ -126,18 +134,19 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             "and will result in an error in a future release. To retain the behavior "
             "and silence this warning, please use dropout instead. Note that dropout2d "
             "exists to provide channel-wise dropout on inputs with 2 spatial dimensions, "
-            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+            "a channel dimension, and an optional batch dimension (i.e. 3D or 4D inputs).", stacklevel=2 + PARSED_FRAMES)
     if inp_dim == 3:
         warnings.warn(
             "dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
             "1D dropout behavior is desired - input is interpreted as shape (N, C, L), where C "
             "is the channel dim. This behavior will change in a future release to interpret the "
             "input as one without a batch dimension, i.e. shape (C, H, W). To maintain the 1D "
-            "channel-wise dropout behavior, please switch to using dropout1d instead.", stacklevel=2)
+            "channel-wise dropout behavior, please switch to using dropout1d instead.", stacklevel=2 + PARSED_FRAMES)
     return _dropout_impl(input, p, training, inplace, feature=True)
 
 
-def dropout3d(input, p=0.5, training=True, inplace=False):
+@parsed(own_checks_first=True)
+def dropout3d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
     """Zeroes whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)``
     input with probability ``p``; other ranks warn that they are
     deprecated."""
@@ -149,7 +158,7 @@ def dropout3d(input, p=0.5, training=True, inplace=False):
             "and will result in an error in a future release. To retain the behavior "
             "and silence this warning, please use dropout instead. Note that dropout3d "
             "exists to provide channel-wise dropout on inputs with 3 spatial dimensions, "
-            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2)
+            "a channel dimension, and an optional batch dimension (i.e. 4D or 5D inputs).", stacklevel=2 + PARSED_FRAMES)
     if inp_dim != 5:
         return _feature_dropout_unbatched(input, p, training, inplace)
     return _dropout_impl(input, p, training, inplace, feature=True)

@@ -4,14 +4,18 @@
 broadcasting add and the reduction in its backward cost about a quarter of a
 linear layer's forward and backward (``bilinear`` shares the helper)."""
 
+from __future__ import annotations
+
 import math
 
 from ._channels import add_channels
+from ..._arg_parser import Tensor, parsed
 
 __all__ = ["linear", "bilinear"]
 
 
-def linear(input, weight, bias=None):
+@parsed
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None):
     """``input @ weight.T + bias``.
 
     Shapes: ``input`` (*, in_features), ``weight`` (out_features,
@@ -66,7 +70,8 @@ def _bilinear_checks(input1, input2, weight, bias):
                            f"but expected {weight.shape[0]}")
 
 
-def bilinear(input1, input2, weight, bias=None):
+@parsed
+def bilinear(input1: Tensor, input2: Tensor, weight: Tensor, bias: Tensor | None = None):
     """``y[..., o] = sum_ij input1[..., i] * weight[o, i, j] * input2[..., j]
     + bias[o]``.
 

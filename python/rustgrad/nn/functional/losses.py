@@ -13,6 +13,8 @@ deprecated ``size_average``/``reduce`` flags, when either is given, override
 it (with PyTorch's deprecation warning).
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -21,6 +23,7 @@ from ..._composites import _broadcast_shape, _type_name
 from ...autograd.function import Function
 from ...grad_mode import no_grad
 from .distance import pairwise_distance
+from ..._arg_parser import PARSED_FRAMES, Tensor, parsed
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "cross_entropy",
@@ -103,7 +106,7 @@ def _size_warning(input, target):
     if target.size() != input.size():
         warnings.warn(f"Using a target size ({target.size()}) that is different to the input size ({input.size()}). "
                       "This will likely lead to incorrect results due to broadcasting. "
-                      "Please ensure they have the same size.", stacklevel=4)
+                      "Please ensure they have the same size.", stacklevel=4 + PARSED_FRAMES)
 
 
 def _not_differentiable(function, **arguments):
@@ -200,7 +203,9 @@ def _huber(delta):
     return pointwise
 
 
-def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+@parsed
+def mse_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+             weight: Tensor | None = None):
     """Squared error ``(input - target)**2``, reduced.
 
     ``input`` and ``target`` broadcast (with a UserWarning when their sizes
@@ -210,20 +215,25 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     return _regression_loss(_square, input, target, reduction, size_average, reduce, weight)
 
 
-def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+@parsed
+def l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+            weight: Tensor | None = None):
     """Absolute error ``|input - target|``, reduced; broadcasting and
     ``weight`` as in ``mse_loss``."""
     return _regression_loss(_abs, input, target, reduction, size_average, reduce, weight)
 
 
-def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+@parsed
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+                   beta: float = 1.0):
     """Smooth L1 (Girshick 2015): quadratic below ``beta``, linear above;
     ``beta == 0`` is ``l1_loss``. Broadcasting as in ``mse_loss``;
     RuntimeError for a negative ``beta``."""
     return _regression_loss(_smooth_l1(beta), input, target, reduction, size_average, reduce)
 
 
-def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+@parsed
+def huber_loss(input: Tensor, target: Tensor, reduction="mean", delta: float = 1.0, weight: Tensor | None = None):
     """Huber loss: ``0.5 d**2`` for ``|d| < delta``, else
     ``delta (|d| - 0.5 delta)``. RuntimeError for ``delta <= 0``. With
     ``weight`` (of ``input``'s size) the ``'mean'`` is the plain mean of the
@@ -310,7 +320,9 @@ def _reduce_nll(loss, total_weight, reduction):
     return _reduce(loss, reduction)
 
 
-def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+@parsed
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, ignore_index: int = -100,
+             reduce=None, reduction: str = "mean"):
     """Negative log likelihood of log-probabilities ``input`` (``(C,)``,
     ``(N, C)`` or ``(N, C, d1, ...)``) at class indices ``target`` (``()``,
     ``(N,)`` or ``(N, d1, ...)``, int64 or uint8).
@@ -356,8 +368,9 @@ def _cross_entropy_smoothed(logp, target, weight, reduction, ignore_index, label
             + _reduce_nll(smooth, total_weight, reduction) * (label_smoothing / n_classes))
 
 
-def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
-                  label_smoothing=0.0):
+@parsed
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean", label_smoothing: float = 0.0):
     """Cross entropy between the logits ``input`` (``(C,)``, ``(N, C)`` or
     ``(N, C, d1, ...)``; the class dim is 1, or 0 for 1-D input) and either
     class indices (``target`` of the other dims, int64 or uint8; with
@@ -443,7 +456,9 @@ def _check_unit_interval(t, name):
         raise RuntimeError(f"all elements of {name} should be between 0 and 1")
 
 
-def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """Binary cross entropy of probabilities ``input`` against ``target``
     (same size and dtype, both in [0, 1]); the logs are clamped at -100 as
     in PyTorch, so ``input`` 0 or 1 gives a finite loss. ``weight``
@@ -468,8 +483,9 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     return _reduce(loss if weight is None else loss * weight, reduction)
 
 
-def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
-                                     reduction="mean", pos_weight=None):
+@parsed
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Tensor | None = None, size_average=None,
+                                     reduce=None, reduction: str = "mean", pos_weight: Tensor | None = None):
     """Sigmoid followed by binary cross entropy, in the numerically stable
     form ``(1 - t) x + (1 + (p - 1) t) log(1 + exp(-x))`` (``p`` the
     ``pos_weight``, broadcast along the last dim), in one core kernel.
@@ -488,7 +504,9 @@ def _xlogy_self(t):
     return _core.where(t == 0, 0.0, t * t.log())
 
 
-def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+@parsed
+def kl_div(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean",
+           log_target: bool = False):
     """Pointwise KL divergence ``target (log target - input)`` of the
     log-probabilities ``input`` from ``target`` (probabilities, or
     log-probabilities with ``log_target``: ``exp(t) (t - input)``).
@@ -505,7 +523,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
             warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the support size."
                           "'batchmean' divides only by the batch size, and aligns with the KL div math definition."
                           "'mean' will be changed to behave the same as 'batchmean' in the next major release.",
-                          stacklevel=2)
+                          stacklevel=2 + PARSED_FRAMES)
         applied = "sum" if reduction == "batchmean" else _checked_reduction(reduction)
     if not (input.is_floating_point() and target.is_floating_point()):
         raise RuntimeError("kl_div: Integral inputs not supported.")
@@ -519,8 +537,9 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     return reduced
 
 
-def poisson_nll_loss(input, target, log_input=True, full=False, size_average=None, eps=1e-8, reduce=None,
-                     reduction="mean"):
+@parsed
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full: bool = False, size_average=None,
+                     eps: float = 1e-8, reduce=None, reduction: str = "mean"):
     """Negative log likelihood of ``target`` under a Poisson distribution of
     rate ``exp(input)`` (``log_input``: ``exp(x) - t x``) or ``input``
     (``x - t log(x + eps)``). ``full`` adds the Stirling term
@@ -536,7 +555,9 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
+@parsed
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+                      reduction: str = "mean"):
     """Negative log likelihood of ``target`` under a Gaussian of mean
     ``input`` and variance ``var``: ``0.5 (log var + (input - target)**2 /
     var)`` (+ ``0.5 log(2 pi)`` with ``full``). ``var`` is a float, of
@@ -581,14 +602,17 @@ def _hinge_terms(input, target, margin):
     return hinge + input.masked_fill(target == -1, 0)
 
 
-def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0, size_average=None, reduce=None,
+                         reduction: str = "mean"):
     """Hinge embedding loss (ATen ``hinge_embedding_loss``): ``x`` for
     targets 1, ``max(0, margin - x)`` for targets -1; shapes broadcast."""
     reduction = _reduction(size_average, reduce, reduction)
     return _reduce(_hinge_terms(input, target, margin), reduction)
 
 
-def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def soft_margin_loss(input: Tensor, target: Tensor, size_average=None, reduce=None, reduction: str = "mean"):
     """Two-class logistic loss ``log(1 + exp(-target * input))`` (ATen's
     form). ``target`` must broadcast to ``input``'s shape (RuntimeError
     otherwise, as ATen writes into an ``input``-shaped result)."""
@@ -600,7 +624,9 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     return _reduce((-input * target).exp().log1p(), reduction)
 
 
-def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean"):
     """Ranking loss ``max(0, -target (input1 - input2) + margin)`` for
     targets 1 (``input1`` should rank higher) or -1. RuntimeError unless the
     three tensors have the same number of dims; shapes broadcast."""
@@ -611,7 +637,9 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     return _reduce((-target * (input1 - input2) + margin).clamp_min(0), reduction)
 
 
-def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean"):
     """Cosine embedding loss (ATen ``cosine_embedding_loss``): ``1 - cos``
     for targets 1, ``max(0, cos - margin)`` for targets -1 (0 otherwise),
     where ``cos`` is taken along the last dim of ``(N, D)`` inputs with
@@ -650,8 +678,9 @@ def _triplet_loss(distance, anchor, positive, negative, margin, swap, reduction)
     return _reduce((margin + d_pos - d_neg).clamp_min(0), reduction)
 
 
-def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, swap=False, size_average=None,
-                        reduce=None, reduction="mean"):
+@parsed(own_checks_first=True)
+def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, margin=1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None, reduction: str = "mean"):
     """Triplet loss of ``(N, D)`` (or ``(D,)``) embeddings with the
     ``p``-norm ``pairwise_distance`` (``eps`` added to the differences):
     ``max(0, margin + d(a, p) - d(a, n))``, ``swap`` as in
@@ -662,8 +691,9 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
                          swap, reduction)
 
 
-def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
-                                      swap=False, reduction="mean"):
+@parsed
+def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
+                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean"):
     """``triplet_margin_loss`` with any ``distance_function(x1, x2)``
     returning one non-negative distance per sample (default:
     ``pairwise_distance``). ValueError for an unknown reduction or
@@ -672,7 +702,9 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
                          _valid_reduction(reduction))
 
 
-def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+@parsed
+def multilabel_soft_margin_loss(input: Tensor, target, weight: Tensor | None = None, size_average=None, reduce=None,
+                                reduction: str = "mean"):
     """Multi-label one-versus-all logistic loss: ``-(t logsigmoid(x) + (1 -
     t) logsigmoid(-x))``, optionally weighted, averaged over the last (class)
     dim, then reduced. ValueError for an unknown reduction."""
@@ -707,8 +739,9 @@ def _check_multi_margin(input, target, weight):
         raise RuntimeError("target out of range")
 
 
-def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
-                      reduction="mean"):
+@parsed(own_checks_first=True)
+def multi_margin_loss(input: Tensor, target: Tensor, p=1, margin: float = 1.0, weight: Tensor | None = None,
+                      size_average=None, reduce=None, reduction: str = "mean"):
     """Multi-class hinge loss of scores ``input`` (``(C,)`` or ``(N, C)``)
     at class indices ``target`` (``()``/``(1,)`` or ``(N,)``, int64):
     ``sum_{j != y} w_y max(0, margin - x_y + x_j)**p / C`` per sample,

@@ -14,12 +14,15 @@ with the unbiased batch variance, as ATen's CPU kernels do
 (aten/src/ATen/native/Normalization.cpp).
 """
 
+from __future__ import annotations
+
 from ... import _core
 from ..._composites import _type_name
 from ..._dtypes import finfo
 from ..._utils import format_shape
 from ...grad_mode import no_grad
 from ._channels import add_channels, expand_channels, sum_channels
+from ..._arg_parser import IntArrayRef, Sequence, Tensor, parsed
 
 __all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
            "local_response_norm"]
@@ -82,7 +85,9 @@ def _standardize(x, dims, eps):
     return centered * (var + eps).rsqrt(), mean, var
 
 
-def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+@parsed
+def layer_norm(input: Tensor, normalized_shape: IntArrayRef, weight: Tensor | None = None, bias: Tensor | None = None,
+               eps: float = 1e-5):
     """Layer normalization (Ba et al., 2016) over the trailing dims
     ``normalized_shape``: ``(x - E[x]) / sqrt(Var[x] + eps) * weight + bias``
     with the biased variance. ``weight``/``bias``: ``normalized_shape`` or
@@ -96,7 +101,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     return _affine(out, weight, bias).to(input.dtype)
 
 
-def rms_norm(input, normalized_shape, weight=None, eps=None):
+@parsed
+def rms_norm(input: Tensor, normalized_shape: IntArrayRef, weight: Tensor | None = None, eps: float | None = None):
     """Root-mean-square normalization (Zhang & Sennrich, 2019) over the
     trailing dims ``normalized_shape``: ``x / sqrt(mean(x^2) + eps) *
     weight``; ``eps`` defaults to the machine epsilon of the compute dtype
@@ -131,7 +137,8 @@ def _check_channels(name, t, channels):
         raise RuntimeError(f"{name} should contain {channels} elements not {t.numel()}")
 
 
-def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+@parsed(own_checks_first=True)
+def group_norm(input: Tensor, num_groups, weight: Tensor | None = None, bias: Tensor | None = None, eps: float = 1e-5):
     """Group normalization (Wu & He, 2018): the ``C`` channels of ``(N, C,
     *)`` input are split into ``num_groups`` groups, each normalized over
     its channels and spatial positions (biased variance), then scaled and
@@ -159,7 +166,9 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
                    None if bias is None else bias.reshape(cshape)).to(input.dtype)
 
 
-def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+@parsed
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None, weight: Tensor | None = None,
+               bias: Tensor | None = None, training: bool = False, momentum: float = 0.1, eps: float = 1e-5):
     """Batch normalization (Ioffe & Szegedy, 2015) of ``(N, C, *)`` input
     per channel. Training: normalizes with the batch mean and biased
     variance over all dims but 1, and, when ``running_mean``/``running_var``
@@ -228,8 +237,9 @@ def _verify_spatial_size(size):
         raise ValueError(f"Expected more than 1 spatial element when training, got input size {size}")
 
 
-def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
-                  momentum=0.1, eps=1e-5):
+@parsed
+def instance_norm(input: Tensor, running_mean=None, running_var=None, weight: Tensor | None = None,
+                  bias: Tensor | None = None, use_input_stats: bool = True, momentum: float = 0.1, eps: float = 1e-5):
     """Instance normalization (Ulyanov et al., 2016): each (sample, channel)
     plane of ``(N, C, *)`` input normalized over its spatial positions.
     As ATen's ``instance_norm``, this is ``batch_norm`` of the input viewed
@@ -257,7 +267,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     return out.reshape(input.shape)
 
 
-def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
+@parsed
+def normalize(input: Tensor, p=2.0, dim: int | Sequence[int] | None = 1, eps: float = 1e-12, out: Tensor | None = None):
     """``input / max(||input||_p, eps)`` along ``dim`` (``Tensor.norm``),
     the definition of ``torch.nn.functional.normalize``. ``out``, if given,
     receives the result."""
@@ -268,7 +279,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     return out.copy_(input / denom)
 
 
-def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
+@parsed(own_checks_first=True)
+def local_response_norm(input: Tensor, size, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0):
     """Local response normalization (Krizhevsky et al., 2012) across
     channels (dim 1) of ``(N, C, *)`` input: ``x / (k + alpha * avg)^beta``
     where ``avg`` is the mean of ``x^2`` over a window of ``size`` channels

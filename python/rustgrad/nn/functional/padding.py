@@ -11,10 +11,13 @@ copies into their source), so all of them are differentiable to any
 order.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from ... import _core
 from ..._utils import format_shape
+from ..._arg_parser import Sequence, Tensor, parsed
 
 __all__ = ["pad"]
 
@@ -147,7 +150,8 @@ def _circular(input, pad):
     return _gather_pad(cropped, grow, wrap)
 
 
-def pad(input, pad, mode="constant", value=None):
+@parsed
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float | None = None):
     """Pads (or, with negative entries, crops) the last ``len(pad) // 2``
     dims of ``input``; ``pad`` is ``(left_last, right_last, left_prev,
     right_prev, ...)``. ``mode``: ``'constant'`` (fill with ``value``,

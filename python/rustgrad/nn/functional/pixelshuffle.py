@@ -2,6 +2,10 @@
 back (Shi et al., 2016), a reshape, a permute and a reshape, as ATen's
 ``math_pixel_shuffle``; PyTorch's checks and messages."""
 
+from __future__ import annotations
+
+from ..._arg_parser import Tensor, parsed
+
 __all__ = ["pixel_shuffle", "pixel_unshuffle"]
 
 
@@ -15,7 +19,8 @@ def _check(name, input, factor, label):
         raise RuntimeError(f"{name} expects a positive {label}, but got {factor}")
 
 
-def pixel_shuffle(input, upscale_factor):
+@parsed
+def pixel_shuffle(input: Tensor, upscale_factor: int):
     """(*, C*r^2, H, W) to (*, C, H*r, W*r), ``r = upscale_factor``: channel
     ``c*r^2 + i*r + j`` becomes the pixel offset (i, j) of channel ``c``."""
     r = upscale_factor
@@ -30,7 +35,8 @@ def pixel_shuffle(input, upscale_factor):
     return x.reshape(*batch, c // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input, downscale_factor):
+@parsed
+def pixel_unshuffle(input: Tensor, downscale_factor: int):
     """(*, C, H*r, W*r) to (*, C*r^2, H, W), ``r = downscale_factor``: the
     inverse of ``pixel_shuffle``."""
     r = downscale_factor

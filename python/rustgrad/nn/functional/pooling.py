@@ -14,13 +14,17 @@ Output sizes, window bounds and divisors follow ATen
 messages, which differ between the 1-d and 2-d functions as in PyTorch.
 """
 
+from __future__ import annotations
+
 import numpy as np
 
 from ... import _core
 from ..._composites import _type_name
 from ..._dtypes import iinfo
+from ..._errors import allocation_as_runtime_error
 from ..._utils import format_shape
 from . import _windows
+from ..._arg_parser import Sequence, Tensor, parsed
 
 __all__ = ["max_pool1d", "max_pool2d", "max_pool1d_with_indices", "max_pool2d_with_indices",
            "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -162,7 +166,10 @@ def _unbatch(result, unbatched):
 # max pooling
 # ---------------------------------------------------------------------------
 
-def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+@parsed
+def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """2-D max pooling of ``(N, C, H, W)`` or ``(C, H, W)`` input: the max
     of every ``kernel_size`` window (taps ``dilation`` apart, every
     ``stride``, default ``kernel_size``), with implicit -inf ``padding``
@@ -180,8 +187,10 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _unbatch(_max(x, _pool2d_plan(x, k, s, p, d, ceil_mode), return_indices), unbatched)
 
 
-def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=False):
+@parsed
+def max_pool2d_with_indices(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                            padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
+                            ceil_mode: bool = False, return_indices: bool = False):
     """``max_pool2d`` returning ``(values, indices)``."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
@@ -199,7 +208,10 @@ def _one(fn, value, name, none_ok=False):
     return int(value[0])
 
 
-def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
+@parsed
+def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
+               return_indices: bool = False):
     """1-D max pooling of ``(N, C, L)`` or ``(C, L)`` input (see
     ``max_pool2d``; indices are positions along ``L``). Errors are
     ``max_pool1d``'s own RuntimeErrors (e.g. "max_pool1d() padding should be
@@ -231,8 +243,10 @@ def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
     return _unbatch(_max(x, win, return_indices), unbatched)
 
 
-def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-                            return_indices=False):
+@parsed
+def max_pool1d_with_indices(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+                            padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
+                            ceil_mode: bool = False, return_indices: bool = False):
     """``max_pool1d`` returning ``(values, indices)``."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
@@ -255,8 +269,10 @@ def _avg_divisor(size, kernel, stride, pad, out, count_include_pad):
     return divisor.reshape(-1).astype(np.float64)
 
 
-def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+@parsed
+def avg_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] | str = 0, ceil_mode: bool = False, count_include_pad: bool = True,
+               divisor_override: int | None = None):
     """2-D average pooling of ``(N, C, H, W)`` or ``(C, H, W)`` input: each
     window's sum over its size, counting the zero ``padding`` when
     ``count_include_pad`` (taps past a ceil-mode edge never count), or over
@@ -295,7 +311,9 @@ def _check_1d(fn, input):
                            f"'self' (while checking arguments for {fn})")
 
 
-def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+@parsed
+def avg_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+               padding: int | Sequence[int] | str = 0, ceil_mode: bool = False, count_include_pad: bool = True):
     """1-D average pooling of ``(N, C, L)`` or ``(C, L)`` input: computed as
     ``avg_pool2d`` over a height-1 input, whose messages it shares, as in
     PyTorch."""
@@ -335,10 +353,12 @@ def _adaptive_plan(fn, input, output_size, nd):
         shape = format_shape(tuple(input.shape[:-nd]) + out)
         raise RuntimeError(f"Trying to create tensor with negative dimension {min(out)}: {shape}")
     x, unbatched = (input.unsqueeze(0), True) if input.dim() == nd + 1 else (input, False)
-    return x, unbatched, _windows.adaptive(size, out)
+    with allocation_as_runtime_error(_core._OUT_OF_MEMORY):  # output_size=2**40: a plan of 2**40 windows
+        return x, unbatched, _windows.adaptive(size, out)
 
 
-def adaptive_avg_pool2d(input, output_size):
+@parsed
+def adaptive_avg_pool2d(input: Tensor, output_size):
     """2-D adaptive average pooling of ``(N, C, H, W)`` or ``(C, H, W)``
     input to ``output_size`` (an int, or a pair whose ``None`` keeps the
     input size): output ``(i, j)`` averages rows
@@ -350,7 +370,8 @@ def adaptive_avg_pool2d(input, output_size):
     return _unbatch(_mean(x, win, divisor), unbatched)
 
 
-def adaptive_max_pool2d(input, output_size, return_indices=False):
+@parsed(own_checks_first=True)
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
     """2-D adaptive max pooling (windows as ``adaptive_avg_pool2d``); with
     ``return_indices`` also each max's flat index ``h * W + w``."""
     x, unbatched, win = _adaptive_plan("adaptive_max_pool2d", input, output_size, 2)
@@ -358,12 +379,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
     return _unbatch(_max(x, win, return_indices), unbatched)
 
 
-def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+@parsed(own_checks_first=True)
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
     """``adaptive_max_pool2d`` returning ``(values, indices)``."""
     return adaptive_max_pool2d(input, output_size, return_indices=True)
 
 
-def adaptive_avg_pool1d(input, output_size):
+@parsed
+def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int | None]):
     """1-D adaptive average pooling of ``(N, C, L)`` or ``(C, L)`` input,
     computed (and checked) as ``adaptive_avg_pool2d`` over height 1, as in
     PyTorch."""
@@ -372,7 +395,8 @@ def adaptive_avg_pool1d(input, output_size):
     return adaptive_avg_pool2d(input.unsqueeze(-2), (1,) + out).squeeze(-2)
 
 
-def adaptive_max_pool1d(input, output_size, return_indices=False):
+@parsed
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False):
     """1-D adaptive max pooling of ``(N, C, L)`` or ``(C, L)`` input; with
     ``return_indices`` also each max's position along ``L``."""
     _check_1d("adaptive_max_pool1d", input)
@@ -382,7 +406,9 @@ def adaptive_max_pool1d(input, output_size, return_indices=False):
     return _unbatch(_max(x, win, return_indices), unbatched)
 
 
-def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+@parsed
+def adaptive_max_pool1d_with_indices(input: Tensor, output_size: int | Sequence[int | None],
+                                     return_indices: bool = False):
     """``adaptive_max_pool1d`` returning ``(values, indices)``."""
     return adaptive_max_pool1d(input, output_size, return_indices=True)
 
@@ -410,13 +436,17 @@ def _lp(input, norm_type, max_pool, avg_pool, kernel_size, window, stride, ceil_
     return (out.sign() * out.abs().relu()).mul(window).pow(1.0 / norm_type)
 
 
-def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+@parsed(own_checks_first=True)
+def lp_pool2d(input: Tensor, norm_type, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
+              ceil_mode: bool = False):
     """2-D power-average pooling: ``(sum of x^p over each window)^(1/p)``
     (``norm_type`` p; no padding). ValueError for ``p == 0``."""
     kw, kh = _two(kernel_size, "lp_pool2d: kernel_size must either be a single int, or a tuple of two ints")
     return _lp(input, norm_type, max_pool2d, avg_pool2d, kernel_size, kw * kh, stride, ceil_mode)
 
 
-def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+@parsed
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int | Sequence[int],
+              stride: int | Sequence[int] | None = None, ceil_mode: bool = False):
     """1-D power-average pooling (see ``lp_pool2d``)."""
     return _lp(input, norm_type, max_pool1d, avg_pool1d, kernel_size, kernel_size, stride, ceil_mode)

@@ -16,6 +16,8 @@ float32) with the formulas of aten/src/ATen/native/UpSample.h:
 ``guard_index_and_lambda``.
 """
 
+from __future__ import annotations
+
 import math
 import warnings
 
@@ -23,6 +25,7 @@ import numpy as np
 
 from ... import _core
 from ..._composites import _type_name
+from ..._arg_parser import PARSED_FRAMES, Sequence, Tensor, parsed
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
@@ -286,8 +289,9 @@ def _check_dtype(input, mode):
     raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_name(input.dtype)}\'')
 
 
-def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
-                recompute_scale_factor=None, antialias=False):
+@parsed(own_checks_first=True)
+def interpolate(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+                align_corners: bool | None = None, recompute_scale_factor: bool | None = None, antialias: bool = False):
     """Resizes the spatial dims of ``(N, C, L)``, ``(N, C, H, W)`` or
     ``(N, C, D, H, W)`` input to ``size`` (an int or one per dim) or by
     ``scale_factor`` (output ``int(in * scale)``; the kernel then uses
@@ -338,22 +342,26 @@ def _interpolate(input, out, scales, mode, align_corners, antialias):
     return x
 
 
-def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+@parsed(own_checks_first=True)
+def upsample(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
+             align_corners: bool | None = None):
     """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
-    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2)
+    warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2 + PARSED_FRAMES)
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
-def upsample_nearest(input, size=None, scale_factor=None):
+@parsed(own_checks_first=True)
+def upsample_nearest(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None):
     """Deprecated: ``interpolate(..., mode='nearest')`` (warns)."""
     warnings.warn("`nn.functional.upsample_nearest` is deprecated. Use `nn.functional.interpolate` instead.",
-                  stacklevel=2)
+                  stacklevel=2 + PARSED_FRAMES)
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input, size=None, scale_factor=None):
+@parsed(own_checks_first=True)
+def upsample_bilinear(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None):
     """Deprecated: ``interpolate(..., mode='bilinear', align_corners=True)``
     (warns)."""
     warnings.warn("`nn.functional.upsample_bilinear` is deprecated. Use `nn.functional.interpolate` instead.",
-                  stacklevel=2)
+                  stacklevel=2 + PARSED_FRAMES)
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

@@ -6,10 +6,13 @@
 gradient, as in aten/src/ATen/native/Embedding.cpp.
 """
 
+from __future__ import annotations
+
 from ... import _core
 from ..._composites import _type_name
 from ...autograd.function import Function
 from ...grad_mode import no_grad
+from ..._arg_parser import Tensor, parsed
 
 __all__ = ["embedding", "one_hot"]
 
@@ -52,8 +55,9 @@ def _embedding_renorm_(weight, indices, max_norm, norm_type):
         weight.index_copy_(0, rows, selected * scale.to(weight.dtype).reshape(-1, 1))
 
 
-def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,
-              sparse=False):
+@parsed
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None, max_norm: float | None = None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False, sparse: bool = False):
     """Rows of the 2-D ``weight`` ``(V, D)`` picked by the int64/int32
     indices ``input`` (any shape): output ``input.shape + (D,)``, weight's
     dtype. ``padding_idx``: entries with this index send no gradient to
@@ -92,7 +96,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, sca
     return out.reshape(*input.shape, weight.size(1))
 
 
-def one_hot(tensor, num_classes=-1):
+@parsed
+def one_hot(tensor: Tensor, num_classes: int = -1):
     """``(*) -> (*, num_classes)`` int64 tensor with a 1 at each value of
     the int64 ``tensor``; ``num_classes=-1`` takes ``max + 1``. RuntimeError
     for a non-int64 tensor, negative values, values ``>= num_classes``, or
