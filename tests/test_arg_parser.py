@@ -160,7 +160,7 @@ def test_values_and_dtypes_pytorch_refuses_are_refused():
 def test_bools_and_missing_arguments_are_checked_as_pytorch_does():
     x = torch.ones(2, 3)
     _raises(TypeError, "argument 'sorted' (position 2) must be bool, not int", torch.unique, x, 99)
-    _raises(TypeError, "argument 'training' (position 3) must be bool, not int", F.dropout, x, 0, 99)
+    _raises(TypeError, "dropout(): argument 'train' (position 3) must be bool, not int", F.dropout, x, 0, 99)
     _raises(TypeError, "set_grad_enabled(): argument 'enabled' (position 1) must be bool, not str",
             torch.set_grad_enabled, "a")
     _raises(TypeError, "must be bool, not int", torch.use_deterministic_algorithms, 1)
@@ -192,3 +192,39 @@ def test_repeat_and_tile_own_their_memory():
         flat = t.view(-1)
         flat[0] = 5.0
         assert flat.tolist() == [5.0] + [1.0] * (t.numel() - 1)
+
+
+def test_review_findings_stay_fixed():
+    import numpy as np
+
+    x = torch.ones(2, 3)
+    # a 0-d integer tensor is an int, as in PyTorch's parser
+    assert torch.tril(x, torch.tensor(1)).tolist() == [[1, 1, 0], [1, 1, 1]]
+    assert F.softmax(x, torch.tensor(1)).shape == (2, 3)
+    # random_'s overloads: (), (to), (from, to), (from, None), (to=...)
+    y = torch.zeros(2000)
+    assert y.random_(to=10).max().item() <= 9
+    assert y.random_(5, None).min().item() >= 5
+    assert torch.zeros(50, dtype=torch.int64).random_(0, None).max().item() > 2**40
+    assert sorted(set(y.random_(2, 4).tolist())) == [2.0, 3.0]
+    # a wrong argument raises before dropout writes into its input
+    z = torch.ones(3)
+    with pytest.raises(TypeError, match="argument 'train' \\(position 3\\) must be bool"):
+        F.dropout(z, 0.5, "yes", True)
+    assert z.tolist() == [1.0, 1.0, 1.0]
+    # flags PyTorch only tests for truth in Python take any value
+    assert F.max_pool1d(torch.ones(1, 1, 4), 2, return_indices=1)[1].shape == (1, 1, 2)
+    assert F.dropout(x, 0.5, False, 0) is x
+    # NumPy scalars where numbers go; ints as unsized int lists are refused
+    assert torch.allclose(x.norm(p=np.float64(3)), x.norm(p=3))
+    assert torch.allclose(torch.linalg.vector_norm(x, ord=np.int64(3)), x.norm(p=3))
+    _raises(TypeError, "tile(): argument 'dims' (position 2) must be tuple of ints, not int", torch.tile, x, 2)
+    _raises(TypeError, "expected Tensor as element 1 in argument 0, but got str", torch.hstack, [x, "a"])
+    with pytest.raises(TypeError, match="argument 'sorted' \\(position 2\\) must be bool"):
+        torch.unique(x, np.bool_(True))  # PyTorch refuses NumPy's bools too
+
+    def takes_kwargs(a, **kw: "int"):
+        return a
+
+    with pytest.raises(TypeError, match="cannot be annotated"):
+        parsed(takes_kwargs)

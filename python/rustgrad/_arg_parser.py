@@ -19,8 +19,9 @@ only when one fails.
 
 Annotations are strings (modules use ``from __future__ import
 annotations``) made of the names in ``_KINDS`` joined by ``|``:
-``input: Tensor``, ``bias: Tensor | None``, ``dims: IntArrayRef`` (ATen's
-name for ``int[]``: ints, or one int). An unknown name fails at import.
+``input: Tensor``, ``bias: Tensor | None``, ``dims: Sequence[int]`` (ATen's
+``int[]``), ``kernel_size: int | Sequence[int]`` (ATen's ``int[2]``, which
+also takes one int). An unknown name fails at import.
 """
 
 import functools
@@ -34,12 +35,12 @@ from . import _core
 # readers and linters; the annotations themselves stay strings).
 Tensor = _Tensor = _core.Tensor
 dtype = _core.dtype
-IntArrayRef = Sequence[int]
 Number = float
-__all__ = ["parsed", "Sequence", "Tensor", "dtype", "IntArrayRef", "Number", "PARSED_FRAMES"]
+__all__ = ["parsed", "Sequence", "Tensor", "dtype", "Number", "PARSED_FRAMES"]
 
 # The frames a parsed function's wrapper adds between it and its caller: a
-# warning meant for the caller counts them in its stacklevel.
+# warning meant for the caller counts them in its stacklevel. (Only functions
+# with annotations are wrapped: one that warns must keep at least one.)
 PARSED_FRAMES = 1
 
 
@@ -53,7 +54,7 @@ def _is_int(v):
     if _overflows(v):
         return False
     if isinstance(v, _Tensor):
-        return v.dim() == 0 and not v.is_floating_point() and not v.is_complex()
+        return v.dim() == 0 and not v.is_floating_point()
     return isinstance(v, numbers.Integral) or (hasattr(v, "__index__") and not isinstance(v, (str, bytes)))
 
 
@@ -89,17 +90,11 @@ _KINDS = {
     "float": (_is_float, "float"),
     # a Scalar argument of ATen's (vector_norm's ord): the same test, PyTorch's word
     "Number": (_is_float, "Number"),
-    # (PyTorch takes Python's and NumPy's bools only, not other ints)
-    "bool": (lambda v: isinstance(v, bool) or type(v).__name__ == "bool_", "bool"),
+    # (PyTorch takes Python's bools only, not other ints, nor NumPy's bools)
+    "bool": (lambda v: isinstance(v, bool), "bool"),
     "str": (lambda v: isinstance(v, str), "str"),
-    # (Python's float, int, bool and complex stand for dtypes too)
-    "dtype": (lambda v: isinstance(v, _core.dtype) or v in (float, int, bool, complex), "torch.dtype"),
+    "dtype": (lambda v: isinstance(v, _core.dtype), "torch.dtype"),
     "Sequence[int]": (_is_int_sequence, "tuple of ints"),
-    # ATen's int[] of no fixed size (tile's dims, layer_norm's shape): ints, or
-    # one int for a list of one. (A list of fixed size, as a pool's int[2]
-    # kernel_size, is "int | Sequence[int]": one int beyond int64 there is a
-    # ValueError, as for an int, not a TypeError.)
-    "IntArrayRef": (lambda v: _is_int(v) or _is_int_sequence(v), "tuple of ints"),
     "Sequence[int | None]": (_is_size_sequence, "tuple of ints"),
     "Sequence[float]": (_is_float_sequence, "tuple of floats"),
     "Sequence[Tensor]": (_is_tensor_sequence, "tuple of Tensors"),
@@ -117,8 +112,10 @@ def _alternatives(annotation):
     return names
 
 
-# Kinds tested inline in the compiled check (the others call their test).
+# Kinds tested inline in the compiled check; the others call their test,
+# bound in the wrapper's namespace under the name _TEST_NAMES gives.
 _INLINE = {"Tensor": "isinstance(v, Tensor)", "None": "v is None"}
+_TEST_NAMES = {name: f"is_{i}" for i, name in enumerate(_KINDS)}
 
 
 def _kind(annotation, where):
@@ -130,13 +127,14 @@ def _kind(annotation, where):
         raise TypeError(f"{where}: unknown annotation {annotation!r} (known: {', '.join(_KINDS)})")
     tests = [_KINDS[n][0] for n in names]
     described = " or ".join(_KINDS[n][1] for n in names if n != "None")
-    expression = " or ".join(_INLINE.get(n, f"_KINDS[{n!r}][0](v)") for n in names)
+    expression = " or ".join(_INLINE.get(n, f"{_TEST_NAMES[n]}(v)") for n in names)
     return (lambda v: any(t(v) for t in tests)), described, names, expression
 
 
 # The test of one element of each sequence kind.
-_ELEMENT = {"Sequence[int]": _is_int, "IntArrayRef": _is_int, "Sequence[float]": _is_float,
-            "Sequence[int | None]": lambda v: v is None or _is_int(v)}
+_ELEMENT = {"Sequence[int]": _is_int, "Sequence[float]": _is_float,
+            "Sequence[int | None]": lambda v: v is None or _is_int(v),
+            "Sequence[Tensor]": lambda v: isinstance(v, _Tensor)}
 
 
 def _bad_element(value, names):
@@ -169,7 +167,7 @@ def _type_error(name, signature, checks, args, kwargs):
         if not test(value):
             if _overflows(value) and "int" in names:
                 return ValueError("Overflow when unpacking long long")
-            int_lists = any(n == "IntArrayRef" or n.startswith("Sequence[int") for n in names)
+            int_lists = any(n.startswith("Sequence[int") for n in names)
             items = value if isinstance(value, (tuple, list)) else [value]
             bad = [i for i, v in enumerate(items) if _overflows(v)] if int_lists else []
             if bad:
@@ -177,6 +175,9 @@ def _type_error(name, signature, checks, args, kwargs):
                                  "with error \"Overflow when unpacking long long\"")
             where = f" (position {position})" if position is not None and position <= len(args) else ""
             element = _bad_element(value, names)
+            if element is not None and "Sequence[Tensor]" in names:
+                i, v = element
+                return TypeError(f"expected Tensor as element {i} in argument 0, but got {type(v).__name__}")
             if element is not None:
                 i, v = element
                 return TypeError(f"{name}(): argument '{param}'{where} must be {described}, but found element of "
@@ -216,10 +217,12 @@ def _compile(f, checks, positional, own_checks_first, name):
     def fail(args, kwargs):
         error = _type_error(name, signature, checks, args, kwargs)
         if error is not None:
-            raise error
+            raise error from None
 
-    namespace = {"Tensor": _Tensor, "_KINDS": _KINDS, "CONTRACT": _CONTRACT, "f": f, "fail": fail}
-    exec(source, namespace)  # noqa: S102  (source built above from the annotations)
+    namespace = {"Tensor": _Tensor, "CONTRACT": _CONTRACT, "f": f, "fail": fail,
+                 **{_TEST_NAMES[n]: test for n, (test, _) in _KINDS.items()}}
+    code = compile(source, f"<parsed {f.__module__}.{f.__qualname__}>", "exec")
+    exec(code, namespace)  # noqa: S102  (source built above from the annotations)
     return functools.wraps(f)(namespace["parsing"])
 
 
@@ -246,7 +249,10 @@ def parsed(f=None, *, own_checks_first=False, name=None):
         annotation = f.__annotations__.get(param)
         if annotation is None:
             continue
-        test, described, names, expression = _kind(annotation, f"{f.__module__}.{f.__qualname__}({param})")
+        where_defined = f"{f.__module__}.{f.__qualname__}({param})"
+        if p.kind is p.VAR_KEYWORD:
+            raise TypeError(f"{where_defined}: **kwargs cannot be annotated for parsing")
+        test, described, names, expression = _kind(annotation, where_defined)
         where = {p.VAR_POSITIONAL: "*", p.KEYWORD_ONLY: None}.get(p.kind, position)
         checks.append((param, where, test, described, names, expression))
     if not checks:

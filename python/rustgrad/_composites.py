@@ -16,7 +16,7 @@ from ._dtypes import result_type as _result_type
 from ._errors import allocation_as_runtime_error
 from .autograd.function import Function
 from .grad_mode import no_grad as _no_grad
-from ._arg_parser import IntArrayRef, Sequence, Tensor, dtype, parsed
+from ._arg_parser import Sequence, Tensor, dtype, parsed
 
 _Tensor = _core.Tensor
 
@@ -79,7 +79,7 @@ def view_as(input: Tensor, other: Tensor):
 
 
 @parsed
-def unflatten(input: Tensor, dim: int, sizes: IntArrayRef):
+def unflatten(input: Tensor, dim: int, sizes: Sequence[int]):
     """Dim ``dim`` split into ``sizes`` (one entry may be -1), as a view
     where the strides allow. IndexError for a dim out of range; RuntimeError
     for empty ``sizes``, sizes that do not multiply up to the dim's size, a
@@ -103,7 +103,7 @@ def unflatten(input: Tensor, dim: int, sizes: IntArrayRef):
 
 
 @parsed
-def tile(input: Tensor, dims: IntArrayRef):
+def tile(input: Tensor, dims: Sequence[int]):
     """Repeats ``input`` ``dims[i]`` times along each dim (dims padded with
     leading ones), by expanding a view and copying."""
     dims = list(dims)
@@ -122,7 +122,7 @@ def tile(input: Tensor, dims: IntArrayRef):
 
 
 @parsed
-def repeat(input: Tensor, *sizes: IntArrayRef):
+def repeat(input: Tensor, *sizes: int | Sequence[int]):
     """``Tensor.repeat(*sizes)``: the same as ``tile`` with every size given.
     TypeError without sizes; RuntimeError for fewer sizes than dims."""
     if not sizes:

@@ -89,11 +89,12 @@ def _sublist_equation(args):
     return equation, args[0:2 * pairs:2]
 
 
-def einsum(equation, *operands):
+def einsum(*args):
     """``torch.einsum(equation, *operands)``; the operands may also be
     given as one list, or in the sublist form ``einsum(op1, [0, 1], op2,
     [1, 2], [0, 2])``. ValueError without operands; RuntimeError/ValueError
     with PyTorch's wording for malformed equations."""
+    equation, operands = (args[0], args[1:]) if args else (None, ())
     if not operands:
         raise ValueError("einsum(): must specify the equation string and at least one operand, or at least one "
                          "operand and its subscripts list")

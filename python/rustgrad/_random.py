@@ -154,19 +154,30 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None):
     return _fill_from(self, -(1 - u).log() / lambd)
 
 
-_NOT_GIVEN = object()  # random_'s one argument is `to`, not `from_`
+class _Unset:
+    """random_'s default for ``from_`` and ``to``: PyTorch's overloads
+    ``random_()``, ``random_(to)`` and ``random_(from, to=None)`` tell
+    "not given" from None (the dtype's top)."""
+
+    def __repr__(self):
+        return "<unset>"
+
+
+_UNSET = _Unset()
 
 
 @parsed
-def random_(self: Tensor, from_: int = _NOT_GIVEN, to: int | None = None, *, generator=None):
-    """Fills with integers drawn uniformly from ``[from_, to)``; one
-    argument is ``to`` (``random_(10)``: ``[0, 10)``), none draws from
-    ``[0, 2^24)`` for float32, ``[0, 2^53)`` for float64, ``[0, 2^63)`` for
-    int64. RuntimeError when ``from_ >= to``."""
-    if to is None and from_ is not _NOT_GIVEN:
-        from_, to = 0, from_
-    elif to is None:
-        from_, to = 0, {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
+def random_(self: Tensor, from_: int = _UNSET, to: int | None = _UNSET, *, generator=None):
+    """Fills with integers drawn uniformly from ``[from_, to)``: one
+    argument is ``to`` (``random_(10)``: ``[0, 10)``); ``to=None``, or no
+    argument, goes up to the dtype's top (2^24 for float32, 2^53 for
+    float64, 2^63 - 1 for int64). RuntimeError when ``from_ >= to``."""
+    top = {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
+    if to is _UNSET:
+        from_, to = (0, top) if from_ is _UNSET else (0, from_)
+    else:
+        from_ = 0 if from_ is _UNSET else from_
+        to = top if to is None else to
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")
     values = (_uniform_like(self, generator) * (to - from_)).floor() + from_

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import collections
 import math
+import numbers
 import re
 import sys
 
@@ -65,8 +66,9 @@ def vector_norm(x: Tensor, ord: Number = 2, dim: int | Sequence[int] | None = No
     ``torch/_refs/linalg`` ``vector_norm`` and ATen's
     ``linalg_vector_norm_backward``."""
     _check_input(x, "linalg.vector_norm")
-    if isinstance(ord, (str, bool)) or not isinstance(ord, (int, float)):
+    if isinstance(ord, (str, bool)) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, not {type(ord).__name__}")
+    ord = ord if type(ord) in (int, float) else float(ord)  # a NumPy scalar as Python's
     given = dim is not None and (isinstance(dim, int) or len(dim) > 0)
     dims = _wrap_dims([dim] if isinstance(dim, int) else dim, x.dim()) if given else []
     dims = dims if x.dim() else []  # a 0-d tensor's dim 0 is all of it
@@ -89,7 +91,7 @@ def vector_norm(x: Tensor, ord: Number = 2, dim: int | Sequence[int] | None = No
     if abs(ord) == math.inf:
         return _InfNorm.apply(x, dims, keepdim, ord > 0)
     if ord > 0:
-        return x.norm(ord, dims, keepdim)
+        return _core_norm(x, ord, dims, keepdim)
     # ord < 0: a zero element makes the norm 0, and PyTorch's gradient 0 for
     # the whole vector; those vectors are computed on ones and their norm
     # replaced, so that neither pass meets 0 ** ord.

@@ -305,7 +305,7 @@ def softmin(input: Tensor, dim=None, _stacklevel=3, dtype: dtype | None = None):
 
 
 @parsed
-def gumbel_softmax(logits: Tensor, tau=1, hard: bool = False, eps: float = 1e-10, dim: int | Sequence[int] | None = -1):
+def gumbel_softmax(logits: Tensor, tau=1, hard=False, eps: float = 1e-10, dim: int | Sequence[int] | None = -1):
     """Samples from the Gumbel-softmax distribution (Jang et al. 2016):
     ``softmax((logits + g) / tau)`` with ``g = -log(Exp(1))`` noise. With
     ``hard``, the result is one-hot (the argmax) in the forward pass and has

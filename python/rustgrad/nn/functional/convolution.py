@@ -28,7 +28,7 @@ from ..._utils import format_shape
 from ..modules.utils import _pair
 from . import _windows
 from ._channels import add_channels
-from ..._arg_parser import IntArrayRef, Sequence, Tensor, parsed
+from ..._arg_parser import Sequence, Tensor, parsed
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -323,8 +323,8 @@ def _blocks(size, kernel, dilation, padding, stride):
 
 
 @parsed
-def unfold(input: Tensor, kernel_size, dilation: IntArrayRef = 1, padding: IntArrayRef | str = 0,
-           stride: IntArrayRef = 1):
+def unfold(input: Tensor, kernel_size, dilation: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0,
+           stride: int | Sequence[int] = 1):
     """Extracts sliding local blocks (im2col): ``(N, C, H, W)`` or
     ``(C, H, W)`` to ``(N, C * kH * kW, L)`` (``(C * kH * kW, L)``), where
     ``L`` is the number of blocks; within a channel the rows run over the
@@ -351,8 +351,8 @@ def unfold(input: Tensor, kernel_size, dilation: IntArrayRef = 1, padding: IntAr
 
 
 @parsed
-def fold(input: Tensor, output_size: int | Sequence[int | None], kernel_size: IntArrayRef, dilation: IntArrayRef = 1,
-         padding: IntArrayRef | str = 0, stride: IntArrayRef = 1):
+def fold(input: Tensor, output_size: int | Sequence[int | None], kernel_size: int | Sequence[int],
+         dilation: int | Sequence[int] = 1, padding: int | Sequence[int] | str = 0, stride: int | Sequence[int] = 1):
     """Combines sliding local blocks into a tensor (col2im), the adjoint of
     ``unfold``: ``(N, C * kH * kW, L)`` or ``(C * kH * kW, L)`` to
     ``(N, C, *output_size)`` (``(C, *output_size)``), summing overlapping

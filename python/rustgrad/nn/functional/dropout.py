@@ -25,9 +25,13 @@ __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d", "alpha_dropout", "f
 _SELU_SATURATION = 1.7580993408473766
 
 
-def _check_p(p):
+def _check_args(p, training, name):
+    """PyTorch's order: its Python code checks ``p``, then ATen parses
+    ``train`` (a bool: TypeError otherwise), before anything is written."""
     if p < 0.0 or p > 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not isinstance(training, bool):
+        raise TypeError(f"{name}(): argument 'train' (position 3) must be bool, not {type(training).__name__}")
 
 
 def _noise_shape(input, feature):
@@ -70,29 +74,29 @@ def _dropout_impl(input, p, training, inplace, feature=False, alpha=False):
 
 
 @parsed(own_checks_first=True)
-def dropout(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
+def dropout(input: Tensor, p=0.5, training=True, inplace=False):
     """Zeroes each element with probability ``p`` and scales the others by
     ``1 / (1 - p)``; identity when not ``training``. ``inplace`` writes into
     ``input``. ValueError for ``p`` outside ``[0, 1]``."""
-    _check_p(p)
+    _check_args(p, training, "dropout")
     return _dropout_impl(input, p, training, inplace)
 
 
 @parsed(own_checks_first=True)
-def alpha_dropout(input: Tensor, p=0.5, training: bool = False, inplace: bool = False):
+def alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False):
     """Dropout for SELU networks (Klambauer et al., 2017): dropped elements
     take SELU's saturation value and the result is renormalized to keep
     zero mean and unit variance. Note ``training`` defaults to False, as in
     PyTorch."""
-    _check_p(p)
+    _check_args(p, training, "alpha_dropout")
     return _dropout_impl(input, p, training, inplace, alpha=True)
 
 
 @parsed(own_checks_first=True)
-def feature_alpha_dropout(input: Tensor, p=0.5, training: bool = False, inplace: bool = False):
+def feature_alpha_dropout(input: Tensor, p=0.5, training=False, inplace=False):
     """``alpha_dropout`` with one draw per (sample, channel) of ``(N, C,
     *)`` input."""
-    _check_p(p)
+    _check_args(p, training, "feature_alpha_dropout")
     return _dropout_impl(input, p, training, inplace, feature=True, alpha=True)
 
 
@@ -103,11 +107,11 @@ def _feature_dropout_unbatched(input, p, training, inplace):
 
 
 @parsed(own_checks_first=True)
-def dropout1d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
+def dropout1d(input: Tensor, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of ``(N, C, L)`` or ``(C, L)`` input with
     probability ``p`` (scaling the rest by ``1 / (1 - p)``). RuntimeError
     for other ranks; ValueError for ``p`` outside ``[0, 1]``."""
-    _check_p(p)
+    _check_args(p, training, "feature_dropout")
     inp_dim = input.dim()
     if inp_dim not in (2, 3):
         raise RuntimeError(
@@ -121,12 +125,12 @@ def dropout1d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False
 
 
 @parsed(own_checks_first=True)
-def dropout2d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
+def dropout2d(input: Tensor, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of ``(N, C, H, W)`` input with probability
     ``p``. Like PyTorch, 3-D input is taken as ``(N, C, L)`` (channel-wise
     1-D dropout) with a warning, and other ranks warn that they are
     deprecated."""
-    _check_p(p)
+    _check_args(p, training, "feature_dropout")
     inp_dim = input.dim()
     if inp_dim not in (3, 4):
         warnings.warn(
@@ -146,11 +150,11 @@ def dropout2d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False
 
 
 @parsed(own_checks_first=True)
-def dropout3d(input: Tensor, p=0.5, training: bool = True, inplace: bool = False):
+def dropout3d(input: Tensor, p=0.5, training=True, inplace=False):
     """Zeroes whole channels of ``(N, C, D, H, W)`` or ``(C, D, H, W)``
     input with probability ``p``; other ranks warn that they are
     deprecated."""
-    _check_p(p)
+    _check_args(p, training, "feature_dropout")
     inp_dim = input.dim()
     if inp_dim not in (4, 5):
         warnings.warn(

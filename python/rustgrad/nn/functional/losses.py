@@ -556,7 +556,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True, full
 
 
 @parsed
-def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full: bool = False, eps: float = 1e-6,
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Tensor | float, full=False, eps: float = 1e-6,
                       reduction: str = "mean"):
     """Negative log likelihood of ``target`` under a Gaussian of mean
     ``input`` and variance ``var``: ``0.5 (log var + (input - target)**2 /
@@ -693,7 +693,7 @@ def triplet_margin_loss(anchor: Tensor, positive: Tensor, negative: Tensor, marg
 
 @parsed
 def triplet_margin_with_distance_loss(anchor: Tensor, positive: Tensor, negative: Tensor, *, distance_function=None,
-                                      margin: float = 1.0, swap: bool = False, reduction: str = "mean"):
+                                      margin: float = 1.0, swap=False, reduction: str = "mean"):
     """``triplet_margin_loss`` with any ``distance_function(x1, x2)``
     returning one non-negative distance per sample (default:
     ``pairwise_distance``). ValueError for an unknown reduction or

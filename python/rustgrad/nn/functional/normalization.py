@@ -22,7 +22,7 @@ from ..._dtypes import finfo
 from ..._utils import format_shape
 from ...grad_mode import no_grad
 from ._channels import add_channels, expand_channels, sum_channels
-from ..._arg_parser import IntArrayRef, Sequence, Tensor, parsed
+from ..._arg_parser import Sequence, Tensor, parsed
 
 __all__ = ["layer_norm", "rms_norm", "group_norm", "batch_norm", "instance_norm", "normalize",
            "local_response_norm"]
@@ -86,7 +86,7 @@ def _standardize(x, dims, eps):
 
 
 @parsed
-def layer_norm(input: Tensor, normalized_shape: IntArrayRef, weight: Tensor | None = None, bias: Tensor | None = None,
+def layer_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5):
     """Layer normalization (Ba et al., 2016) over the trailing dims
     ``normalized_shape``: ``(x - E[x]) / sqrt(Var[x] + eps) * weight + bias``
@@ -102,7 +102,7 @@ def layer_norm(input: Tensor, normalized_shape: IntArrayRef, weight: Tensor | No
 
 
 @parsed
-def rms_norm(input: Tensor, normalized_shape: IntArrayRef, weight: Tensor | None = None, eps: float | None = None):
+def rms_norm(input: Tensor, normalized_shape: Sequence[int], weight: Tensor | None = None, eps: float | None = None):
     """Root-mean-square normalization (Zhang & Sennrich, 2019) over the
     trailing dims ``normalized_shape``: ``x / sqrt(mean(x^2) + eps) *
     weight``; ``eps`` defaults to the machine epsilon of the compute dtype

@@ -169,7 +169,7 @@ def _unbatch(result, unbatched):
 @parsed
 def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
-               return_indices: bool = False):
+               return_indices=False):
     """2-D max pooling of ``(N, C, H, W)`` or ``(C, H, W)`` input: the max
     of every ``kernel_size`` window (taps ``dilation`` apart, every
     ``stride``, default ``kernel_size``), with implicit -inf ``padding``
@@ -190,7 +190,7 @@ def max_pool2d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 @parsed
 def max_pool2d_with_indices(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                             padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
-                            ceil_mode: bool = False, return_indices: bool = False):
+                            ceil_mode: bool = False, return_indices=False):
     """``max_pool2d`` returning ``(values, indices)``."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
@@ -211,7 +211,7 @@ def _one(fn, value, name, none_ok=False):
 @parsed
 def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1, ceil_mode: bool = False,
-               return_indices: bool = False):
+               return_indices=False):
     """1-D max pooling of ``(N, C, L)`` or ``(C, L)`` input (see
     ``max_pool2d``; indices are positions along ``L``). Errors are
     ``max_pool1d``'s own RuntimeErrors (e.g. "max_pool1d() padding should be
@@ -246,7 +246,7 @@ def max_pool1d(input: Tensor, kernel_size: int | Sequence[int], stride: int | Se
 @parsed
 def max_pool1d_with_indices(input: Tensor, kernel_size: int | Sequence[int], stride: int | Sequence[int] | None = None,
                             padding: int | Sequence[int] | str = 0, dilation: int | Sequence[int] = 1,
-                            ceil_mode: bool = False, return_indices: bool = False):
+                            ceil_mode: bool = False, return_indices=False):
     """``max_pool1d`` returning ``(values, indices)``."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices=True)
 
@@ -371,7 +371,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size):
 
 
 @parsed(own_checks_first=True)
-def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool2d(input: Tensor, output_size, return_indices=False):
     """2-D adaptive max pooling (windows as ``adaptive_avg_pool2d``); with
     ``return_indices`` also each max's flat index ``h * W + w``."""
     x, unbatched, win = _adaptive_plan("adaptive_max_pool2d", input, output_size, 2)
@@ -380,7 +380,7 @@ def adaptive_max_pool2d(input: Tensor, output_size, return_indices: bool = False
 
 
 @parsed(own_checks_first=True)
-def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices: bool = False):
+def adaptive_max_pool2d_with_indices(input: Tensor, output_size, return_indices=False):
     """``adaptive_max_pool2d`` returning ``(values, indices)``."""
     return adaptive_max_pool2d(input, output_size, return_indices=True)
 
@@ -396,7 +396,7 @@ def adaptive_avg_pool1d(input: Tensor, output_size: int | Sequence[int | None]):
 
 
 @parsed
-def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int | None], return_indices: bool = False):
+def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int | None], return_indices=False):
     """1-D adaptive max pooling of ``(N, C, L)`` or ``(C, L)`` input; with
     ``return_indices`` also each max's position along ``L``."""
     _check_1d("adaptive_max_pool1d", input)
@@ -408,7 +408,7 @@ def adaptive_max_pool1d(input: Tensor, output_size: int | Sequence[int | None], 
 
 @parsed
 def adaptive_max_pool1d_with_indices(input: Tensor, output_size: int | Sequence[int | None],
-                                     return_indices: bool = False):
+                                     return_indices=False):
     """``adaptive_max_pool1d`` returning ``(values, indices)``."""
     return adaptive_max_pool1d(input, output_size, return_indices=True)
 

@@ -291,7 +291,7 @@ def _check_dtype(input, mode):
 
 @parsed(own_checks_first=True)
 def interpolate(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-                align_corners: bool | None = None, recompute_scale_factor: bool | None = None, antialias: bool = False):
+                align_corners=None, recompute_scale_factor=None, antialias=False):
     """Resizes the spatial dims of ``(N, C, L)``, ``(N, C, H, W)`` or
     ``(N, C, D, H, W)`` input to ``size`` (an int or one per dim) or by
     ``scale_factor`` (output ``int(in * scale)``; the kernel then uses
@@ -344,7 +344,7 @@ def _interpolate(input, out, scales, mode, align_corners, antialias):
 
 @parsed(own_checks_first=True)
 def upsample(input: Tensor, size=None, scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
-             align_corners: bool | None = None):
+             align_corners=None):
     """Deprecated alias of ``interpolate`` (warns, as PyTorch)."""
     warnings.warn("`nn.functional.upsample` is deprecated. Use `nn.functional.interpolate` instead.", stacklevel=2 + PARSED_FRAMES)
     return interpolate(input, size, scale_factor, mode, align_corners)
