@@ -228,3 +228,10 @@ def test_review_findings_stay_fixed():
 
     with pytest.raises(TypeError, match="cannot be annotated"):
         parsed(takes_kwargs)
+
+
+def test_methods_take_sizes_spread_out_where_pytorch_does():
+    x = torch.ones(3)
+    assert x.tile(2).shape == (6,) and x.tile(2, 1).shape == (2, 3) and x.tile((2,)).shape == (6,)
+    assert x.broadcast_to(2, 3).shape == (2, 3) and x.broadcast_to((2, 3)).shape == (2, 3)
+    _raises(TypeError, "must be tuple of ints, not int", torch.tile, x, 2)  # the function form: one sequence

@@ -1061,6 +1061,24 @@ for _name in _METHODS:
     setattr(_Tensor, _name, globals()[_name])
 
 
+def _spread_sizes(function, param):
+    """The method form of ``function(input, sizes)``: PyTorch's method also
+    takes the ints spread out (``x.tile(2, 1)``, ``x.broadcast_to(2, 3)``),
+    and requires them (TypeError)."""
+    def method(self, *sizes):
+        if not sizes:
+            raise TypeError(f'{function.__name__}() missing 1 required positional arguments: "{param}"')
+        return function(self, sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes)
+
+    method.__name__ = method.__qualname__ = function.__name__
+    method.__doc__ = function.__doc__
+    return method
+
+
+_Tensor.tile = _spread_sizes(tile, "dims")
+_Tensor.broadcast_to = _spread_sizes(broadcast_to, "size")
+
+
 def _bitwise(name, symbol, reflected=False):
     method = getattr(_Tensor, name)
 

@@ -14,14 +14,14 @@ _Tensor = _core.Tensor
 
 _METHODS = tuple(_core._UNARY_FUNCTIONS) + (
     "add", "sub", "mul", "sum", "mean", "norm", "t", "transpose",
-    "unsqueeze", "squeeze", "flatten", "clone", "matmul", "lt", "le", "gt", "ge", "eq",
+    "unsqueeze", "flatten", "clone", "matmul", "lt", "le", "gt", "ge", "eq",
     "ne", "masked_fill", "detach", "clamp", "clip", "clamp_min", "clamp_max", "maximum",
     "minimum", "logical_and", "logical_or", "logical_xor", "logical_not", "square", "round",
     "movedim", "moveaxis", "swapaxes", "swapdims", "narrow", "select", "split", "chunk",
     "unbind", "max", "min", "amax", "amin", "argmax", "argmin", "softmax", "log_softmax",
     "logsumexp", "var", "std", "gather", "scatter_add", "index_select", "index_add", "index_copy",
     "index_fill", "masked_select", "nonzero", "cumsum", "cumprod", "prod", "scatter", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not", "sort", "argsort", "topk", "all", "any",
-    "count_nonzero", "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
+    "fmod", "remainder", "floor_divide", "atan2", "arctan2", "copysign",
     "scatter_reduce", "cummax", "cummin", "logcumsumexp",
 )
 
@@ -59,6 +59,23 @@ def permute(input: Tensor, dims: Sequence[int]):
 def flip(input: Tensor, dims: Sequence[int]):
     """``torch.flip(input, dims)``: ``input.flip(dims)``."""
     return input.flip(dims)
+
+
+_ALL_DIMS = object()  # squeeze/count_nonzero without dim (None is a TypeError for squeeze, as in PyTorch)
+
+
+@parsed
+def squeeze(input: Tensor, dim: int | Sequence[int] = _ALL_DIMS):
+    """``torch.squeeze(input, dim)``: ``input.squeeze(dim)`` (one dim or a
+    sequence of them), or every size-1 dim without ``dim``."""
+    return input.squeeze() if dim is _ALL_DIMS else input.squeeze(dim)
+
+
+@parsed
+def count_nonzero(input: Tensor, dim: int | Sequence[int] | None = None):
+    """``torch.count_nonzero(input, dim=None)``: ``input.count_nonzero(dim)``
+    (one dim or a sequence of them; all elements for None)."""
+    return input.count_nonzero(dim)
 
 
 def pow(input, exponent):
@@ -105,5 +122,5 @@ negative, arcsin, arccos, arctan, fix = neg, asin, acos, atan, trunc  # noqa: F8
 
 # ``div`` / ``divide`` / ``true_divide`` (with ``rounding_mode``) live in
 # ``_composites``.
-__all__ = list(_METHODS) + ["reshape", "permute", "flip", "pow", "where", "subtract", "multiply", "negative",
+__all__ = list(_METHODS) + ["reshape", "permute", "flip", "squeeze", "count_nonzero", "pow", "where", "subtract", "multiply", "negative",
                             "arcsin", "arccos", "arctan", "fix"]

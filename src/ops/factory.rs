@@ -77,9 +77,11 @@ pub fn arange(start: f64, end: f64, step: f64, dtype: DType) -> Result<Tensor> {
     Ok(Tensor::from_cpu(data, &[n]))
 }
 
+/// PyTorch's error for a sampler without a kernel for `dtype`: its dtype
+/// dispatch's NotImplementedError.
 fn require_float(dtype: DType, what: &str) -> Result<()> {
     if !dtype.is_float() {
-        bail!(Runtime, "\"{what}\" not implemented for '{}'", dtype.scalar_name());
+        bail!(NotImplemented, "\"{what}\" not implemented for '{}'", dtype.scalar_name());
     }
     Ok(())
 }

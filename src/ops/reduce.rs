@@ -487,7 +487,8 @@ fn deviation(x: &Tensor, dims: Option<&[i64]>, correction: f64, keepdim: bool, i
         return r;
     }
     if !x.dtype().is_float() {
-        bail!(Runtime, "std and var only support floating point and complex dtypes");
+        // PyTorch's class for this check (TORCH_CHECK_NOT_IMPLEMENTED).
+        bail!(NotImplemented, "std and var only support floating point and complex dtypes");
     }
     let resolved = resolve_dims_keep(dims, x.ndim(), keepdim)?;
     let n: usize = match &resolved {

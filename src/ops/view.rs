@@ -139,25 +139,51 @@ pub fn unsqueeze(x: &Tensor, dim: i64) -> Result<Tensor> {
 
 /// `x.squeeze(dim)` (SqueezeBackward1) or `x.squeeze()` (SqueezeBackward0).
 pub fn squeeze(x: &Tensor, dim: Option<i64>) -> Result<Tensor> {
-    let src: Shape = x.shape_vec();
-    let (layout, name) = match dim {
-        Some(dim) => {
-            if x.ndim() == 0 {
-                normalize_dim(dim, 1)?;
-                (x.layout().clone(), "SqueezeBackward1")
-            } else {
-                (x.layout().squeeze(normalize_dim(dim, x.ndim())?), "SqueezeBackward1")
-            }
-        }
+    match dim {
+        Some(dim) => squeeze_listed(x, &[dim], "SqueezeBackward1"),
         None => {
+            let src: Shape = x.shape_vec();
             let mut l = x.layout().clone();
             for d in (0..x.ndim()).rev() {
                 l = l.squeeze(d);
             }
-            (l, "SqueezeBackward0")
+            record_view(x, x.view_with(l), "SqueezeBackward0", move |g| reshape_to(g, &src))
         }
-    };
-    record_view(x, x.view_with(layout), name, move |g| reshape_to(g, &src))
+    }
+}
+
+/// `x.squeeze(dims)` (SqueezeBackward2): each listed dim of size 1 removed,
+/// the other listed dims kept (PyTorch 2.x).
+pub fn squeeze_dims(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
+    squeeze_listed(x, dims, "SqueezeBackward2")
+}
+
+fn squeeze_listed(x: &Tensor, dims: &[i64], name: &'static str) -> Result<Tensor> {
+    let mut ds = distinct_dims(dims, x.ndim())?;
+    ds.sort_unstable();
+    let src: Shape = x.shape_vec();
+    let mut l = x.layout().clone();
+    // From the last, so that removing a dim does not shift those still to
+    // do; a 0-d tensor accepts dim 0 / -1 and has nothing to remove.
+    for &d in ds.iter().rev().filter(|&&d| d < x.ndim()) {
+        l = l.squeeze(d);
+    }
+    record_view(x, x.view_with(l), name, move |g| reshape_to(g, &src))
+}
+
+/// A list of dims (`flip`, `squeeze`) normalized, in the given order.
+/// Checked one by one, as PyTorch's `dim_list_to_bitset`: IndexError for
+/// one out of range, RuntimeError for one seen before, whichever comes first.
+fn distinct_dims(dims: &[i64], ndim: usize) -> Result<Vec<usize>> {
+    let mut out = Vec::with_capacity(dims.len());
+    for &d in dims {
+        let d = normalize_dim(d, ndim)?;
+        if out.contains(&d) {
+            bail!(Runtime, "dim {d} appears multiple times in the list of dims");
+        }
+        out.push(d);
+    }
+    Ok(out)
 }
 
 /// `x.squeeze_(dim)` on an op's fresh result `x`, as PyTorch's `matmul`
@@ -431,10 +457,7 @@ pub fn unbind(x: &Tensor, dim: i64) -> Result<Vec<Tensor>> {
 /// `x.flip(dims)`: a copy with the order of `dims` reversed (its own
 /// inverse, so its rule is itself).
 pub fn flip(x: &Tensor, dims: &[i64]) -> Result<Tensor> {
-    let ds: Vec<usize> = dims.iter().map(|&d| normalize_dim(d, x.ndim())).collect::<Result<_>>()?;
-    if let Some(d) = ds.iter().enumerate().find_map(|(i, d)| ds[..i].contains(d).then_some(*d)) {
-        bail!(Runtime, "dim {d} appears multiple times in the list of dims");
-    }
+    let ds = distinct_dims(dims, x.ndim())?;
     let mut l = x.layout().clone();
     // A 0-d tensor accepts dim 0 / -1 and has nothing to flip.
     let ndim = l.ndim();

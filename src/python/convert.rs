@@ -55,7 +55,7 @@ pub fn shape_args(args: &Bound<'_, PyTuple>, func: &str) -> PyResult<Shape> {
 /// A sequence of sizes, the argument `size` of `func`.
 pub fn shape_of_sequence(obj: &Bound<'_, PyAny>, func: &str) -> PyResult<Shape> {
     let seq = obj.cast::<PySequence>().map_err(|_| {
-        PyTypeError::new_err(format!("size must be a tuple of ints, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
+        PyTypeError::new_err(format!("{func}(): argument 'size' must be tuple of ints, not {}", obj.get_type().name().map(|n| n.to_string()).unwrap_or_default()))
     })?;
     let mut shape = Shape::new();
     let dims: Vec<i64> = (0..seq.len()?)
@@ -91,7 +91,7 @@ struct Collected {
 }
 
 /// More nesting than any tensor has dimensions: a self-containing list.
-const MAX_DIMS: usize = 64;
+pub(super) const MAX_DIMS: usize = 64;
 
 /// A NumPy scalar (`np.float32(1.5)`) as a Python number.
 pub fn numpy_scalar(obj: &Bound<'_, PyAny>) -> Option<Scalar> {

@@ -4,7 +4,7 @@
 
 use pyo3::prelude::*;
 
-use super::tensor::{wrap, PyArg, PyTensor};
+use super::tensor::{not_a_number, tensor_not_number, wrap, PyArg, PyTensor};
 use crate::dtype::Scalar;
 use crate::ops::{activation, arith, inplace, logical, select, unary, Arg};
 use crate::tensor::Tensor;
@@ -74,6 +74,22 @@ fn clamp(x: &Tensor, min: Option<&Bound<'_, PyAny>>, max: Option<&Bound<'_, PyAn
     })
 }
 
+/// The one bound of `clamp_min`/`clamp_max` (`param` of `func`): unlike
+/// `clamp`'s optional ones, PyTorch's signatures (`Tensor` or `Number`)
+/// have no None, so it is their parser's TypeError rather than `clamp`'s
+/// RuntimeError for no bound at all.
+fn single_bound<'a, 'py>(obj: &'a Bound<'py, PyAny>, func: &str, param: &str) -> PyResult<&'a Bound<'py, PyAny>> {
+    if !obj.is_none() {
+        return Ok(obj);
+    }
+    let overload = |kind: &str| format!(" * ({kind} {param})\n      didn't match because some of the arguments have invalid types: (!NoneType!)\n");
+    Err(pyo3::exceptions::PyTypeError::new_err(format!(
+        "{func}() received an invalid combination of arguments - got (NoneType), but expected one of:\n{}{}",
+        overload("Tensor"),
+        overload("Number")
+    )))
+}
+
 #[pymethods]
 impl PyTensor {
     /// `clamp(min=None, max=None)`: elements below `min` become `min`,
@@ -95,13 +111,13 @@ impl PyTensor {
         inplace::apply_(&slf.get().tensor(), |old| clamp(old, min, max).map_err(super::errors::foreign))?;
         Ok(slf.clone())
     }
-    /// `clamp_min(min)`: `clamp(min=min)`.
+    /// `clamp_min(min)`: `clamp(min=min)`; TypeError for None.
     fn clamp_min<'py>(&self, py: Python<'py>, min: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, clamp(&self.tensor(), Some(min), None)?)
+        wrap(py, clamp(&self.tensor(), Some(single_bound(min, "clamp_min", "min")?), None)?)
     }
-    /// `clamp_max(max)`: `clamp(max=max)`.
+    /// `clamp_max(max)`: `clamp(max=max)`; TypeError for None.
     fn clamp_max<'py>(&self, py: Python<'py>, max: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, clamp(&self.tensor(), None, Some(max))?)
+        wrap(py, clamp(&self.tensor(), None, Some(single_bound(max, "clamp_max", "max")?))?)
     }
     /// `maximum(other)`: the larger of each pair (broadcasting; NaN wins;
     /// ties split the gradient).
@@ -243,12 +259,47 @@ pub fn where_<'py>(py: Python<'py>, condition: &Bound<'py, PyAny>, input: &Bound
     wrap(py, select::where_(&tensor_of(condition)?, a.arg(), b.arg())?)
 }
 
+/// The argument types of the activations, with the word PyTorch's messages
+/// use for each (ATen's `Scalar`, `float?` and `str`).
+trait Param: for<'a, 'py> FromPyObject<'a, 'py> {
+    const KIND: &'static str;
+}
+
+impl Param for f64 {
+    const KIND: &'static str = "Number";
+}
+
+impl Param for Option<f64> {
+    const KIND: &'static str = "float";
+}
+
+impl Param for String {
+    const KIND: &'static str = "str";
+}
+
+/// An activation's argument as PyO3 extracts it, or None for a tensor that
+/// PyTorch does not take for a number (`tensor_not_number`): its TypeError
+/// names the function and the argument's position, which only the function
+/// knows, where PyO3 would call the tensor's `__float__` (ValueError).
+fn param<T: Param>(obj: &Bound<'_, PyAny>) -> PyResult<Option<T>> {
+    if tensor_not_number(obj) {
+        return Ok(None);
+    }
+    obj.extract::<T>().map(Some).map_err(Into::into)
+}
+
 macro_rules! activation {
     ($(#[$doc:meta])* $name:ident ($($arg:ident: $ty:ty = $default:expr),*) => $body:expr) => {
         $(#[$doc])*
         #[pyfunction]
         #[pyo3(signature = (input, $($arg = $default),*))]
-        pub fn $name<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, $($arg: $ty),*) -> PyResult<Bound<'py, PyTensor>> {
+        pub fn $name<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, $(#[pyo3(from_py_with = param)] $arg: Option<$ty>),*) -> PyResult<Bound<'py, PyTensor>> {
+            // Each argument's position for `not_a_number`, `input` being 1.
+            let _position = 1;
+            $(
+                let _position = _position + 1;
+                let $arg: $ty = $arg.ok_or_else(|| not_a_number(stringify!($name), stringify!($arg), _position, <$ty as Param>::KIND))?;
+            )*
             let x = tensor_of(input)?;
             let f: &dyn Fn(&Tensor) -> crate::Result<Tensor> = &$body;
             wrap(py, f(&x)?)
@@ -285,7 +336,7 @@ activation!(
     hardswish() => activation::hardswish);
 activation!(
     /// `gelu(input, approximate='none')`: exact (`'none'`) or `'tanh'`.
-    gelu(approximate: &str = "none") => |x| activation::gelu(x, approximate));
+    gelu(approximate: String = "none".to_string()) => |x| activation::gelu(x, &approximate));
 activation!(
     /// `silu(input)`: `x * sigmoid(x)`.
     silu() => unary::silu);
@@ -295,6 +346,8 @@ activation!(
 activation!(
     /// `softsign(input)`: `x / (1 + |x|)`.
     softsign() => unary::softsign);
+// `None::<f64>`: PyO3 wraps the default of the Option-typed argument
+// (see `param`) in `Some`, and a bare `None` leaves the type open.
 activation!(
     /// `logit(input, eps=None)`: `log(x / (1 - x))`, `x` clamped to `[eps, 1-eps]` if given.
-    logit(eps: Option<f64> = None) => |x| activation::logit(x, eps));
+    logit(eps: Option<f64> = None::<f64>) => |x| activation::logit(x, eps));

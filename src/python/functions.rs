@@ -7,7 +7,7 @@ use pyo3::types::{PySequence, PyTuple};
 use super::convert::{dtype_arg, scalar_of, shape_args, shape_of_sequence, tensor_from_data};
 use super::dtype::parse_device;
 use super::ints::{int64, int64_later, opt_int64};
-use super::tensor::{required, wrap, PyTensor};
+use super::tensor::{not_a_number, required, tensor_not_number, wrap, PyTensor};
 use crate::autograd::{self, grad_mode, BackwardOptions};
 use crate::dtype::{DType, Scalar, DEFAULT_FLOAT};
 use crate::ops::{factory, loss};
@@ -101,15 +101,26 @@ pub(crate) fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
     Ok(Scalar::Float(obj.extract::<f64>()?))
 }
 
-/// A tensor of shape `size` (a sequence of ints) filled with `fill_value`;
-/// the dtype is inferred from the value (bool, int64 or float32) unless
-/// given. RuntimeError for a negative size, or for `requires_grad=True` with
-/// a non-float dtype.
+/// `number` for the argument `param` (at `position`) of `func` that PyTorch
+/// types as a `Number`: a tensor counts only when 0-d (`tensor_not_number`).
+fn number_arg(obj: &Bound<'_, PyAny>, func: &str, param: &str, position: usize) -> PyResult<Scalar> {
+    if tensor_not_number(obj) {
+        return Err(not_a_number(func, param, position, "Number"));
+    }
+    number(obj)
+}
+
+/// A tensor of shape `size` (a sequence of ints) filled with `fill_value`
+/// (a number or a 0-d tensor); the dtype is inferred from the value (bool,
+/// int64 or float32) unless given. TypeError for a `size` or `fill_value`
+/// of another type, RuntimeError for a negative size, or for
+/// `requires_grad=True` with a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (size, fill_value, *, dtype=None, device=None, requires_grad=false))]
 pub fn full<'py>(py: Python<'py>, size: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    let value = number(fill_value)?;
+    // The size first, as PyTorch's parser reads the arguments in order.
     let shape = shape_of_sequence(size, "full")?;
+    let value = number_arg(fill_value, "full", "fill_value", 2)?;
     let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&[value]));
     dtype.check_fits(value, dtype.overflow_name())?;
     finish(py, factory::full(&shape, value, dtype), device, requires_grad)
@@ -138,18 +149,19 @@ pub fn ones_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_,
     like(py, input, dtype, |s, d| Ok(factory::full(s, Scalar::Int(1), d)), device, requires_grad)
 }
 
-/// `fill_value` (cast to the dtype) with the shape of `input` and, unless
-/// given, its dtype. TypeError if `input` is not a Tensor.
+/// `fill_value` (a number or a 0-d tensor, cast to the dtype) with the
+/// shape of `input` and, unless given, its dtype. TypeError if `input` is
+/// not a Tensor or `fill_value` not a number.
 #[pyfunction]
 #[pyo3(signature = (input, fill_value, *, dtype=None, device=None, requires_grad=false))]
 pub fn full_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, fill_value: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    let value = number(fill_value)?;
+    let value = number_arg(fill_value, "full_like", "fill_value", 2)?;
     like(py, input, dtype, |s, d| Ok(factory::full(s, value, d)), device, requires_grad)
 }
 
 /// Standard normal samples (as `randn`) with the shape of `input` and, unless
-/// given, its dtype. TypeError if `input` is not a Tensor, RuntimeError for a
-/// non-float dtype.
+/// given, its dtype. TypeError if `input` is not a Tensor,
+/// NotImplementedError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -158,7 +170,7 @@ pub fn randn_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_
 
 /// Uniform samples on [0, 1) (as `rand`) with the shape of `input` and,
 /// unless given, its dtype. TypeError if `input` is not a Tensor,
-/// RuntimeError for a non-float dtype.
+/// NotImplementedError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (input, *, dtype=None, device=None, requires_grad=false))]
 pub fn rand_like<'py>(py: Python<'py>, input: &Bound<'py, PyAny>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
@@ -184,18 +196,21 @@ pub fn eye<'py>(py: Python<'py>, #[pyo3(from_py_with = int64)] n: i64, #[pyo3(fr
 /// A 1-D tensor of `start, start + step, ...` up to but excluding `end`:
 /// `ceil((end - start) / step)` values. With one bound it is `end` and
 /// `start` is 0. int64 if all arguments are ints, else float32, unless
-/// `dtype` is given. RuntimeError for `step == 0` or a step of the wrong sign.
+/// `dtype` is given. TypeError for a bound or step that is not a number (or
+/// 0-d tensor), RuntimeError for `step == 0` or a step of the wrong sign.
 #[pyfunction]
 #[pyo3(signature = (start, end=None, step=None, *, dtype=None, device=None, requires_grad=false))]
 pub fn arange<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: Opt<'_, 'py>, step: Opt<'_, 'py>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool) -> PyResult<Bound<'py, PyTensor>> {
-    let mut values = vec![number(start)?];
-    if let Some(e) = end.filter(|e| !e.is_none()) {
-        values.push(number(e)?);
+    let end = end.filter(|e| !e.is_none());
+    // With one bound, PyTorch's `arange(end)` names it `end`.
+    let mut values = vec![number_arg(start, "arange", if end.is_some() { "start" } else { "end" }, 1)?];
+    if let Some(e) = end {
+        values.push(number_arg(e, "arange", "end", 2)?);
     } else {
         values.insert(0, Scalar::Int(0));
     }
     values.push(match step.filter(|s| !s.is_none()) {
-        Some(s) => number(s)?,
+        Some(s) => number_arg(s, "arange", "step", 3)?,
         None => Scalar::Int(1),
     });
     let dtype = dtype_arg(dtype)?.unwrap_or_else(|| inferred_dtype(&values));
@@ -217,7 +232,7 @@ pub fn linspace<'py>(py: Python<'py>, start: &Bound<'py, PyAny>, end: &Bound<'py
 /// float32 unless `dtype` is given, drawn from the global generator
 /// (xoshiro256**, Box-Muller transform; seed with `manual_seed`).
 /// `generator=` (a `torch.Generator`) draws from its stream instead.
-/// TypeError without `size`; RuntimeError for a non-float dtype.
+/// TypeError without `size`; NotImplementedError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
@@ -230,7 +245,7 @@ pub fn randn<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'p
 /// Samples from the uniform distribution on [0, 1) in shape `size`, float32
 /// unless `dtype` is given, drawn from the global generator (xoshiro256**,
 /// 53-bit uniforms; seed with `manual_seed`) or `generator=`.
-/// TypeError without `size`; RuntimeError for a non-float dtype.
+/// TypeError without `size`; NotImplementedError for a non-float dtype.
 #[pyfunction]
 #[pyo3(signature = (*size, dtype=None, device=None, requires_grad=false, generator=None))]
 pub fn rand<'py>(py: Python<'py>, size: &Bound<'py, PyTuple>, dtype: Opt<'_, 'py>, device: Opt<'_, 'py>, requires_grad: bool, generator: Opt<'_, 'py>) -> PyResult<Bound<'py, PyTensor>> {
@@ -273,10 +288,14 @@ pub fn randint<'py>(py: Python<'py>, args: &Bound<'py, PyTuple>, size: Opt<'_, '
 
 /// Reseeds the global random generator (xoshiro256** seeded by SplitMix64)
 /// used by `rand`, `randn`, `randint` and their `_like` forms; negative seeds
-/// wrap modulo 2**64. Returns None.
+/// wrap modulo 2**64. The seed is read with `int(seed)`, as PyTorch's
+/// `manual_seed` does (a float truncates; a tensor of several elements is
+/// `int()`'s ValueError). Returns None.
 #[pyfunction]
-pub fn manual_seed(seed: i128) {
+pub fn manual_seed(seed: &Bound<'_, PyAny>) -> PyResult<()> {
+    let seed: i128 = seed.py().get_type::<pyo3::types::PyInt>().call1((seed,))?.extract()?;
     crate::random::manual_seed(seed as u64);
+    Ok(())
 }
 
 /// What rustgrad holds alive now, to find leaks: `live_tensors` (tensors,
@@ -370,11 +389,8 @@ fn roots_and_grads(tensors: &Bound<'_, PyAny>, grad_tensors: Opt<'_, '_>) -> PyR
         }
     };
     if given.len() != roots.len() {
-        return Err(PyRuntimeError::new_err(format!(
-            "grad_tensors should have the same length as tensors: got {} and {}",
-            given.len(),
-            roots.len()
-        )));
+        // PyTorch's engine's check (python_engine.cpp).
+        return Err(PyRuntimeError::new_err(format!("got {} tensors and {} gradients", roots.len(), given.len())));
     }
     let mut grads = Vec::with_capacity(roots.len());
     for (root, g) in roots.iter().zip(given) {

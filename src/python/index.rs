@@ -3,9 +3,9 @@
 
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBool, PyEllipsis, PyInt, PySlice, PyTuple};
+use pyo3::types::{PyBool, PyBytes, PyEllipsis, PyInt, PyList, PySlice, PyString, PyTuple};
 
-use super::convert::tensor_from_data;
+use super::convert::{tensor_from_data, MAX_DIMS};
 use super::tensor::PyTensor;
 use crate::dtype::DType;
 use crate::ops::index::{self, IndexItem};
@@ -19,7 +19,32 @@ enum Item {
     Advanced(Tensor),
 }
 
+/// PyTorch's message for an index of a type it does not take, `obj`'s.
+fn invalid_index(obj: &Bound<'_, PyAny>) -> PyResult<String> {
+    Ok(format!(
+        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})",
+        obj.get_type().name()?
+    ))
+}
+
+fn is_text(obj: &Bound<'_, PyAny>) -> bool {
+    obj.is_instance_of::<PyString>() || obj.is_instance_of::<PyBytes>()
+}
+
+/// The text in the list `obj` (nested at most as deep as a tensor's data
+/// may be), if any. PyTorch reads a sequence index (text is one) as a
+/// tensor's data, and refuses text in it with a TypeError; its message,
+/// "new(): invalid data type 'str'", names the constructor, so the index's
+/// message is given with that class instead.
+fn text_in<'py>(obj: &Bound<'py, PyAny>, depth: usize) -> Option<Bound<'py, PyAny>> {
+    let list = obj.cast::<PyList>().ok().filter(|_| depth < MAX_DIMS)?;
+    list.iter().find_map(|i| if is_text(&i) { Some(i) } else { text_in(&i, depth + 1) })
+}
+
 fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
+    if is_text(obj) {
+        return Err(PyTypeError::new_err(invalid_index(obj)?));
+    }
     if obj.is_none() {
         return Ok(Item::Basic(IndexItem::NewAxis));
     }
@@ -73,16 +98,21 @@ fn item(obj: &Bound<'_, PyAny>) -> PyResult<Item> {
             _ => {}
         }
     }
-    if obj.is_instance_of::<pyo3::types::PyList>() {
-        let t = tensor_from_data(obj, None)?;
+    if obj.is_instance_of::<PyList>() {
+        let t = match tensor_from_data(obj, None) {
+            Ok(t) => t,
+            // Text is looked for only once the list failed, to spare valid
+            // indices a pass.
+            Err(e) => match text_in(obj, 0) {
+                Some(text) => return Err(PyTypeError::new_err(invalid_index(&text)?)),
+                None => return Err(e),
+            },
+        };
         if matches!(t.dtype(), DType::I64 | DType::Bool) || t.numel() == 0 {
             return Ok(Item::Advanced(if t.numel() == 0 { crate::ops::to_dtype(&t, DType::I64)? } else { t }));
         }
     }
-    Err(pyo3::exceptions::PyIndexError::new_err(format!(
-        "only integers, slices (`:`), ellipsis (`...`), None and long or byte Variables are valid indices (got {})",
-        obj.get_type().name()?
-    )))
+    Err(pyo3::exceptions::PyIndexError::new_err(invalid_index(obj)?))
 }
 
 fn parse(index: &Bound<'_, PyAny>) -> PyResult<Vec<Item>> {

@@ -8,7 +8,7 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyDict, PyTuple};
 
 use super::ints::{int64, opt_int64};
-use super::tensor::{dims_arg, given, int_or_list, sizes_arg, wrap, PyTensor};
+use super::tensor::{dims_arg, given, int_or_list, sizes_arg, spread_dim, wrap, PyTensor};
 use crate::ops::{gather, reduce, scan, view};
 use crate::tensor::Tensor;
 
@@ -171,7 +171,7 @@ impl PyTensor {
     /// `var(dim=None, unbiased=None, keepdim=False, *, correction=None)`:
     /// `sum((x - mean)^2) / (n - correction)`, correction 1 by default
     /// (`unbiased=False` means 0; `unbiased=None` given is a TypeError, as in
-    /// PyTorch). Floating-point inputs only.
+    /// PyTorch). Floating-point inputs only (NotImplementedError otherwise).
     #[pyo3(signature = (dim=None, unbiased=None, keepdim=false, *, correction=None))]
     fn var<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>, #[pyo3(from_py_with = given)] unbiased: Option<Bound<'py, PyAny>>, keepdim: bool, correction: Option<f64>) -> PyResult<Bound<'py, PyTensor>> {
         let (dims, c) = var_args(dim, unbiased.map(|u| u.extract()).transpose()?, correction, "var")?;
@@ -374,10 +374,14 @@ impl PyTensor {
         let dims = dims_arg(dim, "any")?;
         wrap(py, scan::all_any(&self.tensor(), dims.as_deref(), keepdim, false)?)
     }
-    /// `count_nonzero(dim=None)`: int64 counts of nonzero elements.
-    #[pyo3(signature = (dim=None))]
-    fn count_nonzero<'py>(&self, py: Python<'py>, dim: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
-        let dims = dims_arg(dim, "count_nonzero")?;
+    /// `count_nonzero(dim=None)`: int64 counts of nonzero elements, over
+    /// all dims or those of `dim` (an int, a sequence, or ints spread out:
+    /// `count_nonzero(0, 1)`). IndexError for a dim out of range,
+    /// RuntimeError for a dim listed twice.
+    #[pyo3(signature = (*dims, dim=None))]
+    fn count_nonzero<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>, dim: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        let dim = spread_dim(dims, dim.cloned(), "count_nonzero")?;
+        let dims = dims_arg(dim.as_ref(), "count_nonzero")?;
         wrap(py, scan::count_nonzero(&self.tensor(), dims.as_deref())?)
     }
 }

@@ -18,9 +18,10 @@ use crate::tensor::{Tensor, TensorCell, TensorGuard};
 
 /// A multi-dimensional array of `bool`, `int64`, `float32` or `float64`
 /// elements that autograd can differentiate through (`torch.Tensor`).
-/// `Tensor(data)` copies numbers, nested sequences or a NumPy array as float32;
-/// `Tensor(*sizes)` is a float32 tensor of zeros of that shape. ValueError for
-/// ragged data, TypeError for strings, RuntimeError for a negative size.
+/// `Tensor(data)` copies nested sequences of numbers or a NumPy array as
+/// float32; `Tensor(*sizes)` is a float32 tensor of zeros of that shape.
+/// ValueError for ragged data, TypeError for strings or for data that is no
+/// sequence (None, a lone float), RuntimeError for a negative size.
 #[pyclass(name = "Tensor", module = "rustgrad", frozen, subclass, weakref)]
 pub struct PyTensor {
     cell: TensorCell,
@@ -165,6 +166,32 @@ pub(super) fn dims_arg(dim: Option<&Bound<'_, PyAny>>, func: &str) -> PyResult<O
     dim.filter(|d| !d.is_none()).map(|d| int_or_list(d, func, "dim")).transpose()
 }
 
+/// The `dim` argument of a method whose dims PyTorch also takes spread out
+/// (`x.squeeze(0, 1)` for `x.squeeze((0, 1))`): the one positional
+/// argument, the tuple of several, or `dim=`; None when there is none.
+pub(super) fn spread_dim<'py>(args: &Bound<'py, PyTuple>, dim: Option<Bound<'py, PyAny>>, func: &str) -> PyResult<Option<Bound<'py, PyAny>>> {
+    match (args.len(), dim) {
+        (0, dim) => Ok(dim),
+        (1, None) => Ok(Some(args.get_item(0)?)),
+        (_, None) => Ok(Some(args.clone().into_any())),
+        (_, Some(_)) => Err(PyTypeError::new_err(format!("{func}() got multiple values for argument 'dim'"))),
+    }
+}
+
+/// Whether `obj` is a tensor PyTorch's parser refuses for a number (`Number`,
+/// `float`): any but a 0-d one. Reading a one-element tensor with more dims
+/// (through `__float__` or `item()`) would accept it, a larger one fail with
+/// another class (ValueError, RuntimeError).
+pub(super) fn tensor_not_number(obj: &Bound<'_, PyAny>) -> bool {
+    obj.cast::<PyTensor>().is_ok_and(|t| t.get().tensor().ndim() != 0)
+}
+
+/// PyTorch's TypeError for such a tensor as the argument `param` (at
+/// `position`, `input` being 1) of `func`, a `kind` (`Number`, `float`).
+pub(super) fn not_a_number(func: &str, param: &str, position: usize, kind: &str) -> PyErr {
+    PyTypeError::new_err(format!("{func}(): argument '{param}' (position {position}) must be {kind}, not Tensor"))
+}
+
 /// An int or a sequence of ints, the argument `param` of `func` (named in
 /// the error for a sequence element outside int64; a lone int outside it
 /// is a ValueError, as in PyTorch). A one-element integer tensor is one int
@@ -270,7 +297,15 @@ impl PyTensor {
         }
         // torch.Tensor(data) or torch.Tensor(*sizes): float32.
         if args.len() == 1 && !args.get_item(0)?.is_instance_of::<pyo3::types::PyInt>() {
-            return Ok(PyTensor::wrapping(convert::tensor_from_data(&args.get_item(0)?, Some(DType::F32))?));
+            let data = args.get_item(0)?;
+            // PyTorch's legacy constructor takes data only as a sequence
+            // (`PySequence_Check`: lists, tuples, arrays) or a tensor, never
+            // None or a lone number as `tensor(data)` does.
+            // SAFETY: `data` is a live object; the check only reads its type.
+            if !data.is_instance_of::<PyTensor>() && unsafe { pyo3::ffi::PySequence_Check(data.as_ptr()) } == 0 {
+                return Err(PyTypeError::new_err(format!("new(): data must be a sequence (got {})", data.get_type().name()?)));
+            }
+            return Ok(PyTensor::wrapping(convert::tensor_from_data(&data, Some(DType::F32))?));
         }
         let shape = shape_args(args, "new")?;
         Ok(PyTensor::wrapping(Tensor::full(&shape, Scalar::Float(0.0), DType::F32)))
@@ -358,9 +393,18 @@ impl PyTensor {
     }
 
     /// The step in elements (not bytes) between neighbours along each
-    /// dimension, as a tuple of ints (`(3, 1)` for a contiguous 2x3 tensor).
-    fn stride<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
-        PyTuple::new(py, self.tensor().layout().strides.iter())
+    /// dimension, as a tuple of ints (`(3, 1)` for a contiguous 2x3 tensor),
+    /// or with `dim` (negative counts from the end) the step along that one.
+    /// IndexError if `dim` is out of range (any `dim` of a 0-d tensor).
+    #[pyo3(signature = (dim=None))]
+    fn stride<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = opt_int64)] dim: Option<i64>) -> PyResult<Py<PyAny>> {
+        let t = self.tensor();
+        let strides = &t.layout().strides;
+        match dim {
+            None => Ok(PyTuple::new(py, strides.iter())?.into_any().unbind()),
+            // As `size(dim)`: PyTorch does not read a 0-d tensor as 1-D here.
+            Some(d) => Ok(strides[crate::layout::normalize_dim_strict(d, t.ndim())?].into_pyobject(py)?.into_any().unbind()),
+        }
     }
 
     /// The address (an int) of the first element in memory; views and
@@ -372,15 +416,21 @@ impl PyTensor {
     // ---- autograd -----------------------------------------------------------
 
     /// Whether autograd records operations on this tensor (settable).
-    /// Setting it raises RuntimeError on a non-leaf, or when setting True on a
-    /// bool or int64 tensor.
+    /// Setting it raises RuntimeError for a value that is not a bool, on a
+    /// non-leaf, or when setting True on a bool or int64 tensor.
     #[getter]
     fn get_requires_grad(&self) -> bool {
         self.tensor().requires_grad()
     }
 
     #[setter]
-    fn set_requires_grad(slf: &Bound<'_, Self>, flag: bool) -> PyResult<()> {
+    fn set_requires_grad(slf: &Bound<'_, Self>, flag: Option<&Bound<'_, PyAny>>) -> PyResult<()> {
+        // PyTorch takes Python's bools only (not 1, nor NumPy's bools), and
+        // refuses `del x.requires_grad` with the same RuntimeError.
+        let flag = match flag {
+            Some(f) if f.is_instance_of::<pyo3::types::PyBool>() => f.is_truthy()?,
+            _ => return Err(PyRuntimeError::new_err("requires_grad must be a bool")),
+        };
         adopt(slf);
         let this = slf.get();
         if !this.tensor().is_leaf() {
@@ -551,11 +601,14 @@ impl PyTensor {
         create_graph: bool,
         inputs: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let gradient = gradient.filter(|g| !g.is_none()).map(|g| g.clone().into_any());
         let tensors = PyTuple::new(py, [wrap(py, self.tensor().clone())?])?;
-        let grads = match gradient {
-            Some(g) => Some(PyTuple::new(py, [g])?.into_any()),
+        // As PyTorch's `_tensor_or_tensors_to_tuple`: a tensor is the one
+        // gradient, anything else is iterated for them (`x.backward([g])`;
+        // `x.backward({})` gives none, a RuntimeError for the count).
+        let grads = match gradient.filter(|g| !g.is_none()) {
             None => None,
+            Some(g) if g.is_instance_of::<PyTensor>() => Some(PyTuple::new(py, [g])?.into_any()),
+            Some(g) => Some(PyTuple::new(py, g.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()),
         };
         super::functions::run_backward(py, &tensors.into_any(), grads.as_ref(), retain_graph, create_graph, inputs)
     }
@@ -663,7 +716,9 @@ impl PyTensor {
 
     /// `np.asarray(t)`: `t.numpy()` (shared memory, and its RuntimeError for
     /// a tensor that requires grad), converted to `dtype` if one is given.
-    #[pyo3(signature = (dtype=None, copy=None))]
+    // `copy` is keyword-only: NumPy 2 passes it by name, and PyTorch's
+    // `__array__(self, dtype=None)` takes no second positional argument.
+    #[pyo3(signature = (dtype=None, *, copy=None))]
     fn __array__<'py>(slf: &Bound<'py, Self>, dtype: Option<&Bound<'py, PyAny>>, copy: Option<bool>) -> PyResult<Bound<'py, PyAny>> {
         let arr = Self::numpy(slf, false)?;
         let arr = if copy == Some(true) { arr.call_method0("copy")? } else { arr };
@@ -1077,12 +1132,21 @@ impl PyTensor {
     fn unsqueeze<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = int64)] dim: i64) -> PyResult<Bound<'py, PyTensor>> {
         wrap(py, view::unsqueeze(&self.tensor(), dim)?)
     }
-    /// A view without dimensions of size 1: all of them, or only `dim` (the
-    /// tensor is unchanged if that size is not 1). Differentiable. IndexError for
-    /// a dim out of range.
-    #[pyo3(signature = (dim=None))]
-    fn squeeze<'py>(&self, py: Python<'py>, #[pyo3(from_py_with = given)] dim: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
-        wrap(py, view::squeeze(&self.tensor(), dim.as_ref().map(int64).transpose()?)?)
+    /// A view without dimensions of size 1: all of them, or only `dim`, or
+    /// only the dims listed (`squeeze((0, 1))` or `squeeze(0, 1)`); a listed
+    /// dim whose size is not 1 is kept. Differentiable. IndexError for a dim
+    /// out of range, RuntimeError for a dim listed twice.
+    #[pyo3(signature = (*dims, dim=None))]
+    fn squeeze<'py>(&self, py: Python<'py>, dims: &Bound<'py, PyTuple>, #[pyo3(from_py_with = given)] dim: Option<Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyTensor>> {
+        let t = &self.tensor();
+        wrap(py, match spread_dim(dims, dim, "squeeze")? {
+            None => view::squeeze(t, None)?,
+            // A list of dims is an op of its own to autograd (SqueezeBackward2).
+            Some(d) if d.is_instance_of::<PyTuple>() || d.is_instance_of::<pyo3::types::PyList>() => {
+                view::squeeze_dims(t, &int64_list(&d, "squeeze", "dim")?)?
+            }
+            Some(d) => view::squeeze(t, Some(int64(&d)?))?,
+        })
     }
     /// A view that repeats size-1 dimensions to `sizes` (ints or one sequence;
     /// -1 keeps a size; new leading dims may be added) without copying.
@@ -1131,6 +1195,18 @@ impl PyTensor {
         // Positional bools are `non_blocking` then `copy`, as in PyTorch's signatures.
         let (flags, mut positional): (Vec<Bound<'py, PyAny>>, Vec<Bound<'py, PyAny>>) =
             args.iter().partition(|a| a.is_instance_of::<pyo3::types::PyBool>());
+        // At most a device then a dtype (or one of them, or a tensor) besides
+        // the two flags, as in PyTorch's signatures: `to(1, 1)` is no device
+        // and dtype.
+        let well_formed = flags.len() <= 2
+            && match positional.as_slice() {
+                [] | [_] => true,
+                [device, dtype] => !device.is_instance_of::<PyDType>() && (dtype.is_none() || dtype.is_instance_of::<PyDType>()),
+                _ => false,
+            };
+        if !well_formed {
+            return Err(to_invalid(args, kwargs));
+        }
         let mut copy = flags.get(1).map(|f| f.is_truthy()).transpose()?.unwrap_or(false);
         if let Some(kw) = kwargs {
             for (k, v) in kw.iter() {
