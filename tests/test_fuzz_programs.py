@@ -448,12 +448,15 @@ class Planner:
     def bad_inplace_target(self, name):
         """An in-place op on ``name`` raises RuntimeError: a leaf that
         requires grad or a view of one, an output of chunk (or a view of
-        one), or overlapping itself (detach() makes the first two fine).
-        Never a value that may be a copy (the model can't tell)."""
+        one) that requires grad -- PyTorch refuses only those, whose graph
+        the write would break --, or overlapping itself (detach() makes the
+        first two fine). Never a value that may be a copy (the model can't
+        tell)."""
         m = self.meta[name]
         if m.unknown:
             return False
-        return overlapping(self.env[name]) or not m.detached and (m.group in self.leaf_groups or m.multi)
+        return overlapping(self.env[name]) or not m.detached and (
+            m.group in self.leaf_groups or m.multi and self.rg(name))
 
     def rg(self, name):
         """Whether ``name`` requires grad."""
@@ -1814,6 +1817,16 @@ def test_regression_inplace_on_chunk_output_raises(view):
     piece = eval("a.chunk(2)[0]" + view)  # noqa: S307
     with pytest.raises(RuntimeError):
         piece.mul_(2.0)
+
+
+def test_regression_inplace_on_chunk_output_without_grad_works():
+    """The fuzzer's model once expected this to raise (it took every chunk
+    output as refused); PyTorch refuses only those that require grad. The
+    chunk of an expanded 0-d tensor has one element: no overlap either."""
+    b = rg.tensor(1.5, dtype=rg.float64)
+    piece = rg.chunk(b.expand((2,)), 2, dim=0)[0]
+    piece.add_(3.0)
+    assert piece.tolist() == [4.5] and b.item() == 4.5
 
 
 @pytest.mark.parametrize("op", ["maximum", "minimum"])
