@@ -235,3 +235,19 @@ def test_methods_take_sizes_spread_out_where_pytorch_does():
     assert x.tile(2).shape == (6,) and x.tile(2, 1).shape == (2, 3) and x.tile((2,)).shape == (6,)
     assert x.broadcast_to(2, 3).shape == (2, 3) and x.broadcast_to((2, 3)).shape == (2, 3)
     _raises(TypeError, "must be tuple of ints, not int", torch.tile, x, 2)  # the function form: one sequence
+
+
+def test_what_a_user_trial_found():
+    import numpy as np
+
+    # a NumPy integer keeps its kind: int64, as PyTorch infers
+    assert torch.arange(np.int64(4)).dtype == torch.int64
+    assert torch.arange(np.int32(1), np.int32(4)).tolist() == [1, 2, 3]
+    assert torch.full((2,), np.int64(3)).dtype == torch.int64
+    assert torch.full((2,), np.float32(1.5)).dtype == torch.float32
+    # torch.Size arithmetic stays a Size
+    s = torch.Size([2, 3])
+    assert type(s + (5,)) is torch.Size and type((1,) + s) is torch.Size and type(s * 2) is torch.Size
+    assert s + (5,) == (2, 3, 5) and (1,) + s == (1, 2, 3)
+    # manual_seed returns the default generator
+    assert torch.manual_seed(0) is torch.default_generator

@@ -29,7 +29,6 @@ from ._core import (
     initial_seed,
     is_grad_enabled,
     linspace,
-    manual_seed,
     memory_stats,
     ones,
     ones_like,
@@ -104,6 +103,15 @@ def get_default_device():
 
 def get_default_dtype():
     return float32
+
+
+def manual_seed(seed):
+    """Reseeds the default generator (``rand``, ``randn``, ``randint``,
+    ``randperm``, dropout...) with ``int(seed)`` and returns it
+    (``torch.default_generator``), as PyTorch does. ValueError/TypeError
+    from ``int()`` for a seed that is not a number."""
+    _core.manual_seed(seed)
+    return default_generator
 
 
 _deterministic = {"mode": False, "warn_only": False}

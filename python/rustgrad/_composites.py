@@ -664,7 +664,8 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False, ret
 
 
 @parsed(own_checks_first=True)
-def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False, dim: int | None = None):
+def unique_consecutive(input: Tensor, return_inverse: bool = False, return_counts: bool = False,
+                       dim: int | None = None):
     """Like ``unique`` but collapsing only runs of equal adjacent elements
     (or slices along ``dim``), keeping their order, as C++'s
     ``std::unique``."""

@@ -122,5 +122,5 @@ negative, arcsin, arccos, arctan, fix = neg, asin, acos, atan, trunc  # noqa: F8
 
 # ``div`` / ``divide`` / ``true_divide`` (with ``rounding_mode``) live in
 # ``_composites``.
-__all__ = list(_METHODS) + ["reshape", "permute", "flip", "squeeze", "count_nonzero", "pow", "where", "subtract", "multiply", "negative",
-                            "arcsin", "arccos", "arctan", "fix"]
+__all__ = list(_METHODS) + ["reshape", "permute", "flip", "squeeze", "count_nonzero", "pow", "where", "subtract",
+                            "multiply", "negative", "arcsin", "arccos", "arctan", "fix"]

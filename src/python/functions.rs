@@ -92,7 +92,9 @@ fn inferred_dtype(values: &[Scalar]) -> DType {
 
 /// A Python number (or one-element tensor) argument as a scalar.
 pub(crate) fn number(obj: &Bound<'_, PyAny>) -> PyResult<Scalar> {
-    if let Some(s) = scalar_of(obj) {
+    // A NumPy scalar keeps its kind (`arange(np.int64(4))` is int64, as in
+    // PyTorch): read through `extract::<f64>` below it would become a float.
+    if let Some(s) = scalar_of(obj).or_else(|| super::convert::numpy_scalar(obj)) {
         return Ok(s);
     }
     if let Ok(t) = obj.cast::<PyTensor>() {
