@@ -65,26 +65,24 @@ def _is_float(v):
     return isinstance(v, numbers.Real)
 
 
-def _is_int_sequence(v):
-    return isinstance(v, (tuple, list)) and all(_is_int(x) for x in v)
+def _is_tensor(v):
+    return isinstance(v, _Tensor)
 
 
-def _is_size_sequence(v):
-    # adaptive pools' output_size: None keeps the input's size there
-    return isinstance(v, (tuple, list)) and all(x is None or _is_int(x) for x in v)
+# The element test of each sequence kind: "Sequence[int]" is a tuple or list
+# of what _is_int takes. (adaptive pools' output_size takes None for an
+# element: that dim keeps the input's size.)
+_ELEMENT = {"Sequence[int]": _is_int, "Sequence[float]": _is_float,
+            "Sequence[int | None]": lambda v: v is None or _is_int(v), "Sequence[Tensor]": _is_tensor}
 
 
-def _is_float_sequence(v):
-    return isinstance(v, (tuple, list)) and all(_is_float(x) for x in v)
-
-
-def _is_tensor_sequence(v):
-    return isinstance(v, (tuple, list)) and all(isinstance(x, _Tensor) for x in v)
+def _sequence_of(element):
+    return lambda v: isinstance(v, (tuple, list)) and all(element(x) for x in v)
 
 
 # name -> (test, what PyTorch's message calls it)
 _KINDS = {
-    "Tensor": (lambda v: isinstance(v, _Tensor), "Tensor"),
+    "Tensor": (_is_tensor, "Tensor"),
     "None": (lambda v: v is None, "None"),
     "int": (_is_int, "int"),
     "float": (_is_float, "float"),
@@ -94,10 +92,9 @@ _KINDS = {
     "bool": (lambda v: isinstance(v, bool), "bool"),
     "str": (lambda v: isinstance(v, str), "str"),
     "dtype": (lambda v: isinstance(v, _core.dtype), "torch.dtype"),
-    "Sequence[int]": (_is_int_sequence, "tuple of ints"),
-    "Sequence[int | None]": (_is_size_sequence, "tuple of ints"),
-    "Sequence[float]": (_is_float_sequence, "tuple of floats"),
-    "Sequence[Tensor]": (_is_tensor_sequence, "tuple of Tensors"),
+    **{name: (_sequence_of(_ELEMENT[name]), words) for name, words in [
+        ("Sequence[int]", "tuple of ints"), ("Sequence[int | None]", "tuple of ints"),
+        ("Sequence[float]", "tuple of floats"), ("Sequence[Tensor]", "tuple of Tensors")]},
 }
 
 
@@ -129,12 +126,6 @@ def _kind(annotation, where):
     described = " or ".join(_KINDS[n][1] for n in names if n != "None")
     expression = " or ".join(_INLINE.get(n, f"{_TEST_NAMES[n]}(v)") for n in names)
     return (lambda v: any(t(v) for t in tests)), described, names, expression
-
-
-# The test of one element of each sequence kind.
-_ELEMENT = {"Sequence[int]": _is_int, "Sequence[float]": _is_float,
-            "Sequence[int | None]": lambda v: v is None or _is_int(v),
-            "Sequence[Tensor]": lambda v: isinstance(v, _Tensor)}
 
 
 def _bad_element(value, names):

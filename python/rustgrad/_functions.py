@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from . import _core
 from ._arg_parser import Sequence, Tensor, parsed
+from ._utils import NOT_GIVEN
 
 _Tensor = _core.Tensor
 
@@ -61,14 +62,11 @@ def flip(input: Tensor, dims: Sequence[int]):
     return input.flip(dims)
 
 
-_ALL_DIMS = object()  # squeeze/count_nonzero without dim (None is a TypeError for squeeze, as in PyTorch)
-
-
 @parsed
-def squeeze(input: Tensor, dim: int | Sequence[int] = _ALL_DIMS):
+def squeeze(input: Tensor, dim: int | Sequence[int] = NOT_GIVEN):
     """``torch.squeeze(input, dim)``: ``input.squeeze(dim)`` (one dim or a
     sequence of them), or every size-1 dim without ``dim``."""
-    return input.squeeze() if dim is _ALL_DIMS else input.squeeze(dim)
+    return input.squeeze() if dim is NOT_GIVEN else input.squeeze(dim)
 
 
 @parsed
@@ -91,10 +89,7 @@ def pow(input, exponent):
     return exponent.__rpow__(input)
 
 
-_MISSING = object()  # where's input/other not given (None is a wrong argument, not a missing one)
-
-
-def where(condition, input=_MISSING, other=_MISSING):
+def where(condition, input=NOT_GIVEN, other=NOT_GIVEN):
     """``torch.where(condition, input, other)``: ``input`` where
     ``condition`` (a bool tensor) is True, else ``other`` (tensors or
     numbers, broadcast together; the result dtype is their promoted one).
@@ -106,12 +101,12 @@ def where(condition, input=_MISSING, other=_MISSING):
     in row-major order. TypeError when only one of ``input`` / ``other`` is
     given or ``condition`` is not a tensor; otherwise the errors of the
     three-argument form (RuntimeError for shapes that do not broadcast)."""
-    if input is _MISSING and other is _MISSING:
+    if input is NOT_GIVEN and other is NOT_GIVEN:
         if not isinstance(condition, _Tensor):
             raise TypeError(f"where(): argument 'condition' (position 1) must be Tensor, not "
                             f"{type(condition).__name__}")
         return condition.nonzero(as_tuple=True)
-    if input is _MISSING or other is _MISSING or input is None or other is None:
+    if input is NOT_GIVEN or other is NOT_GIVEN or input is None or other is None:
         raise TypeError("where() received an invalid combination of arguments - expected (Tensor condition) or "
                         "(Tensor condition, Tensor input, Tensor other)")
     return _core.where(condition, input, other)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from . import _core
 from ._composites import _type_name
 from ._arg_parser import Sequence, Tensor, dtype, parsed
+from ._utils import NOT_GIVEN
 
 _Tensor = _core.Tensor
 
@@ -154,29 +155,17 @@ def exponential_(self: Tensor, lambd: float = 1.0, *, generator=None):
     return _fill_from(self, -(1 - u).log() / lambd)
 
 
-class _Unset:
-    """random_'s default for ``from_`` and ``to``: PyTorch's overloads
-    ``random_()``, ``random_(to)`` and ``random_(from, to=None)`` tell
-    "not given" from None (the dtype's top)."""
-
-    def __repr__(self):
-        return "<unset>"
-
-
-_UNSET = _Unset()
-
-
 @parsed
-def random_(self: Tensor, from_: int = _UNSET, to: int | None = _UNSET, *, generator=None):
+def random_(self: Tensor, from_: int = NOT_GIVEN, to: int | None = NOT_GIVEN, *, generator=None):
     """Fills with integers drawn uniformly from ``[from_, to)``: one
     argument is ``to`` (``random_(10)``: ``[0, 10)``); ``to=None``, or no
     argument, goes up to the dtype's top (2^24 for float32, 2^53 for
     float64, 2^63 - 1 for int64). RuntimeError when ``from_ >= to``."""
     top = {_core.float32: 2 ** 24, _core.float64: 2 ** 53}.get(self.dtype, 2 ** 63 - 1)
-    if to is _UNSET:
-        from_, to = (0, top) if from_ is _UNSET else (0, from_)
+    if to is NOT_GIVEN:
+        from_, to = (0, top) if from_ is NOT_GIVEN else (0, from_)
     else:
-        from_ = 0 if from_ is _UNSET else from_
+        from_ = 0 if from_ is NOT_GIVEN else from_
         to = top if to is None else to
     if from_ >= to:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={from_} >= to={to}")

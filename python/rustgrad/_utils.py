@@ -4,7 +4,7 @@ shape in ATen's messages."""
 
 from . import _core
 
-__all__ = ["typename", "zero_grad_", "format_shape"]
+__all__ = ["typename", "zero_grad_", "format_shape", "NOT_GIVEN"]
 
 
 def typename(obj):
@@ -47,3 +47,15 @@ def format_shape(shape):
     """A shape (or any int sequence) as ATen prints an ``IntArrayRef``:
     ``[2, 3]``."""
     return "[" + ", ".join(str(int(s)) for s in shape) + "]"
+
+
+class _NotGiven:
+    """The default of a parameter whose absence means something else than
+    None, as in PyTorch's overloads (``random_(to)``, ``where(condition)``,
+    ``squeeze()``): None given is then a wrong argument, not a missing one."""
+
+    def __repr__(self):
+        return "<not given>"
+
+
+NOT_GIVEN = _NotGiven()

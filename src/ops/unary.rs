@@ -16,12 +16,8 @@ use crate::tensor::Tensor;
 /// Applies a kernel, promoting integer/bool inputs to float unless the op
 /// keeps integers.
 fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
-    if let Some(kernel) = missing_kernel(O::KERNEL, x.dtype()) {
-        crate::bail!(NotImplemented, "\"{kernel}\" not implemented for '{}'", x.dtype().scalar_name());
-    }
-    // PyTorch's `relu` refuses bools before it looks for a kernel.
-    if O::KERNEL == "relu" && x.dtype() == DType::Bool {
-        crate::bail!(NotImplemented, "Boolean inputs not supported for relu");
+    if let Some(message) = refusal(O::KERNEL, x.dtype()) {
+        crate::bail!(NotImplemented, "{message}");
     }
     crate::layout::check_allocation(x.numel(), 8)?;
     if O::KEEPS_BOOL && x.dtype() == DType::Bool {
@@ -39,9 +35,17 @@ fn map<O: UnaryOpT>(op: O, x: &Tensor) -> Result<Tensor> {
     Ok(Tensor::from_cpu(src.with_cpu(|d, l| cpu_backend::unary(op, d, l)), x.shape()))
 }
 
-/// The CPU kernel PyTorch looks for, and lacks, when `op` meets `dtype`
-/// (its NotImplementedError names it): rounding and `abs` of bools, `frac`
-/// of anything but floats.
+/// PyTorch's NotImplementedError message when `op` meets a `dtype` it
+/// refuses, or None: `relu` refuses bools before it looks for a kernel;
+/// otherwise it names the CPU kernel PyTorch looks for and lacks (rounding
+/// and `abs` of bools, `frac` of anything but floats).
+fn refusal(op: &str, dtype: DType) -> Option<String> {
+    if op == "relu" && dtype == DType::Bool {
+        return Some("Boolean inputs not supported for relu".to_string());
+    }
+    missing_kernel(op, dtype).map(|kernel| format!("\"{kernel}\" not implemented for '{}'", dtype.scalar_name()))
+}
+
 fn missing_kernel(op: &str, dtype: DType) -> Option<&'static str> {
     let bool_kernel = match op {
         "abs" => "abs_cpu",

@@ -128,12 +128,8 @@ pub fn parse_device(spec: &Bound<'_, PyAny>) -> PyResult<Device> {
     if let Ok(s) = spec.cast::<PyString>() {
         return Ok(Device::parse(&s.to_cow()?)?);
     }
-    match super::ints::int64(spec) {
-        Ok(i) => return Ok(Device::parse(&format!("cuda:{}", device_index(i)?))?),
-        // A Python int fails only when outside int64 (ValueError, as in
-        // PyTorch); other objects are not devices.
-        Err(e) if spec.is_instance_of::<pyo3::types::PyInt>() => return Err(e),
-        Err(_) => {}
+    if let Some(i) = super::ints::maybe_int64(spec)? {
+        return Ok(Device::parse(&format!("cuda:{}", device_index(i)?))?);
     }
     Err(pyo3::exceptions::PyTypeError::new_err(format!(
         "Expected a torch.device or a string, but got {}",

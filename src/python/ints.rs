@@ -29,6 +29,17 @@ pub fn int64(obj: &Bound<'_, PyAny>) -> PyResult<i64> {
     obj.extract::<i64>().map_err(|e| if is_overflow(obj.py(), &e) { PyValueError::new_err(OVERFLOW) } else { e })
 }
 
+/// `obj` as an int64 when it is an int (or has `__index__`, as a 0-d
+/// integer tensor), None when it is not one; a Python int beyond int64 is
+/// `int64`'s ValueError rather than "not an int".
+pub fn maybe_int64(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
+    match int64(obj) {
+        Ok(i) => Ok(Some(i)),
+        Err(e) if obj.is_instance_of::<pyo3::types::PyInt>() => Err(e),
+        Err(_) => Ok(None),
+    }
+}
+
 /// An optional int argument (`dim=None`), as `int64`.
 pub fn opt_int64(obj: &Bound<'_, PyAny>) -> PyResult<Option<i64>> {
     if obj.is_none() { Ok(None) } else { int64(obj).map(Some) }

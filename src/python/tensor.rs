@@ -10,7 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 
 use super::convert::{self, dtype_arg, scalar_of, shape_args};
 use super::dtype::{dtype_object, parse_device, PyDType, PyDevice};
-use super::ints::{int64, int64_list, list_overflow, opt_int64};
+use super::ints::{int64, int64_list, list_overflow, maybe_int64, opt_int64};
 use crate::device::Device;
 use crate::dtype::{DType, Scalar};
 use crate::ops::{self, compare, inplace, matmul, unary, view, Arg};
@@ -198,11 +198,9 @@ pub(super) fn not_a_number(func: &str, param: &str, position: usize, kind: &str)
 /// (through its `__index__`), as PyTorch's parser allows; any other tensor
 /// is a TypeError (`int64_list`).
 pub(super) fn int_or_list(obj: &Bound<'_, PyAny>, func: &str, param: &str) -> PyResult<Vec<i64>> {
-    match int64(obj) {
-        Ok(i) => Ok(vec![i]),
-        // A Python int fails only when outside int64.
-        Err(e) if obj.is_instance_of::<pyo3::types::PyInt>() => Err(e),
-        Err(_) => int64_list(obj, func, param),
+    match maybe_int64(obj)? {
+        Some(i) => Ok(vec![i]),
+        None => int64_list(obj, func, param),
     }
 }
 
